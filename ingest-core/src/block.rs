@@ -1,0 +1,219 @@
+//! Blocks: the one place that encodes dag-pb / UnixFS bytes and computes CIDs.
+//!
+//! The encoders are written by hand rather than through `ipld-dagpb` or `rust-unixfs`, for two
+//! reasons. Speed: a leaf is encoded *in place* around its chunk (a header written into headroom
+//! the chunker reserved in front of the data, a trailer after it), so a 1 MiB chunk is never
+//! copied to be hashed or written, and internal nodes are encoded into one reused buffer.
+//! Exactness: every byte follows what kubo (go-codec-dagpb + boxo's UnixFS protobuf) writes, and
+//! the few shapes we produce (file leaf, file node, directory, HAMT shard, symlink) are small
+//! enough to state here field by field. Both dag-pb and UnixFS are protobuf (proto2):
+//!
+//! ```text
+//! PBNode { Links (2): repeated PBLink   -- written before Data, as the dag-pb spec requires
+//!          Data  (1): bytes }           -- a UnixFS Data message
+//! PBLink { Hash (1): bytes (CID), Name (2): string (always present, "" in files), Tsize (3): uint64 }
+//! UnixFS { Type (1): File=2 | Directory=1 | Symlink=4 | HAMTShard=5, Data (2): bytes,
+//!          filesize (3), blocksizes (4, repeated, not packed), hashType (5), fanout (6) }
+//! ```
+
+use cid::Cid;
+use multihash::Multihash;
+use sha2::{Digest, Sha256};
+
+use crate::profile::CidVersion;
+
+/// Multicodec of dag-pb blocks.
+pub const DAG_PB: u64 = 0x70;
+/// Multicodec of raw blocks.
+pub const RAW: u64 = 0x55;
+/// Multicodec of DAG-CBOR blocks.
+pub const DAG_CBOR: u64 = 0x71;
+/// Multihash code of sha2-256.
+pub const SHA2_256: u64 = 0x12;
+
+/// Bytes the chunker reserves in front of each chunk for a dag-pb leaf header: at most
+/// `0a` + a 5-byte varint + `08 02` + `12` + a 5-byte varint = 14, rounded up.
+pub(crate) const LEAF_HEADROOM: usize = 16;
+/// Bytes the chunker reserves after each chunk for a dag-pb leaf trailer: `18` + a varint of the
+/// chunk length (at most 4 bytes for a chunk under 2 MiB), rounded up.
+pub(crate) const LEAF_TAILROOM: usize = 8;
+
+/// UnixFS node types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum UnixFsType {
+    File = 2,
+}
+
+/// The sha2-256 multihash of `bytes`.
+pub fn sha2_256(bytes: &[u8]) -> Multihash<64> {
+    let digest = Sha256::digest(bytes);
+    Multihash::wrap(SHA2_256, &digest).expect("a 32-byte digest fits in 64 bytes")
+}
+
+/// The CID of `bytes` as a block of `codec` under `version`.
+///
+/// CIDv0 can only name dag-pb: a raw block is always CIDv1, as kubo does when raw leaves are
+/// combined with CIDv0.
+pub fn cid_of(version: CidVersion, codec: u64, bytes: &[u8]) -> Cid {
+    let mh = sha2_256(bytes);
+    match version {
+        CidVersion::V0 if codec == DAG_PB => Cid::new_v0(mh).expect("sha2-256 is valid for CIDv0"),
+        _ => Cid::new_v1(codec, mh),
+    }
+}
+
+/// Appends `v` as a protobuf varint.
+#[inline]
+pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Bytes `v` takes as a varint.
+#[inline]
+pub(crate) fn varint_len(v: u64) -> usize {
+    (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
+}
+
+/// Appends a protobuf length-delimited field header (`tag`, then the length).
+#[inline]
+fn put_len_field(out: &mut Vec<u8>, tag: u8, len: usize) {
+    out.push(tag);
+    put_varint(out, len as u64);
+}
+
+/// Encoded length of a length-delimited field whose payload is `len` bytes.
+#[inline]
+fn len_field_len(len: usize) -> usize {
+    1 + varint_len(len as u64) + len
+}
+
+/// A link from a dag-pb node to a child.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Link {
+    /// The child's CID.
+    pub cid: Cid,
+    /// The child's dag size (Tsize): bytes of every block under and including it.
+    pub dag_size: u64,
+}
+
+fn link_len(cid_len: usize, name: &[u8], dag_size: u64) -> usize {
+    len_field_len(cid_len) + len_field_len(name.len()) + 1 + varint_len(dag_size)
+}
+
+/// Appends one PBLink (field 2 of PBNode) to `out`.
+fn put_link(out: &mut Vec<u8>, cid: &Cid, name: &[u8], dag_size: u64) {
+    let cid_len = cid.encoded_len();
+    put_len_field(out, 0x12, link_len(cid_len, name, dag_size));
+    put_len_field(out, 0x0a, cid_len);
+    cid.write_bytes(&mut *out)
+        .expect("writing to a Vec cannot fail");
+    put_len_field(out, 0x12, name.len());
+    out.extend_from_slice(name);
+    out.push(0x18);
+    put_varint(out, dag_size);
+}
+
+/// Writes a dag-pb leaf in place around a chunk and returns the block's range in `buf`.
+///
+/// `buf[LEAF_HEADROOM..LEAF_HEADROOM + n]` holds the chunk; the header goes right before it and
+/// the trailer right after, giving `PBNode { Data: UnixFS { Type: File, Data: chunk,
+/// filesize: n } }`, byte for byte what boxo writes for a leaf. `buf` must be at least
+/// `LEAF_HEADROOM + n + LEAF_TAILROOM` long.
+pub(crate) fn wrap_file_leaf(buf: &mut [u8], n: usize) -> std::ops::Range<usize> {
+    let mut head = Vec::with_capacity(LEAF_HEADROOM);
+    let mut tail = Vec::with_capacity(LEAF_TAILROOM);
+    tail.push(0x18);
+    put_varint(&mut tail, n as u64);
+    let unixfs_len = 2 + len_field_len(n) + tail.len();
+    put_len_field(&mut head, 0x0a, unixfs_len);
+    head.extend_from_slice(&[0x08, UnixFsType::File as u8]);
+    put_len_field(&mut head, 0x12, n);
+    let start = LEAF_HEADROOM - head.len();
+    buf[start..LEAF_HEADROOM].copy_from_slice(&head);
+    let end = LEAF_HEADROOM + n;
+    buf[end..end + tail.len()].copy_from_slice(&tail);
+    start..end + tail.len()
+}
+
+/// The dag-pb leaf of an empty file: `PBNode { Data: UnixFS { Type: File, filesize: 0 } }`.
+/// boxo leaves the UnixFS `Data` field out when there is no content.
+pub(crate) fn empty_file_leaf() -> Vec<u8> {
+    vec![0x0a, 0x04, 0x08, UnixFsType::File as u8, 0x18, 0x00]
+}
+
+/// Encodes an internal file node into `out` (cleared first).
+///
+/// `children` are `(link, file bytes under that child)`. The node is `PBNode { Links: [{Hash,
+/// Name: "", Tsize}…], Data: UnixFS { Type: File, filesize: Σ, blocksizes: [...] } }`.
+pub(crate) fn encode_file_node(out: &mut Vec<u8>, children: &[(Link, u64)]) {
+    out.clear();
+    for (link, _) in children {
+        put_link(out, &link.cid, b"", link.dag_size);
+    }
+    let file_size: u64 = children.iter().map(|(_, size)| size).sum();
+    let unixfs_len = 2
+        + 1
+        + varint_len(file_size)
+        + children
+            .iter()
+            .map(|(_, size)| 1 + varint_len(*size))
+            .sum::<usize>();
+    put_len_field(out, 0x0a, unixfs_len);
+    out.extend_from_slice(&[0x08, UnixFsType::File as u8, 0x18]);
+    put_varint(out, file_size);
+    for (_, size) in children {
+        out.push(0x20);
+        put_varint(out, *size);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varint_lengths() {
+        for v in [0u64, 1, 127, 128, 16383, 16384, u32::MAX as u64, u64::MAX] {
+            let mut out = Vec::new();
+            put_varint(&mut out, v);
+            assert_eq!(out.len(), varint_len(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn empty_file_leaf_is_the_well_known_empty_file() {
+        // `ipfs add` of an empty file, quoted in kubo's own `ipfs add --help`.
+        let cid = cid_of(CidVersion::V0, DAG_PB, &empty_file_leaf());
+        assert_eq!(
+            cid.to_string(),
+            "QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH"
+        );
+    }
+
+    #[test]
+    fn hello_world_leaf_matches_kubo() {
+        // `printf 'hello world\n' | ipfs add` (kubo, quoted in the oracle README).
+        let data = b"hello world\n";
+        let mut buf = vec![0u8; LEAF_HEADROOM + data.len() + LEAF_TAILROOM];
+        buf[LEAF_HEADROOM..LEAF_HEADROOM + data.len()].copy_from_slice(data);
+        let range = wrap_file_leaf(&mut buf, data.len());
+        let cid = cid_of(CidVersion::V0, DAG_PB, &buf[range]);
+        assert_eq!(
+            cid.to_string(),
+            "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
+        );
+    }
+
+    #[test]
+    fn full_leaf_block_length() {
+        // PROFILES.md: a full 262144-byte unixfs-v0-2015 leaf block is 262158 bytes.
+        let n = 262_144;
+        let mut buf = vec![0u8; LEAF_HEADROOM + n + LEAF_TAILROOM];
+        assert_eq!(wrap_file_leaf(&mut buf, n).len(), 262_158);
+    }
+}

@@ -1,0 +1,431 @@
+//! CARv1: writing every block of an import to one file, and reading such files back safely.
+//!
+//! A CARv1 is a varint-prefixed DAG-CBOR header `{roots: [CID], version: 1}` followed by frames
+//! `varint(len) CID block`. The root of an import is only known at the end, so
+//! [`CarWriter::with_pending_root`] writes a placeholder root of the right length and
+//! [`CarWriter::finish_with_root`] patches it in place. (When the real root is longer than the
+//! placeholder, which happens only for a one-chunk raw-leaf file under a CIDv0 profile, the body
+//! is moved up a few bytes.) Each block is written once: the writer remembers the (codec,
+//! digest) of every block, 40 bytes each (160 KiB for a 4 GiB file at 1 MiB chunks).
+//!
+//! [`CarReader`] reads untrusted CARs with every size bounded by [`MAX_HEADER_LEN`] and
+//! [`MAX_FRAME_LEN`], and checks every block against its CID.
+
+use std::collections::HashSet;
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+
+use cid::Cid;
+use multihash::Multihash;
+use serde::{Deserialize, Serialize};
+
+use crate::block::{cid_of, put_varint, DAG_PB, SHA2_256};
+use crate::profile::CidVersion;
+use crate::sink::BlockSink;
+
+/// The largest CAR header read: 64 KiB. A header holds a few root CIDs (~40 bytes each); a
+/// longer one is not a CAR this project reads.
+pub const MAX_HEADER_LEN: u64 = 64 * 1024;
+/// The largest frame read: a 2 MiB block ([`crate::BLOCK_SIZE_LIMIT`]) plus its CID.
+pub const MAX_FRAME_LEN: u64 = crate::profile::BLOCK_SIZE_LIMIT as u64 + 1024;
+
+#[derive(Serialize, Deserialize)]
+struct CarHeader {
+    // DAG-CBOR orders map keys by length first: `roots` before `version`.
+    roots: Vec<Cid>,
+    version: u64,
+}
+
+fn encode_header(roots: &[Cid]) -> Vec<u8> {
+    let header = CarHeader {
+        roots: roots.to_vec(),
+        version: 1,
+    };
+    let cbor = serde_ipld_dagcbor::to_vec(&header).expect("a CAR header always encodes");
+    let mut out = Vec::with_capacity(cbor.len() + 2);
+    put_varint(&mut out, cbor.len() as u64);
+    out.extend_from_slice(&cbor);
+    out
+}
+
+/// Blocks already written: (codec, sha2-256 digest), or the whole CID for other hashes.
+#[derive(Debug, Default)]
+struct Seen {
+    sha256: HashSet<(u64, [u8; 32])>,
+    other: HashSet<Cid>,
+}
+
+impl Seen {
+    /// Whether `cid` is new (and remembers it).
+    fn insert(&mut self, cid: &Cid) -> bool {
+        let mh = cid.hash();
+        match <[u8; 32]>::try_from(mh.digest()) {
+            Ok(d) if mh.code() == SHA2_256 => self.sha256.insert((cid.codec(), d)),
+            _ => self.other.insert(*cid),
+        }
+    }
+}
+
+/// Writes a CARv1, each block once. It is a [`BlockSink`].
+#[derive(Debug)]
+pub struct CarWriter<W: Write> {
+    out: BufWriter<W>,
+    header_len: usize,
+    /// Bytes written after the header.
+    body_len: u64,
+    seen: Seen,
+    blocks: u64,
+}
+
+impl<W: Write> CarWriter<W> {
+    /// A CAR whose roots are known now; the header is written at once.
+    pub fn new(out: W, roots: &[Cid]) -> Result<Self, CarError> {
+        let header = encode_header(roots);
+        let mut out = BufWriter::with_capacity(256 * 1024, out);
+        out.write_all(&header).map_err(CarError::Io)?;
+        Ok(CarWriter {
+            out,
+            header_len: header.len(),
+            body_len: 0,
+            seen: Seen::default(),
+            blocks: 0,
+        })
+    }
+
+    /// Appends a block unless one with this CID was already written. Returns whether it wrote.
+    pub fn write_block(&mut self, cid: &Cid, block: &[u8]) -> Result<bool, CarError> {
+        if !self.seen.insert(cid) {
+            return Ok(false);
+        }
+        let mut head = Vec::with_capacity(48);
+        put_varint(&mut head, (cid.encoded_len() + block.len()) as u64);
+        cid.write_bytes(&mut head).map_err(|e| CarError::Io(io::Error::other(e)))?;
+        self.out.write_all(&head).map_err(CarError::Io)?;
+        self.out.write_all(block).map_err(CarError::Io)?;
+        self.body_len += (head.len() + block.len()) as u64;
+        self.blocks += 1;
+        Ok(true)
+    }
+
+    /// Distinct blocks written.
+    pub fn blocks(&self) -> u64 {
+        self.blocks
+    }
+
+    /// Bytes written so far, header included.
+    pub fn bytes_written(&self) -> u64 {
+        self.header_len as u64 + self.body_len
+    }
+
+    /// Flushes and returns the output. For a CAR made with [`CarWriter::with_pending_root`] use
+    /// [`CarWriter::finish_with_root`] instead, or its header keeps the placeholder.
+    pub fn finish(self) -> Result<W, CarError> {
+        self.out
+            .into_inner()
+            .map_err(|e| CarError::Io(e.into_error()))
+    }
+}
+
+impl<W: Read + Write + Seek> CarWriter<W> {
+    /// A CAR whose root is not known yet: the header holds a placeholder CID of the length a
+    /// root of `version` has (34 bytes for CIDv0, 36 for a sha2-256 CIDv1), which
+    /// [`CarWriter::finish_with_root`] replaces. `out` must be empty and positioned at 0.
+    pub fn with_pending_root(out: W, version: CidVersion) -> Result<Self, CarError> {
+        let zero = Multihash::<64>::wrap(SHA2_256, &[0; 32]).expect("32 bytes fit");
+        let placeholder = match version {
+            CidVersion::V0 => Cid::new_v0(zero).expect("sha2-256 is valid for CIDv0"),
+            CidVersion::V1 => Cid::new_v1(DAG_PB, zero),
+        };
+        CarWriter::new(out, &[placeholder])
+    }
+
+    /// Writes `root` into the header and returns the output, flushed.
+    pub fn finish_with_root(self, root: &Cid) -> Result<W, CarError> {
+        let old_len = self.header_len as u64;
+        let body_len = self.body_len;
+        let mut out = self.finish()?;
+        let header = encode_header(std::slice::from_ref(root));
+        let new_len = header.len() as u64;
+        let io = |r: io::Result<()>| r.map_err(CarError::Io);
+        if new_len < old_len {
+            return Err(CarError::RootShorter {
+                root: *root,
+            });
+        }
+        if new_len > old_len {
+            shift_up(&mut out, old_len, body_len, new_len - old_len).map_err(CarError::Io)?;
+        }
+        io(out.seek(SeekFrom::Start(0)).map(drop))?;
+        io(out.write_all(&header))?;
+        io(out.seek(SeekFrom::Start(new_len + body_len)).map(drop))?;
+        io(out.flush())?;
+        Ok(out)
+    }
+}
+
+/// Moves `len` bytes at `from` up by `by` bytes, last bytes first.
+fn shift_up<F: Read + Write + Seek>(f: &mut F, from: u64, len: u64, by: u64) -> io::Result<()> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut end = from + len;
+    while end > from {
+        let n = (end - from).min(buf.len() as u64);
+        let start = end - n;
+        f.seek(SeekFrom::Start(start))?;
+        f.read_exact(&mut buf[..n as usize])?;
+        f.seek(SeekFrom::Start(start + by))?;
+        f.write_all(&buf[..n as usize])?;
+        end = start;
+    }
+    Ok(())
+}
+
+impl<W: Write> BlockSink for CarWriter<W> {
+    type Error = CarError;
+    fn put(&mut self, cid: &Cid, block: &[u8]) -> Result<(), CarError> {
+        self.write_block(cid, block).map(drop)
+    }
+}
+
+/// A CAR could not be written or read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CarError {
+    /// Reading or writing failed.
+    #[error("car i/o failed")]
+    Io(#[source] io::Error),
+    /// The root given at the end is shorter than the placeholder (a CIDv0 placeholder is the
+    /// shortest there is, so use it when unsure).
+    #[error("root {root} is shorter than the placeholder written in the header")]
+    RootShorter {
+        /// The root.
+        root: Cid,
+    },
+    /// The header length is over [`MAX_HEADER_LEN`].
+    #[error("car header of {len} bytes is over the limit of {max}")]
+    HeaderTooLarge {
+        /// The announced length.
+        len: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// The header is not a DAG-CBOR `{roots, version: 1}`.
+    #[error("car header is not a valid CARv1 header: {reason}")]
+    BadHeader {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A frame is over [`MAX_FRAME_LEN`].
+    #[error("frame at byte {offset} announces {len} bytes, over the limit of {max}")]
+    FrameTooLarge {
+        /// Where the frame starts.
+        offset: u64,
+        /// The announced length.
+        len: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// The file ends inside a varint, CID or block.
+    #[error("car is truncated in the frame at byte {offset}")]
+    Truncated {
+        /// Where the frame starts.
+        offset: u64,
+    },
+    /// A frame does not start with a valid CID.
+    #[error("frame at byte {offset} does not start with a valid cid")]
+    BadCid {
+        /// Where the frame starts.
+        offset: u64,
+    },
+    /// A block's bytes do not hash to its CID.
+    #[error("block {cid} at byte {offset} does not match its cid")]
+    HashMismatch {
+        /// The CID the frame claims.
+        cid: Cid,
+        /// Where the frame starts.
+        offset: u64,
+    },
+    /// The CID uses a hash function this reader cannot check.
+    #[error("block {cid} uses an unsupported hash function (only sha2-256 is checked)")]
+    UnsupportedHash {
+        /// The CID.
+        cid: Cid,
+    },
+}
+
+/// Reads a CARv1 from an untrusted source, checking every block's hash.
+#[derive(Debug)]
+pub struct CarReader<R> {
+    input: BufReader<R>,
+    roots: Vec<Cid>,
+    offset: u64,
+}
+
+/// Reads a varint; `Ok(None)` at a clean end of input.
+fn read_varint<R: BufRead>(r: &mut R) -> io::Result<Option<u64>> {
+    let mut value = 0u64;
+    for i in 0..10 {
+        let mut byte = [0u8];
+        if r.read(&mut byte)? == 0 {
+            return if i == 0 {
+                Ok(None)
+            } else {
+                Err(io::ErrorKind::UnexpectedEof.into())
+            };
+        }
+        value |= u64::from(byte[0] & 0x7f) << (7 * i);
+        if byte[0] & 0x80 == 0 {
+            return Ok(Some(value));
+        }
+    }
+    Err(io::Error::new(io::ErrorKind::InvalidData, "varint too long"))
+}
+
+impl<R: Read> CarReader<R> {
+    /// Reads and checks the header.
+    pub fn new(input: R) -> Result<Self, CarError> {
+        let mut input = BufReader::with_capacity(256 * 1024, input);
+        let truncated = |_| CarError::Truncated { offset: 0 };
+        let len = read_varint(&mut input)
+            .map_err(truncated)?
+            .ok_or(CarError::Truncated { offset: 0 })?;
+        if len > MAX_HEADER_LEN {
+            return Err(CarError::HeaderTooLarge {
+                len,
+                max: MAX_HEADER_LEN,
+            });
+        }
+        let mut bytes = vec![0; len as usize];
+        input.read_exact(&mut bytes).map_err(truncated)?;
+        let header: CarHeader =
+            serde_ipld_dagcbor::from_slice(&bytes).map_err(|e| CarError::BadHeader {
+                reason: e.to_string(),
+            })?;
+        if header.version != 1 {
+            return Err(CarError::BadHeader {
+                reason: format!("version {} (only 1 is read)", header.version),
+            });
+        }
+        let offset = crate::block::varint_len(len) as u64 + len;
+        Ok(CarReader {
+            input,
+            roots: header.roots,
+            offset,
+        })
+    }
+
+    /// The roots named in the header.
+    pub fn roots(&self) -> &[Cid] {
+        &self.roots
+    }
+
+    /// The next block, checked against its CID; `None` at the end.
+    pub fn next_block(&mut self) -> Result<Option<(Cid, Vec<u8>)>, CarError> {
+        let offset = self.offset;
+        let truncated = |e: io::Error| match e.kind() {
+            io::ErrorKind::UnexpectedEof => CarError::Truncated { offset },
+            _ => CarError::Io(e),
+        };
+        let Some(len) = read_varint(&mut self.input).map_err(truncated)? else {
+            return Ok(None);
+        };
+        if len > MAX_FRAME_LEN {
+            return Err(CarError::FrameTooLarge {
+                offset,
+                len,
+                max: MAX_FRAME_LEN,
+            });
+        }
+        let mut frame = vec![0; len as usize];
+        self.input.read_exact(&mut frame).map_err(truncated)?;
+        let mut cursor = io::Cursor::new(&frame[..]);
+        let cid = Cid::read_bytes(&mut cursor).map_err(|_| CarError::BadCid { offset })?;
+        let block = frame.split_off(cursor.position() as usize);
+        if cid.hash().code() != SHA2_256 {
+            return Err(CarError::UnsupportedHash { cid });
+        }
+        let version = match cid.version() {
+            cid::Version::V0 => CidVersion::V0,
+            cid::Version::V1 => CidVersion::V1,
+        };
+        if cid_of(version, cid.codec(), &block) != cid {
+            return Err(CarError::HashMismatch { cid, offset });
+        }
+        self.offset += crate::block::varint_len(len) as u64 + len;
+        Ok(Some((cid, block)))
+    }
+}
+
+impl<R: Read> Iterator for CarReader<R> {
+    type Item = Result<(Cid, Vec<u8>), CarError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_block().transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::block::RAW;
+    use std::io::Cursor;
+
+    fn raw(bytes: &[u8]) -> Cid {
+        cid_of(CidVersion::V1, RAW, bytes)
+    }
+
+    #[test]
+    fn round_trip_with_patched_root_and_no_duplicates() {
+        let mut car = CarWriter::with_pending_root(Cursor::new(Vec::new()), CidVersion::V1).unwrap();
+        let (a, b) = (b"first".as_slice(), b"second".as_slice());
+        car.put(&raw(a), a).unwrap();
+        car.put(&raw(b), b).unwrap();
+        car.put(&raw(a), a).unwrap();
+        assert_eq!(car.blocks(), 2);
+        let bytes = car.finish_with_root(&raw(b)).unwrap().into_inner();
+        let mut reader = CarReader::new(&bytes[..]).unwrap();
+        assert_eq!(reader.roots(), &[raw(b)]);
+        let blocks: Vec<_> = reader.by_ref().collect::<Result<_, _>>().unwrap();
+        assert_eq!(blocks, vec![(raw(a), a.to_vec()), (raw(b), b.to_vec())]);
+    }
+
+    #[test]
+    fn a_longer_root_moves_the_body() {
+        // A CIDv0 placeholder (34 bytes) replaced by a CIDv1 root (36 bytes).
+        let mut car = CarWriter::with_pending_root(Cursor::new(Vec::new()), CidVersion::V0).unwrap();
+        let big: Vec<u8> = (0..200_000u32).map(|i| i as u8).collect();
+        car.put(&raw(&big), &big).unwrap();
+        let bytes = car.finish_with_root(&raw(&big)).unwrap().into_inner();
+        let mut reader = CarReader::new(&bytes[..]).unwrap();
+        assert_eq!(reader.roots(), &[raw(&big)]);
+        assert_eq!(reader.next_block().unwrap().unwrap().1, big);
+        assert!(reader.next_block().unwrap().is_none());
+    }
+
+    #[test]
+    fn corrupt_cars_are_refused() {
+        let block = b"payload".as_slice();
+        let mut car = CarWriter::new(Vec::new(), &[raw(block)]).unwrap();
+        car.put(&raw(block), block).unwrap();
+        let good = car.finish().unwrap();
+
+        let mut flipped = good.clone();
+        *flipped.last_mut().unwrap() ^= 1;
+        let err = CarReader::new(&flipped[..]).unwrap().next_block().unwrap_err();
+        assert!(matches!(err, CarError::HashMismatch { .. }), "{err}");
+
+        let cut = &good[..good.len() - 3];
+        let err = CarReader::new(cut).unwrap().next_block().unwrap_err();
+        assert!(matches!(err, CarError::Truncated { .. }), "{err}");
+
+        let mut huge = Vec::new();
+        put_varint(&mut huge, MAX_HEADER_LEN + 1);
+        assert!(matches!(
+            CarReader::new(&huge[..]).unwrap_err(),
+            CarError::HeaderTooLarge { .. }
+        ));
+
+        let header_len = good.len() - (1 + 36 + block.len());
+        let mut big_frame = good[..header_len].to_vec();
+        put_varint(&mut big_frame, MAX_FRAME_LEN + 1);
+        let err = CarReader::new(&big_frame[..]).unwrap().next_block().unwrap_err();
+        assert!(matches!(err, CarError::FrameTooLarge { .. }), "{err}");
+    }
+}

@@ -1,0 +1,49 @@
+//! `ingest-core`: the same bytes give the same CID on every machine, and the same CID as kubo.
+//!
+//! Content flows one way:
+//!
+//! ```text
+//! bytes ──▶ Chunker ──▶ leaves (hashed on all cores, in order) ──▶ BalancedLayout ──▶ BlockSink
+//!           fixed size    raw blocks or dag-pb UnixFS File nodes      internal nodes    HashOnly,
+//!                                                                                       MemorySink,
+//!                                                                                       CarWriter …
+//! ```
+//!
+//! - A [`Profile`] names every parameter that changes a CID (CID version, leaf encoding, chunk
+//!   size, links per node, directory sharding). Three presets reproduce kubo and IPIP-0499.
+//! - A [`FileImporter`] turns a stream of bytes into a UnixFS file DAG with flat memory:
+//!   push bytes in, take the [`FileSummary`] (root CID, sizes) out of `finish`.
+//! - A [`BlockSink`] receives every block, children before parents and the root last.
+//!   [`CarWriter`] writes them to a CARv1; [`CarReader`] reads one back, checking every block.
+//!
+//! ```
+//! use ingest_core::{import_reader, HashOnly, Profile};
+//!
+//! let data = vec![0u8; 1_000_000];
+//! let (summary, _) = import_reader(&Profile::UNIXFS_V0_2015, &data[..], HashOnly)?;
+//! // The CID kubo's `ipfs add` gives a file of 1,000,000 zero bytes.
+//! assert_eq!(summary.root.to_string(), "QmXXNNbwe4zzpdMg62ZXvnX1oU7MwSrQ3vAEtuwFKCm1oD");
+//! # Ok::<(), ingest_core::ImportError>(())
+//! ```
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod block;
+mod car;
+mod chunker;
+mod importer;
+mod layout;
+mod profile;
+mod sink;
+
+pub use block::{cid_of, sha2_256, DAG_CBOR, DAG_PB, RAW, SHA2_256};
+pub use car::{CarError, CarReader, CarWriter, MAX_FRAME_LEN, MAX_HEADER_LEN};
+pub use cid::Cid;
+pub use importer::{
+    import_reader, FileImporter, FileSummary, ImportError, ImportOptions, ImportWriter,
+};
+pub use profile::{
+    parse_chunker, parse_cid_version, CidVersion, DirSizeEstimate, Overrides, Profile,
+    ProfileError, BLOCK_SIZE_LIMIT,
+};
+pub use sink::{BlockSink, CountingSink, HashOnly, MemorySink};

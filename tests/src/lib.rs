@@ -1,0 +1,227 @@
+//! The test kit shared by the integration tests and the benchmarks: a port of the vectors'
+//! content generator, and the vectors themselves.
+//!
+//! Expected CIDs only ever come from `../shared/vectors` (made by kubo and the JS importers) or
+//! from the JS reference in `../shared/oracle`, never from this project's own output.
+
+use std::io::{self, Read};
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use sha2::block_api::compress256;
+use sha2::{Digest, Sha256};
+
+/// SHA-256's initial state (FIPS 180-4, 5.3.3).
+const IV: [u32; 8] = [
+    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+];
+
+/// The vectors' content generator (`../shared/vectors/README.md`):
+///
+/// ```text
+/// content(seed, size) = SHA256(utf8(seed) || u64le(0)) || SHA256(utf8(seed) || u64le(1)) || …
+///                       truncated to size bytes
+/// ```
+///
+/// It streams: a 7.9 GB vector never exists in memory or on disk. For seeds of up to 47 bytes
+/// each 32-byte piece is one SHA-256 compression of a single padded block, computed directly
+/// with `compress256` (about 2.5 × faster than going through `Digest` for 40-byte messages);
+/// longer seeds take the plain `Digest` path.
+#[derive(Clone, Debug)]
+pub struct Content {
+    seed: Vec<u8>,
+    size: u64,
+    pos: u64,
+    /// The padded single block, counter at `seed.len()..seed.len() + 8`.
+    block: Option<[u8; 64]>,
+}
+
+impl Content {
+    /// The content of `(seed, size)`, from its start.
+    pub fn new(seed: &str, size: u64) -> Self {
+        let seed = seed.as_bytes().to_vec();
+        let block = (seed.len() + 8 < 56).then(|| {
+            let mut b = [0u8; 64];
+            b[..seed.len()].copy_from_slice(&seed);
+            b[seed.len() + 8] = 0x80;
+            let bits = ((seed.len() + 8) * 8) as u64;
+            b[56..].copy_from_slice(&bits.to_be_bytes());
+            b
+        });
+        Content {
+            seed,
+            size,
+            pos: 0,
+            block,
+        }
+    }
+
+    /// The whole content in memory (small sizes only).
+    pub fn bytes(seed: &str, size: u64) -> Vec<u8> {
+        let mut out = Vec::with_capacity(size as usize);
+        Content::new(seed, size)
+            .read_to_end(&mut out)
+            .expect("reading generated content cannot fail");
+        out
+    }
+
+    /// Piece `i`: SHA-256(seed || u64le(i)).
+    fn piece(&mut self, i: u64) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        match &mut self.block {
+            Some(block) => {
+                let n = self.seed.len();
+                block[n..n + 8].copy_from_slice(&i.to_le_bytes());
+                let mut state = IV;
+                compress256(&mut state, std::slice::from_ref(block));
+                for (o, s) in out.chunks_exact_mut(4).zip(state) {
+                    o.copy_from_slice(&s.to_be_bytes());
+                }
+            }
+            None => {
+                let mut h = Sha256::new();
+                h.update(&self.seed);
+                h.update(i.to_le_bytes());
+                out.copy_from_slice(&h.finalize());
+            }
+        }
+        out
+    }
+}
+
+impl Read for Content {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let want = (buf.len() as u64).min(self.size - self.pos) as usize;
+        let mut done = 0;
+        while done < want {
+            let piece = self.piece(self.pos / 32);
+            let skip = (self.pos % 32) as usize;
+            let n = (32 - skip).min(want - done);
+            buf[done..done + n].copy_from_slice(&piece[skip..skip + n]);
+            done += n;
+            self.pos += n as u64;
+        }
+        Ok(done)
+    }
+}
+
+/// `../shared` beside the repository, or `$INGEST_SHARED`.
+pub fn shared_dir() -> PathBuf {
+    match std::env::var_os("INGEST_SHARED") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
+    }
+}
+
+/// One entry of `vectors/files.json`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct FileVector {
+    /// Generator seed.
+    pub seed: String,
+    /// Content bytes.
+    pub size: u64,
+    /// Profile name.
+    pub profile: String,
+    /// The expected root CID.
+    pub cid: String,
+    /// Distinct blocks reachable from the root.
+    pub blocks: u64,
+    /// SHA-256 of the whole content, hex.
+    pub sha256: String,
+    /// Implementations that produced the CID.
+    pub source: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct FilesJson {
+    files: Vec<FileVector>,
+}
+
+/// Every file vector.
+pub fn file_vectors() -> Vec<FileVector> {
+    let path = shared_dir().join("vectors/files.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let parsed: FilesJson = serde_json::from_str(&text).expect("files.json parses");
+    parsed.files
+}
+
+/// Lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generator_matches_the_documented_check() {
+        // vectors/README.md: content("public-0", 32).
+        assert_eq!(
+            hex(&Content::bytes("public-0", 32)),
+            "76ff6c54333dcdfd963bf00a02d26df1cd63c788510ee80dcb497493a4cafd7e"
+        );
+    }
+
+    #[test]
+    fn fast_path_equals_the_plain_definition() {
+        let long_seed = "x".repeat(60);
+        for seed in ["a", "public-dir-flat-0", long_seed.as_str()] {
+            let got = Content::bytes(seed, 100);
+            let mut want = Vec::new();
+            for i in 0..4u64 {
+                let mut h = Sha256::new();
+                h.update(seed.as_bytes());
+                h.update(i.to_le_bytes());
+                want.extend_from_slice(&h.finalize());
+            }
+            assert_eq!(got, want[..100], "{seed}");
+        }
+    }
+
+    #[test]
+    fn odd_reads_give_the_same_bytes() {
+        let whole = Content::bytes("odd", 1000);
+        let mut c = Content::new("odd", 1000);
+        let mut got = Vec::new();
+        let mut buf = [0u8; 7];
+        loop {
+            let n = c.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(got, whole);
+    }
+}
+
+/// Generates `(seed, size)` on a background thread in pieces of `piece` bytes, so the test
+/// hashing it and the generator use both cores. At most two pieces wait at a time.
+pub fn generate_in_background(
+    seed: &str,
+    size: u64,
+    piece: usize,
+) -> std::sync::mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(2);
+    let mut content = Content::new(seed, size);
+    std::thread::spawn(move || loop {
+        let mut buf = vec![0u8; piece];
+        let mut filled = 0;
+        while filled < piece {
+            match content.read(&mut buf[filled..]) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => filled += n,
+            }
+        }
+        if filled == 0 {
+            return;
+        }
+        buf.truncate(filled);
+        if tx.send(buf).is_err() {
+            return;
+        }
+    });
+    rx
+}

@@ -1,0 +1,7 @@
+//! Cross-crate integration tests of `ingest-core`, in one binary.
+//!
+//! Every expected CID here comes from `../shared/vectors` (kubo and the JS importers), never from
+//! this project's output.
+
+mod file_vectors;
+mod split;
