@@ -98,7 +98,8 @@ impl<W: Write> CarWriter<W> {
         }
         let mut head = Vec::with_capacity(48);
         put_varint(&mut head, (cid.encoded_len() + block.len()) as u64);
-        cid.write_bytes(&mut head).map_err(|e| CarError::Io(io::Error::other(e)))?;
+        cid.write_bytes(&mut head)
+            .map_err(|e| CarError::Io(io::Error::other(e)))?;
         self.out.write_all(&head).map_err(CarError::Io)?;
         self.out.write_all(block).map_err(CarError::Io)?;
         self.body_len += (head.len() + block.len()) as u64;
@@ -147,9 +148,7 @@ impl<W: Read + Write + Seek> CarWriter<W> {
         let new_len = header.len() as u64;
         let io = |r: io::Result<()>| r.map_err(CarError::Io);
         if new_len < old_len {
-            return Err(CarError::RootShorter {
-                root: *root,
-            });
+            return Err(CarError::RootShorter { root: *root });
         }
         if new_len > old_len {
             shift_up(&mut out, old_len, body_len, new_len - old_len).map_err(CarError::Io)?;
@@ -276,7 +275,10 @@ fn read_varint<R: BufRead>(r: &mut R) -> io::Result<Option<u64>> {
             return Ok(Some(value));
         }
     }
-    Err(io::Error::new(io::ErrorKind::InvalidData, "varint too long"))
+    Err(io::Error::new(
+        io::ErrorKind::InvalidData,
+        "varint too long",
+    ))
 }
 
 impl<R: Read> CarReader<R> {
@@ -373,7 +375,8 @@ mod tests {
 
     #[test]
     fn round_trip_with_patched_root_and_no_duplicates() {
-        let mut car = CarWriter::with_pending_root(Cursor::new(Vec::new()), CidVersion::V1).unwrap();
+        let mut car =
+            CarWriter::with_pending_root(Cursor::new(Vec::new()), CidVersion::V1).unwrap();
         let (a, b) = (b"first".as_slice(), b"second".as_slice());
         car.put(&raw(a), a).unwrap();
         car.put(&raw(b), b).unwrap();
@@ -389,7 +392,8 @@ mod tests {
     #[test]
     fn a_longer_root_moves_the_body() {
         // A CIDv0 placeholder (34 bytes) replaced by a CIDv1 root (36 bytes).
-        let mut car = CarWriter::with_pending_root(Cursor::new(Vec::new()), CidVersion::V0).unwrap();
+        let mut car =
+            CarWriter::with_pending_root(Cursor::new(Vec::new()), CidVersion::V0).unwrap();
         let big: Vec<u8> = (0..200_000u32).map(|i| i as u8).collect();
         car.put(&raw(&big), &big).unwrap();
         let bytes = car.finish_with_root(&raw(&big)).unwrap().into_inner();
@@ -408,7 +412,10 @@ mod tests {
 
         let mut flipped = good.clone();
         *flipped.last_mut().unwrap() ^= 1;
-        let err = CarReader::new(&flipped[..]).unwrap().next_block().unwrap_err();
+        let err = CarReader::new(&flipped[..])
+            .unwrap()
+            .next_block()
+            .unwrap_err();
         assert!(matches!(err, CarError::HashMismatch { .. }), "{err}");
 
         let cut = &good[..good.len() - 3];
@@ -425,7 +432,10 @@ mod tests {
         let header_len = good.len() - (1 + 36 + block.len());
         let mut big_frame = good[..header_len].to_vec();
         put_varint(&mut big_frame, MAX_FRAME_LEN + 1);
-        let err = CarReader::new(&big_frame[..]).unwrap().next_block().unwrap_err();
+        let err = CarReader::new(&big_frame[..])
+            .unwrap()
+            .next_block()
+            .unwrap_err();
         assert!(matches!(err, CarError::FrameTooLarge { .. }), "{err}");
     }
 }

@@ -76,7 +76,8 @@ impl BalancedLayout {
         let cid = cid_of(self.version, DAG_PB, &self.buf);
         sink.put(&cid, &self.buf)?;
         self.nodes += 1;
-        let dag_size = self.buf.len() as u64 + children.iter().map(|(l, _)| l.dag_size).sum::<u64>();
+        let dag_size =
+            self.buf.len() as u64 + children.iter().map(|(l, _)| l.dag_size).sum::<u64>();
         let file_size = children.iter().map(|(_, s)| s).sum();
         // Reuse the allocation for the next node of this level.
         let mut children = children;

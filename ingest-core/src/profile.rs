@@ -351,7 +351,9 @@ pub enum ProfileError {
         max: u32,
     },
     /// The number of links per node is below 2 or its nodes could exceed [`BLOCK_SIZE_LIMIT`].
-    #[error("max links {links} is out of range: it must be 2 to {max} so every node fits in 2 MiB")]
+    #[error(
+        "max links {links} is out of range: it must be 2 to {max} so every node fits in 2 MiB"
+    )]
     MaxLinks {
         /// The number given.
         links: u32,
@@ -402,7 +404,10 @@ mod tests {
         };
         let p = Profile::UNIXFS_V0_2015.with_overrides(&o).unwrap();
         assert!(!p.raw_leaves());
-        assert_eq!(p.name(), "custom-cidv1-pb-size-262144-links-174-links-bytes");
+        assert_eq!(
+            p.name(),
+            "custom-cidv1-pb-size-262144-links-174-links-bytes"
+        );
     }
 
     #[test]
@@ -413,10 +418,16 @@ mod tests {
             ..Overrides::default()
         };
         let base = Profile::UNIXFS_V0_2015;
-        assert!(base.with_overrides(&with(BLOCK_SIZE_LIMIT as u32, true)).is_ok());
-        assert!(base.with_overrides(&with(BLOCK_SIZE_LIMIT as u32 + 1, true)).is_err());
+        assert!(base
+            .with_overrides(&with(BLOCK_SIZE_LIMIT as u32, true))
+            .is_ok());
+        assert!(base
+            .with_overrides(&with(BLOCK_SIZE_LIMIT as u32 + 1, true))
+            .is_err());
         // A dag-pb leaf wraps the chunk, so a 2 MiB chunk would make a block over 2 MiB.
-        assert!(base.with_overrides(&with(BLOCK_SIZE_LIMIT as u32, false)).is_err());
+        assert!(base
+            .with_overrides(&with(BLOCK_SIZE_LIMIT as u32, false))
+            .is_err());
         assert!(base.with_overrides(&with(0, true)).is_err());
     }
 
@@ -435,9 +446,18 @@ mod tests {
     #[test]
     fn chunker_strings() {
         assert_eq!(parse_chunker("size-262144"), Ok(262144));
-        assert!(matches!(parse_chunker("rabin-1-2-3"), Err(ProfileError::Chunker { .. })));
-        assert!(matches!(parse_chunker("size-"), Err(ProfileError::Chunker { .. })));
-        assert!(matches!(parse_chunker("size--1"), Err(ProfileError::Chunker { .. })));
+        assert!(matches!(
+            parse_chunker("rabin-1-2-3"),
+            Err(ProfileError::Chunker { .. })
+        ));
+        assert!(matches!(
+            parse_chunker("size-"),
+            Err(ProfileError::Chunker { .. })
+        ));
+        assert!(matches!(
+            parse_chunker("size--1"),
+            Err(ProfileError::Chunker { .. })
+        ));
         assert!(matches!(
             parse_chunker("size-99999999999"),
             Err(ProfileError::ChunkSize { .. })

@@ -60,7 +60,11 @@ fn every_file_vector_below_1_gib_under_every_profile() {
             }
         }
         // The generator port is checked against each vector's own digest first.
-        assert_eq!(hex(&sha.finalize()), vectors[0].sha256, "content of {seed}/{size}");
+        assert_eq!(
+            hex(&sha.finalize()),
+            vectors[0].sha256,
+            "content of {seed}/{size}"
+        );
         for (v, importer) in vectors.iter().zip(importers) {
             let (summary, sink) = importer.finish().unwrap();
             checked += 1;
@@ -77,7 +81,12 @@ fn every_file_vector_below_1_gib_under_every_profile() {
             assert_eq!(summary.file_size, size);
         }
     }
-    assert!(failures.is_empty(), "{} of {checked} vectors differ:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} vectors differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// Imports `data` under `profile` pushed in slices of `slice` bytes.
@@ -127,13 +136,18 @@ fn one_root_through_every_code_path() {
             // The Write adapter.
             let mut writer = ImportWriter::new(&p, HashOnly);
             std::io::copy(&mut &data[..], &mut writer).unwrap();
-            assert_eq!(writer.finish().unwrap().0.root.to_string(), v.cid, "{what}, ImportWriter");
+            assert_eq!(
+                writer.finish().unwrap().0.root.to_string(),
+                v.cid,
+                "{what}, ImportWriter"
+            );
             // The in-memory sink keeps every distinct block, the root among them.
             let (root, memory) = root_in_slices(&p, 2, &data, 65_536, MemorySink::new());
             assert_eq!(root, v.cid, "{what}, MemorySink");
             assert_eq!(memory.len() as u64, v.blocks, "{what}, MemorySink blocks");
             // The CAR writer: the root in the header, each block once, every block verified.
-            let car = CarWriter::with_pending_root(Cursor::new(Vec::new()), p.cid_version()).unwrap();
+            let car =
+                CarWriter::with_pending_root(Cursor::new(Vec::new()), p.cid_version()).unwrap();
             let (summary, car) = ingest_core::import_reader(&p, &data[..], car).unwrap();
             let bytes = car.finish_with_root(&summary.root).unwrap().into_inner();
             let mut reader = CarReader::new(&bytes[..]).unwrap();

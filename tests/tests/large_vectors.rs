@@ -22,7 +22,12 @@ fn file_vectors_of_1_gib_and_more() {
         let mut sha = Sha256::new();
         let mut importers: Vec<_> = vectors
             .iter()
-            .map(|v| FileImporter::new(&Profile::by_name(&v.profile).unwrap(), CountingSink::default()))
+            .map(|v| {
+                FileImporter::new(
+                    &Profile::by_name(&v.profile).unwrap(),
+                    CountingSink::default(),
+                )
+            })
             .collect();
         for piece in generate_in_background(&seed, size, 4 << 20) {
             sha.update(&piece);
@@ -30,7 +35,11 @@ fn file_vectors_of_1_gib_and_more() {
                 importer.push(&piece).unwrap();
             }
         }
-        assert_eq!(hex(&sha.finalize()), vectors[0].sha256, "content of {seed}/{size}");
+        assert_eq!(
+            hex(&sha.finalize()),
+            vectors[0].sha256,
+            "content of {seed}/{size}"
+        );
         for (v, importer) in vectors.iter().zip(importers) {
             let (summary, sink) = importer.finish().unwrap();
             assert_eq!(summary.file_size, size);
@@ -42,6 +51,10 @@ fn file_vectors_of_1_gib_and_more() {
                 v.source.join(", ")
             );
         }
-        eprintln!("{seed}: {size} bytes under {} profiles in {:?}", vectors.len(), started.elapsed());
+        eprintln!(
+            "{seed}: {size} bytes under {} profiles in {:?}",
+            vectors.len(),
+            started.elapsed()
+        );
     }
 }

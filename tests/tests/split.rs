@@ -22,8 +22,14 @@ fn root(profile: &Profile, threads: usize, data: &[u8], cuts: &[usize]) -> Strin
 }
 
 fn small_profile() -> impl Strategy<Value = Profile> {
-    (0..3usize, 1u32..300, 2u32..6, any::<Option<bool>>(), any::<Option<bool>>()).prop_map(
-        |(base, chunk, links, raw, v1)| {
+    (
+        0..3usize,
+        1u32..300,
+        2u32..6,
+        any::<Option<bool>>(),
+        any::<Option<bool>>(),
+    )
+        .prop_map(|(base, chunk, links, raw, v1)| {
             let o = Overrides {
                 chunk_size: Some(chunk),
                 max_links: Some(links),
@@ -31,8 +37,7 @@ fn small_profile() -> impl Strategy<Value = Profile> {
                 cid_version: v1.map(|v1| if v1 { CidVersion::V1 } else { CidVersion::V0 }),
             };
             Profile::PRESETS[base].with_overrides(&o).unwrap()
-        },
-    )
+        })
 }
 
 proptest! {

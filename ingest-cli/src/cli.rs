@@ -1,0 +1,143 @@
+//! Command-line syntax: clap-derive structs, and their conversion into library values.
+
+use std::num::NonZeroUsize;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use ingest_core::{CidVersion, ImportOptions, Overrides, Profile};
+
+use crate::commands;
+
+/// Archive videos into IPFS with canonical, reproducible CIDs.
+///
+/// The same bytes give the same CID on every machine, and the same CID as kubo's `ipfs add`
+/// with the same settings, so volunteers can archive without coordinating.
+#[derive(Debug, Parser)]
+#[command(
+    name = "ingest",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Add(commands::add::Args),
+    Profiles(commands::profiles::Args),
+}
+
+/// The import profile and kubo-style overrides, shared by every command that imports.
+#[derive(Debug, Clone, Args)]
+pub struct ProfileArgs {
+    /// Import profile: unixfs-v1-2025, unixfs-v0-2015 or kubo-cidv1 (see `ingest profiles`).
+    #[arg(long, default_value = "unixfs-v1-2025", value_parser = Profile::by_name)]
+    pub profile: Profile,
+    /// Override the CID version (0 or 1), as kubo's --cid-version; 1 also makes leaves raw
+    /// unless --raw-leaves says otherwise.
+    #[arg(long, value_name = "0|1", value_parser = ingest_core::parse_cid_version)]
+    pub cid_version: Option<CidVersion>,
+    /// Override the leaf encoding, as kubo's --raw-leaves (--raw-leaves=false for dag-pb leaves).
+    #[arg(
+        long,
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true"
+    )]
+    pub raw_leaves: Option<bool>,
+    /// Override the chunker, as kubo's --chunker: size-N (fixed-size chunks of N bytes).
+    #[arg(long, short = 's', value_name = "size-N", value_parser = ingest_core::parse_chunker)]
+    pub chunker: Option<u32>,
+    /// Override the links per internal file node (kubo: 174; unixfs-v1-2025: 1024).
+    #[arg(long, value_name = "N")]
+    pub max_links: Option<u32>,
+}
+
+impl ProfileArgs {
+    /// The profile these flags select.
+    pub fn resolve(&self) -> anyhow::Result<Profile> {
+        let overrides = Overrides {
+            cid_version: self.cid_version,
+            raw_leaves: self.raw_leaves,
+            chunk_size: self.chunker,
+            max_links: self.max_links,
+        };
+        self.profile
+            .with_overrides(&overrides)
+            .with_context(|| format!("invalid overrides of profile {}", self.profile))
+    }
+}
+
+/// How hard to work: never changes a result.
+#[derive(Debug, Clone, Args)]
+pub struct PerfArgs {
+    /// Threads hashing leaves (default: all cores).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<NonZeroUsize>,
+}
+
+impl PerfArgs {
+    pub fn options(&self) -> ImportOptions {
+        match self.threads {
+            Some(threads) => ImportOptions { threads },
+            None => ImportOptions::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    fn add_profile(args: &[&str]) -> anyhow::Result<Profile> {
+        let mut argv = vec!["ingest", "add"];
+        argv.extend_from_slice(args);
+        argv.push("file");
+        match Cli::try_parse_from(argv)?.command {
+            Command::Add(add) => add.profile.resolve(),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn profile_flags() {
+        assert_eq!(add_profile(&[]).unwrap(), Profile::UNIXFS_V1_2025);
+        assert_eq!(
+            add_profile(&["--profile", "unixfs-v0-2015"]).unwrap(),
+            Profile::UNIXFS_V0_2015
+        );
+        assert_eq!(
+            add_profile(&["--profile", "unixfs-v0-2015", "--cid-version", "1"]).unwrap(),
+            Profile::KUBO_CIDV1
+        );
+        let p = add_profile(&["--raw-leaves=false", "-s", "size-1000"]).unwrap();
+        assert!(!p.raw_leaves());
+        assert_eq!(p.chunk_size(), 1000);
+        assert!(add_profile(&["--raw-leaves"]).unwrap().raw_leaves());
+    }
+
+    #[test]
+    fn bad_profile_flags_are_refused() {
+        assert!(add_profile(&["--profile", "nope"]).is_err());
+        assert!(add_profile(&["--cid-version", "2"]).is_err());
+        assert!(add_profile(&["--chunker", "rabin"]).is_err());
+        assert!(add_profile(&["--chunker", "size-3000000"]).is_err());
+        assert!(add_profile(&["--max-links", "1"]).is_err());
+    }
+
+    #[test]
+    fn threads_must_be_positive() {
+        assert!(Cli::try_parse_from(["ingest", "add", "--threads", "0", "f"]).is_err());
+        assert!(Cli::try_parse_from(["ingest", "add", "--threads", "3", "f"]).is_ok());
+    }
+}

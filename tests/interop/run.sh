@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Interoperability checks of the `ingest` binary against real IPFS implementations:
+#   - CIDs against the JS reference (../shared/oracle, ipfs-unixfs-importer) for cases the
+#     vectors do not cover (other sizes, kubo-style overrides);
+#   - CARs written by `ingest add --car` read back by npm @ipld/car and ipfs-unixfs-exporter:
+#     every block's hash checked, the original bytes reproduced exactly.
+# Usage: tests/interop/run.sh [INGEST_BINARY]   (default: target/release/ingest, built if absent)
+# Needs node and npm; installs its npm packages on first use. Prints "N passed, N failed".
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+shared=${INGEST_SHARED:-$repo/../shared}
+ingest=${1:-$repo/target/release/ingest}
+gen=$repo/target/release/gen-content
+[ -x "$ingest" ] || (cd "$repo" && cargo build --release -q -p ingest-cli)
+[ -x "$gen" ] || (cd "$repo" && cargo build --release -q -p ingest-tests --bin gen-content)
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/ingest-interop.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+# npm packages: ours (a lock file pins them) and the oracle's (copied, ../shared is read-only).
+[ -d "$here/node_modules" ] || (cd "$here" && npm ci --no-audit --no-fund --silent)
+oracle=$work/oracle
+cp -r "$shared/oracle/." "$oracle"
+(cd "$oracle/js" && npm ci --no-audit --no-fund --silent)
+
+passed=0
+failed=0
+check() { # check NAME COMMAND...: runs a check, counts it, prints its verdict
+  local name=$1
+  shift
+  if out=$("$@" 2>&1); then
+    passed=$((passed + 1))
+    echo "ok   $name${out:+: $out}"
+  else
+    failed=$((failed + 1))
+    echo "FAIL $name: $out"
+  fi
+}
+
+# add_and_verify FILE ORACLE_FLAGS -- INGEST_FLAGS: the CID of FILE must equal the oracle's, and
+# the CAR must be read back by the exporter into the same bytes.
+add_and_verify() {
+  local file=$1
+  shift
+  local oracle_flags=() ingest_flags=()
+  while [ "$1" != "--" ]; do oracle_flags+=("$1"); shift; done
+  shift
+  ingest_flags=("$@")
+  # Every step ends in `|| return 1`: inside `check`'s `if`, bash ignores set -e.
+  local want got car=$work/out.car
+  want=$(node "$oracle/js/cid.mjs" "${oracle_flags[@]}" "$file") || return 1
+  got=$("$ingest" add -q "${ingest_flags[@]}" --car "$car" "$file") || return 1
+  [ "$got" = "$want" ] || { echo "ingest $got, JS reference $want"; return 1; }
+  node "$here/verify-car.mjs" "$car" --file "$file" --expect-root "$want" >/dev/null || return 1
+  echo "$got"
+}
+
+# Multi-level files under each profile (more chunks than one node's links, so a tree of 3 levels).
+"$gen" interop-v0 50000000 "$work/v0.bin"
+check "unixfs-v0-2015, 50 MB, 3 levels" add_and_verify "$work/v0.bin" --profile unixfs-v0-2015 -- --profile unixfs-v0-2015
+check "kubo-cidv1, 50 MB, 3 levels" add_and_verify "$work/v0.bin" --profile kubo-cidv1 -- --profile kubo-cidv1
+"$gen" interop-v1 $((1024 * 1048576 + 3 * 1048576 + 5)) "$work/v1.bin"
+check "unixfs-v1-2025, 1 GiB + 3 MiB, 3 levels" add_and_verify "$work/v1.bin" --profile unixfs-v1-2025 -- --profile unixfs-v1-2025
+rm -f "$work/v1.bin"
+
+# kubo-style overrides: deep trees out of small files.
+"$gen" interop-small 100000 "$work/small.bin"
+check "v0 + size-1000 + 3 links (6 levels)" add_and_verify "$work/small.bin" \
+  --profile unixfs-v0-2015 --chunk 1000 --max-links 3 -- --profile unixfs-v0-2015 --chunker size-1000 --max-links 3
+check "kubo-cidv1 + size-1000 + 3 links" add_and_verify "$work/small.bin" \
+  --profile kubo-cidv1 --chunk 1000 --max-links 3 -- --profile kubo-cidv1 -s size-1000 --max-links 3
+check "v0 + raw leaves (CIDv1 leaves under a CIDv0 root)" add_and_verify "$work/small.bin" \
+  --profile unixfs-v0-2015 --raw-leaves true --chunk 4096 -- --profile unixfs-v0-2015 --raw-leaves --chunker size-4096
+check "v1-2025 + cid-version 1 + dag-pb leaves" add_and_verify "$work/small.bin" \
+  --profile unixfs-v1-2025 --raw-leaves false --chunk 5000 --max-links 7 -- --raw-leaves=false -s size-5000 --max-links 7
+"$gen" interop-one 777 "$work/one.bin"
+check "v0 + raw leaves, one chunk (the root is a CIDv1 raw block)" add_and_verify "$work/one.bin" \
+  --profile unixfs-v0-2015 --raw-leaves true -- --profile unixfs-v0-2015 --raw-leaves
+: > "$work/empty.bin"
+for p in unixfs-v1-2025 unixfs-v0-2015 kubo-cidv1; do
+  check "$p, empty file" add_and_verify "$work/empty.bin" --profile $p -- --profile $p
+done
+
+# A CAR on stdout is the same file, whether the input is a file (read twice) or a pipe (spooled).
+same_car_three_ways() {
+  "$ingest" add -q --profile unixfs-v0-2015 --car "$work/a.car" "$work/v0.bin" >/dev/null || return 1
+  "$ingest" add -q --profile unixfs-v0-2015 --car - "$work/v0.bin" 2>/dev/null >"$work/b.car" || return 1
+  "$ingest" add -q --profile unixfs-v0-2015 --car - - <"$work/v0.bin" 2>/dev/null >"$work/c.car" || return 1
+  cmp "$work/a.car" "$work/b.car" && cmp "$work/a.car" "$work/c.car"
+}
+
+# The checks themselves must be able to fail: a corrupted CAR and a wrong expected root.
+corrupt_car_is_caught() {
+  "$ingest" add -q --profile kubo-cidv1 --car "$work/bad.car" "$work/small.bin" >/dev/null || return 1
+  printf 'X' | dd of="$work/bad.car" bs=1 seek=5000 conv=notrunc status=none
+  if node "$here/verify-car.mjs" "$work/bad.car" --file "$work/small.bin" >/dev/null 2>&1; then
+    echo "a corrupted CAR passed verification"
+    return 1
+  fi
+  if add_and_verify "$work/small.bin" --profile kubo-cidv1 -- --profile unixfs-v0-2015 >/dev/null 2>&1; then
+    echo "a CID differing from the JS reference passed"
+    return 1
+  fi
+}
+check "the checks catch a corrupted CAR and a wrong CID" corrupt_car_is_caught
+check "--car - from a file and from a pipe equals --car FILE" same_car_three_ways
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
