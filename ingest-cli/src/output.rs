@@ -4,15 +4,63 @@
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use anyhow::Context;
 use tempfile::NamedTempFile;
 
+/// How often the background thread pushes written data to the disk.
+const WRITEBACK_INTERVAL: Duration = Duration::from_millis(100);
+
 /// A file being written to a temporary name beside `dest`.
+///
+/// The data is made durable before the rename, so even a power cut never leaves a truncated
+/// file under the final name. Syncing a 1 GiB CAR at the end costs about 0.5 s here; to hide it,
+/// a background thread syncs what has been written so far every [`WRITEBACK_INTERVAL`], so the
+/// disk works while the import hashes and the last sync only has the tail left to write.
 #[derive(Debug)]
 pub struct AtomicFile {
     tmp: NamedTempFile,
     dest: PathBuf,
+    writeback: Option<Writeback>,
+}
+
+/// The background sync thread; stopped (and joined) when dropped.
+#[derive(Debug)]
+struct Writeback {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Writeback {
+    fn start(file: File) -> Writeback {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                std::thread::park_timeout(WRITEBACK_INTERVAL);
+                // An error here resurfaces in the final sync_all, which is checked.
+                let _ = file.sync_data();
+            }
+        });
+        Writeback {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Writeback {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            thread.thread().unpark();
+            let _ = thread.join();
+        }
+    }
 }
 
 impl AtomicFile {
@@ -31,9 +79,11 @@ impl AtomicFile {
             .suffix(".partial")
             .tempfile_in(dir)
             .with_context(|| format!("cannot create a file in {}", dir.display()))?;
+        let writeback = tmp.as_file().try_clone().ok().map(Writeback::start);
         Ok(AtomicFile {
             tmp,
             dest: dest.to_owned(),
+            writeback,
         })
     }
 
@@ -43,7 +93,8 @@ impl AtomicFile {
     }
 
     /// Syncs the data and renames the file to its final name.
-    pub fn commit(self) -> anyhow::Result<()> {
+    pub fn commit(mut self) -> anyhow::Result<()> {
+        drop(self.writeback.take());
         self.tmp
             .as_file()
             .sync_all()

@@ -15,7 +15,7 @@ pub fn bytes_bar(total: Option<u64>, quiet: bool) -> ProgressBar {
     if !shown {
         return ProgressBar::hidden();
     }
-    let bar = match total {
+    match total {
         Some(total) => ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
             .with_style(
                 ProgressStyle::with_template(
@@ -27,6 +27,5 @@ pub fn bytes_bar(total: Option<u64>, quiet: bool) -> ProgressBar {
             ProgressStyle::with_template("{spinner} {bytes} {binary_bytes_per_sec}")
                 .expect("valid template"),
         ),
-    };
-    bar
+    }
 }

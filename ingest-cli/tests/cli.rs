@@ -116,7 +116,11 @@ fn car_output_holds_every_block_once_and_nothing_else_is_left() {
         assert!(out.status.success(), "{}", stderr(&out));
         let mut reader = CarReader::new(std::fs::File::open(&car).unwrap()).unwrap();
         assert_eq!(reader.roots()[0].to_string(), v.cid);
-        let blocks = reader.by_ref().map(|b| b.unwrap()).count();
+        let blocks = reader
+            .by_ref()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap()
+            .len();
         assert_eq!(
             blocks as u64, v.blocks,
             "{}/{} under {}",
@@ -215,4 +219,24 @@ fn profiles_lists_every_preset_with_its_parameters() {
     assert_eq!(lines[2]["max_links"], 174);
     let human = stdout(&ingest(&["profiles"]));
     assert!(human.starts_with("unixfs-v1-2025 (default)"), "{human}");
+}
+
+#[test]
+fn fixtures_match_their_expected_cids() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("expected.json")).unwrap())
+            .unwrap();
+    for file in expected["files"].as_array().unwrap() {
+        let path = root.join(file["path"].as_str().unwrap());
+        for (profile, want) in file["cids"].as_object().unwrap() {
+            let out = ingest(&["add", "-q", "--profile", profile, path.to_str().unwrap()]);
+            assert_eq!(
+                stdout(&out).trim(),
+                want["cid"],
+                "{} under {profile}",
+                path.display()
+            );
+        }
+    }
 }

@@ -19,14 +19,6 @@ pub(crate) struct ChunkBuf {
     pub(crate) len: usize,
 }
 
-impl ChunkBuf {
-    /// The chunk's content.
-    #[cfg(test)]
-    pub(crate) fn data(&self) -> &[u8] {
-        &self.buf[LEAF_HEADROOM..LEAF_HEADROOM + self.len]
-    }
-}
-
 /// Cuts a stream into fixed-size chunks, recycling buffers handed back with [`Chunker::recycle`].
 #[derive(Debug)]
 pub(crate) struct Chunker {

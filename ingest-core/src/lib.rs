@@ -47,3 +47,8 @@ pub use profile::{
     ProfileError, BLOCK_SIZE_LIMIT,
 };
 pub use sink::{BlockSink, CountingSink, HashOnly, MemorySink};
+
+/// The README's Rust examples, compiled and run as doctests.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

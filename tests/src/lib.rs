@@ -151,6 +151,35 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Generates `(seed, size)` on a background thread in pieces of `piece` bytes, so the test
+/// hashing it and the generator use both cores. At most two pieces wait at a time.
+pub fn generate_in_background(
+    seed: &str,
+    size: u64,
+    piece: usize,
+) -> std::sync::mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(2);
+    let mut content = Content::new(seed, size);
+    std::thread::spawn(move || loop {
+        let mut buf = vec![0u8; piece];
+        let mut filled = 0;
+        while filled < piece {
+            match content.read(&mut buf[filled..]) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => filled += n,
+            }
+        }
+        if filled == 0 {
+            return;
+        }
+        buf.truncate(filled);
+        if tx.send(buf).is_err() {
+            return;
+        }
+    });
+    rx
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,33 +224,4 @@ mod tests {
         }
         assert_eq!(got, whole);
     }
-}
-
-/// Generates `(seed, size)` on a background thread in pieces of `piece` bytes, so the test
-/// hashing it and the generator use both cores. At most two pieces wait at a time.
-pub fn generate_in_background(
-    seed: &str,
-    size: u64,
-    piece: usize,
-) -> std::sync::mpsc::Receiver<Vec<u8>> {
-    let (tx, rx) = std::sync::mpsc::sync_channel(2);
-    let mut content = Content::new(seed, size);
-    std::thread::spawn(move || loop {
-        let mut buf = vec![0u8; piece];
-        let mut filled = 0;
-        while filled < piece {
-            match content.read(&mut buf[filled..]) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => filled += n,
-            }
-        }
-        if filled == 0 {
-            return;
-        }
-        buf.truncate(filled);
-        if tx.send(buf).is_err() {
-            return;
-        }
-    });
-    rx
 }

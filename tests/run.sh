@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: format and lint checks, every Rust test in release mode
+# (the large vectors need it), then the npm interoperability checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --release -q -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps -q
+cargo test --workspace --release
+bash tests/interop/run.sh target/release/ingest
