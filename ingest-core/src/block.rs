@@ -42,7 +42,10 @@ pub(crate) const LEAF_TAILROOM: usize = 8;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub(crate) enum UnixFsType {
+    Directory = 1,
     File = 2,
+    Symlink = 4,
+    HamtShard = 5,
 }
 
 /// The sha2-256 multihash of `bytes`.
@@ -101,18 +104,21 @@ pub struct Link {
     pub dag_size: u64,
 }
 
-fn link_len(cid_len: usize, name: &[u8], dag_size: u64) -> usize {
-    len_field_len(cid_len) + len_field_len(name.len()) + 1 + varint_len(dag_size)
+fn link_len(cid_len: usize, name_len: usize, dag_size: u64) -> usize {
+    len_field_len(cid_len) + len_field_len(name_len) + 1 + varint_len(dag_size)
 }
 
-/// Appends one PBLink (field 2 of PBNode) to `out`.
-fn put_link(out: &mut Vec<u8>, cid: &Cid, name: &[u8], dag_size: u64) {
+/// Appends one PBLink (field 2 of PBNode) to `out`; its name is `prefix` followed by `name`
+/// (a HAMT link name is the bucket in hex, then the entry name).
+fn put_link(out: &mut Vec<u8>, cid: &Cid, prefix: &[u8], name: &[u8], dag_size: u64) {
     let cid_len = cid.encoded_len();
-    put_len_field(out, 0x12, link_len(cid_len, name, dag_size));
+    let name_len = prefix.len() + name.len();
+    put_len_field(out, 0x12, link_len(cid_len, name_len, dag_size));
     put_len_field(out, 0x0a, cid_len);
     cid.write_bytes(&mut *out)
         .expect("writing to a Vec cannot fail");
-    put_len_field(out, 0x12, name.len());
+    put_len_field(out, 0x12, name_len);
+    out.extend_from_slice(prefix);
     out.extend_from_slice(name);
     out.push(0x18);
     put_varint(out, dag_size);
@@ -153,7 +159,7 @@ pub(crate) fn empty_file_leaf() -> Vec<u8> {
 pub(crate) fn encode_file_node(out: &mut Vec<u8>, children: &[(Link, u64)]) {
     out.clear();
     for (link, _) in children {
-        put_link(out, &link.cid, b"", link.dag_size);
+        put_link(out, &link.cid, b"", b"", link.dag_size);
     }
     let file_size: u64 = children.iter().map(|(_, size)| size).sum();
     let unixfs_len = 2
@@ -170,6 +176,67 @@ pub(crate) fn encode_file_node(out: &mut Vec<u8>, children: &[(Link, u64)]) {
         out.push(0x20);
         put_varint(out, *size);
     }
+}
+
+/// Appends a UnixFS Data message of `ty` with no other field than an optional payload
+/// (directories, symlinks) wrapped as PBNode field 1.
+fn put_unixfs_simple(out: &mut Vec<u8>, ty: UnixFsType, payload: Option<&[u8]>) {
+    let inner = 2 + payload.map_or(0, |p| len_field_len(p.len()));
+    put_len_field(out, 0x0a, inner);
+    out.extend_from_slice(&[0x08, ty as u8]);
+    if let Some(p) = payload {
+        put_len_field(out, 0x12, p.len());
+        out.extend_from_slice(p);
+    }
+}
+
+/// Bytes of a flat directory's PBNode Data field, `0a 02 08 01`.
+pub(crate) const DIR_DATA_LEN: usize = 4;
+
+/// Encodes a flat directory: links (already sorted by name bytes) then `UnixFS {Type: Directory}`.
+pub(crate) fn encode_directory<'a>(
+    out: &mut Vec<u8>,
+    links: impl IntoIterator<Item = (&'a [u8], &'a Cid, u64)>,
+) {
+    out.clear();
+    for (name, cid, dag_size) in links {
+        put_link(out, cid, b"", name, dag_size);
+    }
+    put_unixfs_simple(out, UnixFsType::Directory, None);
+}
+
+/// Encodes a UnixFS symlink whose target is `target`.
+pub fn encode_symlink(target: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(target.len() + 8);
+    put_unixfs_simple(&mut out, UnixFsType::Symlink, Some(target));
+    out
+}
+
+/// Encodes a HAMT shard node: `links` are `(bucket prefix, entry name, cid, dag_size)` in
+/// bucket order (a sub-shard's entry name is empty), `bitfield` the occupied buckets
+/// (big-endian, `fanout / 8` bytes), hash type murmur3-x64-64 (0x22).
+pub(crate) fn encode_hamt_shard<'a>(
+    out: &mut Vec<u8>,
+    links: impl IntoIterator<Item = (&'a [u8], &'a [u8], &'a Cid, u64)>,
+    bitfield: &[u8],
+    fanout: u64,
+) {
+    out.clear();
+    for (prefix, name, cid, dag_size) in links {
+        put_link(out, cid, prefix, name, dag_size);
+    }
+    let inner = 2 + len_field_len(bitfield.len()) + 2 + 1 + varint_len(fanout);
+    put_len_field(out, 0x0a, inner);
+    out.extend_from_slice(&[0x08, UnixFsType::HamtShard as u8]);
+    put_len_field(out, 0x12, bitfield.len());
+    out.extend_from_slice(bitfield);
+    out.extend_from_slice(&[0x28, 0x22, 0x30]);
+    put_varint(out, fanout);
+}
+
+/// The encoded size of one directory link: what `block-bytes` adds per entry.
+pub(crate) fn dir_link_encoded_len(cid: &Cid, name: &[u8], dag_size: u64) -> usize {
+    len_field_len(link_len(cid.encoded_len(), name.len(), dag_size))
 }
 
 #[cfg(test)]
@@ -215,5 +282,17 @@ mod tests {
         let n = 262_144;
         let mut buf = vec![0u8; LEAF_HEADROOM + n + LEAF_TAILROOM];
         assert_eq!(wrap_file_leaf(&mut buf, n).len(), 262_158);
+    }
+
+    #[test]
+    fn empty_directory_matches_kubo() {
+        // `ipfs object new unixfs-dir` / the empty directory every kubo node knows.
+        let mut out = Vec::new();
+        encode_directory(&mut out, []);
+        assert_eq!(out, [0x0a, 0x02, 0x08, 0x01]);
+        assert_eq!(
+            cid_of(CidVersion::V0, DAG_PB, &out).to_string(),
+            "QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn"
+        );
     }
 }

@@ -13,6 +13,9 @@
 //!   size, links per node, directory sharding). Three presets reproduce kubo and IPIP-0499.
 //! - A [`FileImporter`] turns a stream of bytes into a UnixFS file DAG with flat memory:
 //!   push bytes in, take the [`FileSummary`] (root CID, sizes) out of `finish`.
+//! - A [`DirBuilder`] turns entries (name → CID, dag size) into a UnixFS directory, flat or
+//!   HAMT-sharded as kubo would; [`import_path`] imports a whole tree from disk like
+//!   `ipfs add -r`.
 //! - A [`BlockSink`] receives every block, children before parents and the root last.
 //!   [`CarWriter`] writes them to a CARv1; [`CarReader`] reads one back, checking every block.
 //!
@@ -31,14 +34,19 @@
 mod block;
 mod car;
 mod chunker;
+mod dir;
 mod importer;
 mod layout;
 mod profile;
 mod sink;
 
-pub use block::{cid_of, sha2_256, DAG_CBOR, DAG_PB, RAW, SHA2_256};
+pub use block::{cid_of, encode_symlink, sha2_256, DAG_CBOR, DAG_PB, RAW, SHA2_256};
 pub use car::{CarError, CarReader, CarWriter, MAX_FRAME_LEN, MAX_HEADER_LEN};
 pub use cid::Cid;
+pub use dir::{
+    check_entry_name, import_path, Added, DirBuilder, DirError, DirKind, DirSummary, EntryKind,
+    WalkError, WalkObserver, WalkOptions,
+};
 pub use importer::{
     import_reader, FileImporter, FileSummary, ImportError, ImportOptions, ImportWriter,
 };

@@ -146,6 +146,134 @@ pub fn file_vectors() -> Vec<FileVector> {
     parsed.files
 }
 
+/// One explicit file of a directory vector.
+#[derive(Clone, Debug, Deserialize)]
+pub struct DirFile {
+    /// Path below the root, `/`-separated.
+    pub path: String,
+    /// Generator seed.
+    pub seed: String,
+    /// Content bytes.
+    pub size: u64,
+}
+
+/// `count` generated files in one directory of a directory vector.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Pattern {
+    /// The directory, `""` for the root.
+    pub dir: String,
+    /// Number of files.
+    pub count: u64,
+    /// Python format string of the names over `i`.
+    pub name: String,
+    /// Python format string of the seeds over `i`.
+    pub seed: String,
+    /// Bytes per file.
+    pub size: u64,
+}
+
+/// One entry of `vectors/dirs.json`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct DirVector {
+    /// The vector's name (shared by its profiles).
+    pub name: String,
+    /// What it exercises.
+    pub description: String,
+    /// Explicit files.
+    #[serde(default)]
+    pub entries: Vec<DirFile>,
+    /// Generated files.
+    #[serde(default)]
+    pub patterns: Vec<Pattern>,
+    /// Empty directories.
+    #[serde(default)]
+    pub empty_dirs: Vec<String>,
+    /// Profile name.
+    pub profile: String,
+    /// The expected root CID.
+    pub cid: String,
+    /// `directory` or `hamt-sharded-directory`.
+    pub root_type: String,
+    /// Distinct blocks reachable from the root.
+    pub blocks: u64,
+    /// Implementations that produced the CID.
+    pub source: Vec<String>,
+}
+
+/// Formats the Python format strings the vectors use: `{i}` and `{i:0Nd}`.
+pub fn format_i(template: &str, i: u64) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let end = start + rest[start..].find('}').expect("a closing brace");
+        let spec = &rest[start + 1..end];
+        match spec.strip_prefix("i:0").and_then(|s| s.strip_suffix('d')) {
+            Some(width) => {
+                let width: usize = width.parse().expect("a width");
+                out.push_str(&format!("{i:0width$}"));
+            }
+            None if spec == "i" => out.push_str(&i.to_string()),
+            None => panic!("unsupported format {spec:?} in {template:?}"),
+        }
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+impl DirVector {
+    /// Every file: explicit entries, then each pattern expanded.
+    pub fn files(&self) -> Vec<DirFile> {
+        let mut files = self.entries.clone();
+        for p in &self.patterns {
+            for i in 0..p.count {
+                let name = format_i(&p.name, i);
+                files.push(DirFile {
+                    path: if p.dir.is_empty() {
+                        name
+                    } else {
+                        format!("{}/{name}", p.dir)
+                    },
+                    seed: format_i(&p.seed, i),
+                    size: p.size,
+                });
+            }
+        }
+        files
+    }
+
+    /// Writes the tree below `root` (which must not exist yet), as `oracle/build_dir.py` does.
+    pub fn materialize(&self, root: &std::path::Path) -> io::Result<()> {
+        std::fs::create_dir_all(root)?;
+        for d in &self.empty_dirs {
+            std::fs::create_dir_all(root.join(d))?;
+        }
+        for f in self.files() {
+            let path = root.join(&f.path);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&path, Content::bytes(&f.seed, f.size))?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Deserialize)]
+struct DirsJson {
+    directories: Vec<DirVector>,
+}
+
+/// Every directory vector.
+pub fn dir_vectors() -> Vec<DirVector> {
+    let path = shared_dir().join("vectors/dirs.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let parsed: DirsJson = serde_json::from_str(&text).expect("dirs.json parses");
+    parsed.directories
+}
+
 /// Lower-case hex.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -207,6 +335,13 @@ mod tests {
             }
             assert_eq!(got, want[..100], "{seed}");
         }
+    }
+
+    #[test]
+    fn python_formats() {
+        assert_eq!(format_i("video-{i:06d}", 123), "video-000123");
+        assert_eq!(format_i("public-v1thr-{i}", 7), "public-v1thr-7");
+        assert_eq!(format_i("f-{i:028d}", 1).len(), 30);
     }
 
     #[test]

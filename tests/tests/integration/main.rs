@@ -3,5 +3,6 @@
 //! Every expected CID here comes from `../shared/vectors` (kubo and the JS importers), never from
 //! this project's output.
 
+mod dir_vectors;
 mod file_vectors;
 mod split;

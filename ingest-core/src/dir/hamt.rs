@@ -1,0 +1,150 @@
+//! HAMT-sharded directories, laid out exactly as boxo's `hamt.Shard` lays them out.
+//!
+//! - Each name is hashed with murmur3-x64-128 (seed 0), keeping the first 64-bit half: boxo's
+//!   `murmur3.Sum64`, multihash code 0x22 "murmur3-x64-64".
+//! - With fanout 2^b, level k of the tree uses hash bits `k·b .. (k+1)·b` counted from the
+//!   **most significant** bit of that 64-bit value written big-endian (kubo's behaviour; the
+//!   vectors confirm it).
+//! - In a shard, a bucket holding one entry links to the entry itself, named bucket-in-hex +
+//!   name (`"3F" + "video-000123"`); a bucket holding two or more links to a child shard that
+//!   holds them, named by the bucket alone (`"3F"`). The hex is upper-case and as wide as
+//!   `fanout − 1` (two digits for 256).
+//! - A shard node's links are in bucket order; its `Data` is UnixFS `{Type: HAMTShard, Data:
+//!   bitfield, hashType: 0x22, fanout}`, the bitfield big-endian with bit i set when bucket i
+//!   is used, leading zero bytes dropped (go-bitfield's `Bytes()`): a shard whose highest
+//!   used bucket is 5 has a 1-byte bitfield.
+//!
+//! Built bottom-up from the entries sorted by hash: every shard's entries are then one
+//! contiguous run, so the whole tree is one pass after one sort. For a set of names the tree is
+//! unique: insertion order cannot change it, which is why it equals what kubo builds by inserting
+//! one entry at a time.
+
+use cid::Cid;
+
+use super::{put, DirError, Entry};
+use crate::block::{cid_of, encode_hamt_shard, DAG_PB};
+use crate::profile::{CidVersion, Profile};
+use crate::sink::BlockSink;
+
+/// The 64 hash bits of a name, consumed from the most significant bit down: the first half
+/// (h1) of murmur3-x64-128 with seed 0, boxo's `murmur3.Sum64`.
+///
+/// The JS importer takes the first 8 bytes of its digest (h1, big-endian), reverses them, and
+/// then consumes the buffer from its *last* byte backwards (hamt-sharding's
+/// `ConsumableBuffer`), so it too starts at h1's most significant byte. The `murmur3` crate
+/// returns h1 as the low half of a `u128`.
+pub(crate) fn hash_name(name: &[u8]) -> u64 {
+    let full = murmur3::murmur3_x64_128(&mut &name[..], 0).expect("reading a slice cannot fail");
+    full as u64
+}
+
+struct Shards<'s, S: ?Sized> {
+    version: CidVersion,
+    bits: u32,
+    fanout: usize,
+    prefixes: Vec<String>,
+    sink: &'s mut S,
+    block: Vec<u8>,
+    blocks: u64,
+}
+
+impl<S: BlockSink + ?Sized> Shards<'_, S> {
+    fn bucket(&self, hash: u64, level: u32) -> usize {
+        let shift = 64 - self.bits * (level + 1);
+        ((hash >> shift) as usize) & (self.fanout - 1)
+    }
+
+    /// Writes the shard holding `items` (sorted by hash, all equal in the bits of the levels
+    /// above) and its sub-shards; returns its CID and dag size.
+    fn shard(&mut self, level: u32, items: &[(u64, Entry)]) -> Result<(Cid, u64), DirError> {
+        // (bucket, entry name or "" for a sub-shard, cid, dag size), in bucket order.
+        let mut links: Vec<(usize, &[u8], Cid, u64)> = Vec::new();
+        let mut start = 0;
+        while start < items.len() {
+            let bucket = self.bucket(items[start].0, level);
+            let len = items[start..]
+                .iter()
+                .take_while(|(h, _)| self.bucket(*h, level) == bucket)
+                .count();
+            let group = &items[start..start + len];
+            if let [(_, entry)] = group {
+                links.push((bucket, entry.name.as_bytes(), entry.cid, entry.dag_size));
+            } else {
+                let (cid, dag_size) = self.shard(level + 1, group)?;
+                links.push((bucket, b"", cid, dag_size));
+            }
+            start += len;
+        }
+        let mut bitfield = vec![0u8; self.fanout / 8];
+        let last = bitfield.len() - 1;
+        for (bucket, ..) in &links {
+            bitfield[last - bucket / 8] |= 1 << (bucket % 8);
+        }
+        // go-bitfield's `Bytes()` drops leading zero bytes (the JS importer trims the same).
+        let used = bitfield
+            .iter()
+            .position(|&b| b != 0)
+            .unwrap_or(bitfield.len());
+        let prefixes = &self.prefixes;
+        encode_hamt_shard(
+            &mut self.block,
+            links
+                .iter()
+                .map(|(b, name, cid, size)| (prefixes[*b].as_bytes(), *name, cid, *size)),
+            &bitfield[used..],
+            self.fanout as u64,
+        );
+        let cid = cid_of(self.version, DAG_PB, &self.block);
+        put(self.sink, &cid, &self.block)?;
+        self.blocks += 1;
+        let dag_size = self.block.len() as u64 + links.iter().map(|l| l.3).sum::<u64>();
+        Ok((cid, dag_size))
+    }
+}
+
+/// Writes the HAMT of `entries` (unique names) and returns its root, dag size and block count.
+pub(super) fn build<S: BlockSink + ?Sized>(
+    profile: &Profile,
+    entries: Vec<Entry>,
+    sink: &mut S,
+) -> Result<(Cid, u64, u64), DirError> {
+    let fanout = profile.hamt_fanout() as usize;
+    debug_assert!(fanout.is_power_of_two() && (8..=256).contains(&fanout));
+    let width = format!("{:X}", fanout - 1).len();
+    let mut items: Vec<(u64, Entry)> = entries
+        .into_iter()
+        .map(|e| (hash_name(e.name.as_bytes()), e))
+        .collect();
+    items.sort_unstable_by_key(|(h, _)| *h);
+    if let Some(pair) = items.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(DirError::HashCollision {
+            first: pair[0].1.name.to_string(),
+            second: pair[1].1.name.to_string(),
+        });
+    }
+    let mut shards = Shards {
+        version: profile.cid_version(),
+        bits: fanout.trailing_zeros(),
+        fanout,
+        prefixes: (0..fanout).map(|i| format!("{i:0width$X}")).collect(),
+        sink,
+        block: Vec::new(),
+        blocks: 0,
+    };
+    let (root, dag_size) = shards.shard(0, &items)?;
+    Ok((root, dag_size, shards.blocks))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hash_bits_start_at_the_first_byte_of_murmur3() {
+        // @multiformats/murmur3, which the JS importer uses, gives murmur3-x64-128 of
+        // "video-000123" as 618cf399229ea507a8ead749768b2d6c; bucket 0x61 comes first.
+        let js_first_half = [0x61, 0x8c, 0xf3, 0x99, 0x22, 0x9e, 0xa5, 0x07];
+        assert_eq!(
+            super::hash_name(b"video-000123"),
+            u64::from_be_bytes(js_first_half)
+        );
+    }
+}
