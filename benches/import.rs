@@ -22,38 +22,17 @@
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+mod common;
+use common::measure;
+
 const GIB: u64 = 1 << 30;
 const PROFILES: [&str; 3] = ["unixfs-v1-2025", "unixfs-v0-2015", "kubo-cidv1"];
 const REPEATS: usize = 5;
-
-/// Wall time and peak RSS (KiB) of one run of a command.
-fn measure(cmd: &mut Command) -> (Duration, u64) {
-    let start = Instant::now();
-    // Reaped by wait4 below, which std's `Child::wait` cannot do while also giving rusage.
-    #[allow(clippy::zombie_processes)]
-    let child = cmd
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("the ingest binary starts");
-    let mut status = 0;
-    // SAFETY: rusage is plain old data, and `pid` is our own child, reaped exactly once here
-    // (the `Child` handle is dropped without waiting).
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = child.id() as libc::pid_t;
-    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let elapsed = start.elapsed();
-    assert_eq!(rc, pid, "wait4 failed");
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "{cmd:?} failed"
-    );
-    (elapsed, usage.ru_maxrss as u64)
-}
 
 /// Waits for the disk to be idle: writeback or discards left by an earlier run (deleting a
 /// 1 GiB CAR) otherwise steal CPU from the next one.
@@ -63,15 +42,21 @@ fn settle() {
 }
 
 /// Median wall time and largest peak RSS over `REPEATS` runs; `before` runs ahead of each.
+/// Every run must print the same CID.
 fn repeat(mut make: impl FnMut() -> Command, mut before: impl FnMut()) -> (Duration, u64) {
     let mut times = Vec::new();
     let mut rss = 0;
+    let mut printed: Option<String> = None;
     for _ in 0..REPEATS {
         before();
         settle();
-        let (t, r) = measure(&mut make());
-        times.push(t);
-        rss = rss.max(r);
+        let run = measure(&mut make());
+        times.push(run.wall);
+        rss = rss.max(run.max_rss_kib);
+        match &printed {
+            Some(cid) => assert_eq!(cid, &run.stdout, "two runs printed different CIDs"),
+            None => printed = Some(run.stdout),
+        }
     }
     times.sort();
     (times[REPEATS / 2], rss)

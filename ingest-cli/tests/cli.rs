@@ -38,6 +38,18 @@ fn write_content(dir: &Path, v: &FileVector) -> PathBuf {
     path
 }
 
+/// The root named in a CAR's header and its number of blocks, every block checked.
+fn car_root_and_blocks(car: &Path) -> (String, u64) {
+    let mut reader = CarReader::new(std::fs::File::open(car).unwrap()).unwrap();
+    let root = reader.roots()[0].to_string();
+    let blocks = reader
+        .by_ref()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap()
+        .len();
+    (root, blocks as u64)
+}
+
 fn entries(dir: &Path) -> Vec<String> {
     let mut names: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
@@ -114,17 +126,13 @@ fn car_output_holds_every_block_once_and_nothing_else_is_left() {
             path.to_str().unwrap(),
         ]);
         assert!(out.status.success(), "{}", stderr(&out));
-        let mut reader = CarReader::new(std::fs::File::open(&car).unwrap()).unwrap();
-        assert_eq!(reader.roots()[0].to_string(), v.cid);
-        let blocks = reader
-            .by_ref()
-            .collect::<Result<Vec<_>, _>>()
-            .unwrap()
-            .len();
         assert_eq!(
-            blocks as u64, v.blocks,
+            car_root_and_blocks(&car),
+            (v.cid.clone(), v.blocks),
             "{}/{} under {}",
-            v.seed, v.size, v.profile
+            v.seed,
+            v.size,
+            v.profile
         );
         assert_eq!(
             entries(out_dir.path()),
@@ -239,4 +247,109 @@ fn fixtures_match_their_expected_cids() {
             );
         }
     }
+}
+
+fn dir_vector(name: &str, profile: &str) -> ingest_tests::DirVector {
+    ingest_tests::dir_vectors()
+        .into_iter()
+        .find(|v| v.name == name && v.profile == profile)
+        .unwrap()
+}
+
+#[test]
+fn add_r_prints_every_entry_then_the_vector_root() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = tmp.path().join("nested");
+    let v = dir_vector("nested", "unixfs-v0-2015");
+    v.materialize(&tree).unwrap();
+    let out = ingest(&["add", "-r", "--profile", &v.profile, tree.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    // 6008 files + 8 directories below the root, then the root.
+    assert_eq!(lines.len(), 6008 + 8 + 1);
+    assert_eq!(*lines.last().unwrap(), format!("added {} nested", v.cid));
+    assert!(lines.contains(&"added QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn nested/empty"));
+
+    let out = ingest(&[
+        "add",
+        "-r",
+        "-Q",
+        "--profile",
+        &v.profile,
+        tree.to_str().unwrap(),
+    ]);
+    assert_eq!(stdout(&out), format!("{}\n", v.cid));
+
+    let out = ingest(&[
+        "add",
+        "-r",
+        "--json",
+        "--profile",
+        &v.profile,
+        tree.to_str().unwrap(),
+    ]);
+    let last: serde_json::Value =
+        serde_json::from_str(stdout(&out).lines().last().unwrap()).unwrap();
+    assert_eq!(last["cid"], v.cid.as_str());
+    assert_eq!(last["kind"], "directory");
+}
+
+#[test]
+fn add_r_car_holds_the_sharded_vector() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = tmp.path().join("tree");
+    let v = dir_vector("v1-2025-threshold-over", "unixfs-v1-2025");
+    v.materialize(&tree).unwrap();
+    let car = tmp.path().join("tree.car");
+    let out = ingest(&[
+        "add",
+        "-r",
+        "-Q",
+        "--car",
+        car.to_str().unwrap(),
+        tree.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), v.cid);
+    assert_eq!(car_root_and_blocks(&car), (v.cid.clone(), v.blocks));
+}
+
+#[test]
+fn trees_with_bad_entries_are_refused_naming_the_path() {
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("ok.txt"), b"ok").unwrap();
+
+    let out = ingest(&["add", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("use -r"), "{}", stderr(&out));
+
+    let bad = dir.join(std::ffi::OsStr::from_bytes(b"bad-\xff.bin"));
+    std::fs::write(&bad, b"x").unwrap();
+    let out = ingest(&["add", "-r", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("not UTF-8") && stderr(&out).contains("bad-"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::remove_file(&bad).unwrap();
+
+    let fifo = dir.join("pipe");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let out = ingest(&["add", "-r", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("pipe") && stderr(&out).contains("FIFO"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(stderr(&out).lines().count(), 1);
 }

@@ -39,21 +39,29 @@ check() { # check NAME COMMAND...: runs a check, counts it, prints its verdict
   fi
 }
 
-# add_and_verify FILE ORACLE_FLAGS -- INGEST_FLAGS: the CID of FILE must equal the oracle's, and
-# the CAR must be read back by the exporter into the same bytes.
+# add_and_verify FILE ORACLE_FLAGS -- INGEST_FLAGS: the CID of FILE (a file, or a tree with
+# -r among INGEST_FLAGS) must equal the JS reference's (or, with ORACLE_FLAGS `--vector NAME
+# PROFILE`, the CID of that directory vector), and the exporter must read the CAR back into the
+# same bytes (a tree: every entry, under its name).
 add_and_verify() {
-  local file=$1
+  local target=$1
   shift
   local oracle_flags=() ingest_flags=()
   while [ "$1" != "--" ]; do oracle_flags+=("$1"); shift; done
   shift
   ingest_flags=("$@")
   # Every step ends in `|| return 1`: inside `check`'s `if`, bash ignores set -e.
-  local want got car=$work/out.car
-  want=$(node "$oracle/js/cid.mjs" "${oracle_flags[@]}" "$file") || return 1
-  got=$("$ingest" add -q "${ingest_flags[@]}" --car "$car" "$file") || return 1
+  local want got car=$work/out.car what=--file
+  [ -d "$target" ] && what=--tree
+  if [ "${oracle_flags[0]}" = "--vector" ]; then
+    want=$(python3 -c 'import json, sys; print(next(d["cid"] for d in json.load(open(sys.argv[1]))["directories"] if d["name"] == sys.argv[2] and d["profile"] == sys.argv[3]))' \
+      "$shared/vectors/dirs.json" "${oracle_flags[1]}" "${oracle_flags[2]}") || return 1
+  else
+    want=$(node "$oracle/js/cid.mjs" "${oracle_flags[@]}" "$target") || return 1
+  fi
+  got=$("$ingest" add -Q "${ingest_flags[@]}" --car "$car" "$target") || return 1
   [ "$got" = "$want" ] || { echo "ingest $got, JS reference $want"; return 1; }
-  node "$here/verify-car.mjs" "$car" --file "$file" --expect-root "$want" >/dev/null || return 1
+  node "$here/verify-car.mjs" "$car" "$what" "$target" --expect-root "$want" >/dev/null || return 1
   echo "$got"
 }
 
@@ -82,6 +90,37 @@ check "v0 + raw leaves, one chunk (the root is a CIDv1 raw block)" add_and_verif
 for p in unixfs-v1-2025 unixfs-v0-2015 kubo-cidv1; do
   check "$p, empty file" add_and_verify "$work/empty.bin" --profile $p -- --profile $p
 done
+
+# Directories: CIDs against the JS reference (hidden files, a symlink, empty directories,
+# non-ASCII names, a sharded subdirectory), and CARs whose every entry the exporter finds.
+python3 "$oracle/build_dir.py" "$shared/vectors/dirs.json" nested "$work/nested"
+ln -s top.txt "$work/nested/link-to-top"
+ln -s ../missing "$work/nested/a/dangling"
+mkdir "$work/nested/.git" && echo secret >"$work/nested/.git/config" && echo x >"$work/nested/a/.hidden"
+for p in unixfs-v1-2025 unixfs-v0-2015 kubo-cidv1; do
+  check "$p, nested tree with symlinks, hidden files skipped" add_and_verify "$work/nested" --profile $p -- -r --profile $p
+done
+hidden_included() {
+  local want got
+  want=$(node "$oracle/js/cid.mjs" --profile kubo-cidv1 --hidden "$work/nested") || return 1
+  got=$("$ingest" add -r -Q --hidden --profile kubo-cidv1 "$work/nested") || return 1
+  [ "$got" = "$want" ] || { echo "ingest $got, JS reference $want"; return 1; }
+  echo "$got"
+}
+check "kubo-cidv1, nested tree with --hidden" hidden_included
+python3 "$oracle/build_dir.py" "$shared/vectors/dirs.json" video-20000 "$work/v20k"
+for p in unixfs-v1-2025 unixfs-v0-2015; do
+  check "$p, HAMT-sharded directory of 20000 files read by the exporter" add_and_verify "$work/v20k" --vector video-20000 $p -- -r --profile $p
+done
+wrapped() { # -w FILE equals the reference's CID of a directory holding just that file
+  local want got
+  mkdir -p "$work/wrap" && cp "$work/small.bin" "$work/wrap/small.bin"
+  want=$(node "$oracle/js/cid.mjs" --profile unixfs-v0-2015 "$work/wrap") || return 1
+  got=$("$ingest" add -w -Q --profile unixfs-v0-2015 "$work/small.bin") || return 1
+  [ "$got" = "$want" ] || { echo "ingest $got, JS reference $want"; return 1; }
+  echo "$got"
+}
+check "-w wraps a file in a directory" wrapped
 
 # A CAR on stdout is the same file, whether the input is a file (read twice) or a pipe (spooled).
 same_car_three_ways() {

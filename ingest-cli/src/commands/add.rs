@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use indicatif::ProgressBar;
 use ingest_core::{
-    BlockSink, CarWriter, FileImporter, FileSummary, HashOnly, ImportOptions, Profile,
+    import_path, Added, BlockSink, CarWriter, EntryKind, FileImporter, FileSummary, HashOnly,
+    ImportOptions, Profile, WalkObserver, WalkOptions,
 };
 use serde_json::json;
 
@@ -16,28 +17,44 @@ use crate::cli::{PerfArgs, ProfileArgs};
 use crate::output::{json_line, AtomicFile};
 use crate::progress::bytes_bar;
 
-/// Import a file and print its CID, as `ipfs add --only-hash` would.
+/// Import a file or a directory tree and print its CID, as `ipfs add --only-hash` would.
 ///
-/// Prints `added <CID> <NAME>`. With --car, also writes every block of the DAG to a CARv1
-/// (each block once, the root in its header), written under a temporary name and renamed into
-/// place when complete.
+/// Prints `added <CID> <NAME>` for every file and directory, the root last. With --car, also
+/// writes every block of the DAG to a CARv1 (each block once, the root in its header), written
+/// under a temporary name and renamed into place when complete.
+///
+/// Directories (-r) follow kubo's rules: hidden entries skipped unless --hidden, empty
+/// directories kept, symlinks stored as symlinks, mode and mtime not stored, large directories
+/// HAMT-sharded as the profile says.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The file to import, or - for standard input.
+    /// The file or directory to import, or - for standard input.
     #[arg(value_name = "PATH")]
     pub path: PathBuf,
+    /// Import a directory and everything below it.
+    #[arg(long, short)]
+    pub recursive: bool,
+    /// Wrap the result in a directory holding it under its name.
+    #[arg(long = "wrap-with-directory", short = 'w')]
+    pub wrap: bool,
+    /// Include files and directories whose names start with '.'.
+    #[arg(long, short = 'H')]
+    pub hidden: bool,
     #[command(flatten)]
     pub profile: ProfileArgs,
     /// Also write every block to this CARv1 file; - writes it to standard output (and the
     /// result line to standard error).
     #[arg(long, value_name = "OUT")]
     pub car: Option<PathBuf>,
-    /// Print one JSON object per result: name, cid, size, dag_size, blocks, profile.
+    /// Print one JSON object per result: name, cid, kind, size, dag_size, profile.
     #[arg(long)]
     pub json: bool,
-    /// Print only the CID, and no progress.
+    /// Print only CIDs, and no progress.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Print only the root's CID, and no progress.
+    #[arg(long, short = 'Q')]
+    pub quieter: bool,
     #[command(flatten)]
     pub perf: PerfArgs,
 }
@@ -160,15 +177,173 @@ fn import_to_car_stdout(
     }
 }
 
+/// How results are printed: `added <CID> <NAME>` lines, CIDs alone (-q), the root's CID alone
+/// (-Q), or JSON lines; on stdout, or on stderr when the CAR goes to stdout.
+struct Report<'a> {
+    args: &'a Args,
+    profile: &'a Profile,
+    to_stderr: bool,
+}
+
+impl Report<'_> {
+    fn print(&self, entry: &Added, is_root: bool) -> io::Result<()> {
+        if self.args.quieter && !is_root {
+            return Ok(());
+        }
+        let mut out: Box<dyn Write> = if self.to_stderr {
+            Box::new(io::stderr().lock())
+        } else {
+            Box::new(io::stdout().lock())
+        };
+        let cid = entry.cid.to_string();
+        let name = entry.path.display().to_string();
+        if self.args.json {
+            json_line(
+                &mut out,
+                &json!({
+                    "name": name,
+                    "cid": cid,
+                    "kind": entry.kind.as_str(),
+                    "size": entry.size,
+                    "dag_size": entry.dag_size,
+                    "profile": self.profile.name(),
+                }),
+            )?;
+        } else if self.args.quiet || self.args.quieter {
+            writeln!(out, "{cid}")?;
+        } else if name.is_empty() {
+            writeln!(out, "added {cid}")?;
+        } else {
+            writeln!(out, "added {cid} {name}")?;
+        }
+        out.flush()
+    }
+}
+
+/// Prints entries as a tree import completes them; the root is only known to be the root when
+/// the import ends, so each entry is printed when the next one arrives.
+struct TreeObserver<'a> {
+    report: Option<&'a Report<'a>>,
+    bar: &'a ProgressBar,
+    pending: Option<Added>,
+    error: Option<io::Error>,
+}
+
+impl TreeObserver<'_> {
+    fn finish(mut self) -> io::Result<()> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        match (self.report, self.pending.take()) {
+            (Some(report), Some(root)) => report.print(&root, true),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl WalkObserver for TreeObserver<'_> {
+    fn added(&mut self, entry: &Added) {
+        if let (Some(report), Some(previous)) = (self.report, self.pending.take()) {
+            if self.error.is_none() {
+                self.error = report.print(&previous, false).err();
+            }
+        }
+        self.pending = Some(entry.clone());
+    }
+    fn read(&mut self, bytes: u64) {
+        self.bar.inc(bytes);
+    }
+}
+
+/// Imports a tree (or wraps a file) into `sink`, printing entries through `report`.
+fn import_tree<S: BlockSink>(
+    args: &Args,
+    profile: &Profile,
+    report: Option<&Report>,
+    bar: &ProgressBar,
+    sink: &mut S,
+) -> anyhow::Result<Added> {
+    let options = WalkOptions {
+        hidden: args.hidden,
+        wrap: args.wrap,
+        import: args.perf.options(),
+    };
+    let mut observer = TreeObserver {
+        report,
+        bar,
+        pending: None,
+        error: None,
+    };
+    let root = import_path(&args.path, profile, &options, sink, &mut observer)?;
+    bar.finish_and_clear();
+    observer.finish()?;
+    Ok(root)
+}
+
+fn run_tree(args: &Args, profile: &Profile) -> anyhow::Result<()> {
+    let bar = bytes_bar(None, args.quiet || args.quieter);
+    let car_to_stdout = args.car.as_deref().is_some_and(|p| p.as_os_str() == "-");
+    let report = Report {
+        args,
+        profile,
+        to_stderr: car_to_stdout,
+    };
+    match &args.car {
+        None => {
+            import_tree(args, profile, Some(&report), &bar, &mut HashOnly)?;
+        }
+        Some(_) if car_to_stdout => {
+            // The header needs the root first: hash the tree, then write it.
+            let first = import_tree(args, profile, None, &ProgressBar::hidden(), &mut HashOnly)?;
+            let mut car = CarWriter::new(io::stdout().lock(), &[first.cid])?;
+            let root = import_tree(args, profile, Some(&report), &bar, &mut car)?;
+            if root.cid != first.cid {
+                bail!(
+                    "{} changed while it was being read: the CAR on stdout is invalid",
+                    args.path.display()
+                );
+            }
+            car.finish()?.flush()?;
+        }
+        Some(out) => {
+            let mut atomic = AtomicFile::create(out)?;
+            let mut car = CarWriter::with_pending_root(atomic.file(), profile.cid_version())?;
+            let root = import_tree(args, profile, Some(&report), &bar, &mut car)?;
+            car.finish_with_root(&root.cid)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            atomic.commit()?;
+        }
+    }
+    Ok(())
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let profile = args.profile.resolve()?;
+    let is_stdin = args.path.as_os_str() == "-";
+    if is_stdin && (args.recursive || args.wrap) {
+        bail!("-r and -w need a path, not standard input");
+    }
+    if !is_stdin {
+        let meta = std::fs::metadata(&args.path)
+            .with_context(|| format!("cannot read {}", args.path.display()))?;
+        if meta.is_dir() && !args.recursive {
+            bail!(
+                "{} is a directory: use -r to import it",
+                args.path.display()
+            );
+        }
+        if meta.is_dir() || args.wrap {
+            run_tree(&args, &profile)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
     let options = args.perf.options();
     let mut input = Input::open(&args.path)?;
     let name = match &input {
         Input::Stdin => "standard input".to_owned(),
         Input::File { .. } => args.path.display().to_string(),
     };
-    let bar = bytes_bar(input.len(), args.quiet);
+    let bar = bytes_bar(input.len(), args.quiet || args.quieter);
     let car_to_stdout = args.car.as_deref().is_some_and(|p| p.as_os_str() == "-");
     let summary = match &args.car {
         None => {
@@ -188,39 +363,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(out) => import_to_car_file(&mut input.reader(), &name, &profile, options, &bar, out)?,
     };
     bar.finish_and_clear();
-
-    let root = summary.root.to_string();
     // Like kubo: a file is listed under its name, standard input under its CID.
-    let shown_name = match &input {
-        Input::Stdin => root.clone(),
-        Input::File { .. } => args
-            .path
-            .file_name()
-            .map_or_else(|| name.clone(), |n| n.to_string_lossy().into_owned()),
+    let shown = match &input {
+        Input::Stdin => PathBuf::from(summary.root.to_string()),
+        Input::File { .. } => PathBuf::from(args.path.file_name().unwrap_or(args.path.as_os_str())),
     };
-    let mut out: Box<dyn Write> = if car_to_stdout {
-        Box::new(io::stderr().lock())
-    } else {
-        Box::new(io::stdout().lock())
+    let entry = Added {
+        path: shown,
+        cid: summary.root,
+        kind: EntryKind::File,
+        size: summary.file_size,
+        dag_size: summary.dag_size,
     };
-    if args.json {
-        let mut line = json!({
-            "name": shown_name,
-            "cid": root,
-            "size": summary.file_size,
-            "dag_size": summary.dag_size,
-            "blocks": summary.blocks,
-            "profile": profile.name(),
-        });
-        if let Some(car) = &args.car {
-            line["car"] = json!(car.display().to_string());
-        }
-        json_line(&mut out, &line)?;
-    } else if args.quiet {
-        writeln!(out, "{root}")?;
-    } else {
-        writeln!(out, "added {root} {shown_name}")?;
+    Report {
+        args: &args,
+        profile: &profile,
+        to_stderr: car_to_stdout,
     }
-    out.flush()?;
+    .print(&entry, true)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -120,18 +120,18 @@ pub enum WalkError {
     Import {
         /// The file.
         path: PathBuf,
-        /// The error.
+        /// The error (boxed: it carries a CID, and keeps `WalkError` small).
         #[source]
-        source: ImportError,
+        source: Box<ImportError>,
     },
     /// Building a directory failed.
     #[error("cannot build directory {}", path.display())]
     Dir {
         /// The directory.
         path: PathBuf,
-        /// The error.
+        /// The error (boxed, as above).
         #[source]
-        source: DirError,
+        source: Box<DirError>,
     },
 }
 
@@ -186,7 +186,7 @@ impl<S: BlockSink + ?Sized, O: WalkObserver + ?Sized> Walker<'_, S, O> {
             let cid = cid_of(self.profile.cid_version(), DAG_PB, &block);
             put(self.sink, &cid, &block).map_err(|source| WalkError::Dir {
                 path: path.to_owned(),
-                source,
+                source: Box::new(source),
             })?;
             Added {
                 path: shown,
@@ -213,7 +213,7 @@ impl<S: BlockSink + ?Sized, O: WalkObserver + ?Sized> Walker<'_, S, O> {
         let file = File::open(path).map_err(io_error(path))?;
         let import_error = |source| WalkError::Import {
             path: path.to_owned(),
-            source,
+            source: Box::new(source),
         };
         let mut importer =
             FileImporter::with_options(self.profile, self.options.import, &mut *self.sink);
@@ -258,12 +258,12 @@ impl<S: BlockSink + ?Sized, O: WalkObserver + ?Sized> Walker<'_, S, O> {
             dir.add(&name, added.cid, added.dag_size)
                 .map_err(|source| WalkError::Dir {
                     path: child.clone(),
-                    source,
+                    source: Box::new(source),
                 })?;
         }
         let summary = dir.finish(self.sink).map_err(|source| WalkError::Dir {
             path: path.to_owned(),
-            source,
+            source: Box::new(source),
         })?;
         Ok(Added {
             path: shown,
@@ -309,7 +309,7 @@ where
     let mut dir = DirBuilder::new(profile);
     let dir_error = |source| WalkError::Dir {
         path: path.to_owned(),
-        source,
+        source: Box::new(source),
     };
     dir.add(name, top.cid, top.dag_size).map_err(dir_error)?;
     let summary = dir.finish(walker.sink).map_err(dir_error)?;
