@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: format and lint checks, every Rust test in release mode
-# (the large vectors need it), then the npm interoperability checks.
+# (the large vectors need it), then the checks against real clients: the npm interop checks and
+# the yt-dlp download test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
@@ -10,3 +11,4 @@ cargo clippy --workspace --all-targets --release -q -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps -q
 cargo test --workspace --release
 bash tests/interop/run.sh target/release/ingest
+bash tests/ytdlp/run.sh target/release/ingest

@@ -27,6 +27,8 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Add(commands::add::Args),
+    Archive(commands::archive::Args),
+    Record(commands::record::Args),
     Profiles(commands::profiles::Args),
 }
 

@@ -74,9 +74,11 @@ impl AtomicFile {
         let name = dest
             .file_name()
             .with_context(|| format!("output {} is not a file name", dest.display()))?;
+        // 0666 less the umask, as any new file gets (tempfile's own default is 0600).
         let tmp = tempfile::Builder::new()
             .prefix(&format!(".{}.", name.to_string_lossy()))
             .suffix(".partial")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
             .tempfile_in(dir)
             .with_context(|| format!("cannot create a file in {}", dir.display()))?;
         let writeback = tmp.as_file().try_clone().ok().map(Writeback::start);

@@ -353,3 +353,242 @@ fn trees_with_bad_entries_are_refused_naming_the_path() {
     );
     assert_eq!(stderr(&out).lines().count(), 1);
 }
+
+/// A yt-dlp-like download in `dir`: `vid.info.json` (with `extra` merged in), `vid.mp4`,
+/// `vid.jpg`.
+fn fake_download(dir: &Path, extra: serde_json::Value) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("vid.mp4"), Content::bytes("fake-video", 300_000)).unwrap();
+    std::fs::write(dir.join("vid.jpg"), Content::bytes("fake-thumb", 2_000)).unwrap();
+    let mut info = serde_json::json!({
+        "id": "vid", "extractor": "youtube", "extractor_key": "Youtube",
+        "webpage_url": "https://www.youtube.com/watch?v=vid",
+        "title": "A video", "uploader": "Someone", "upload_date": "20240102",
+        "duration": 12.5, "tags": ["a", "b"], "width": 640, "height": 360,
+        "format_id": "18", "ext": "mp4",
+        "formats": [{"format_id": "18", "ext": "mp4", "vcodec": "avc1", "acodec": "mp4a",
+                     "url": "https://rr1.example/videoplayback?expire=1&sig=AAA"}],
+        "epoch": 1700000000, "view_count": 10, "like_count": 1,
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        info[k] = v.clone();
+    }
+    let path = dir.join("vid.info.json");
+    std::fs::write(&path, serde_json::to_vec(&info).unwrap()).unwrap();
+    path
+}
+
+fn archive_json(info: &Path, out: &Path) -> serde_json::Value {
+    let out = ingest(&[
+        "archive",
+        "--json",
+        info.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_str(stdout(&out).trim()).unwrap()
+}
+
+#[test]
+fn archive_is_deterministic_and_ignores_volatile_fields() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = archive_json(
+        &fake_download(&tmp.path().join("a"), serde_json::json!({})),
+        &tmp.path().join("out-a"),
+    );
+    // What yt-dlp writes differently on every run, or for every volunteer.
+    let volatile = serde_json::json!({
+        "epoch": 1800000000, "view_count": 999999, "like_count": 5000, "comment_count": 7,
+        "_filename": "/home/volunteer/vid.mp4", "filepath": "/home/volunteer/vid.mp4",
+        "requested_downloads": [{"filepath": "/tmp/x/vid.mp4"}],
+        "http_headers": {"User-Agent": "yt-dlp/2099"},
+        "formats": [{"format_id": "18", "ext": "mp4", "vcodec": "avc1", "acodec": "mp4a",
+                     "url": "https://rr9.example/videoplayback?expire=2&sig=ZZZ"}],
+    });
+    let b = archive_json(
+        &fake_download(&tmp.path().join("b"), volatile),
+        &tmp.path().join("out-b"),
+    );
+    assert_eq!(a["record"], b["record"]);
+    assert_eq!(a["directory"], b["directory"]);
+    assert_eq!(
+        std::fs::read(tmp.path().join("out-a/youtube-vid.record.cbor")).unwrap(),
+        std::fs::read(tmp.path().join("out-b/youtube-vid.record.cbor")).unwrap()
+    );
+    // The video CID is the file's own.
+    let added = ingest(&["add", "-Q", tmp.path().join("a/vid.mp4").to_str().unwrap()]);
+    assert_eq!(a["video"], stdout(&added).trim());
+    // A stable field does change it: the comparison above can fail.
+    let c = archive_json(
+        &fake_download(
+            &tmp.path().join("c"),
+            serde_json::json!({"title": "Another title"}),
+        ),
+        &tmp.path().join("out-c"),
+    );
+    assert_ne!(a["record"], c["record"]);
+    let roles: Vec<_> = a["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["role"].clone())
+        .collect();
+    assert_eq!(roles, ["thumbnail", "video"]);
+    assert_eq!(
+        entries(&tmp.path().join("out-a")),
+        ["youtube-vid.car", "youtube-vid.record.cbor"]
+    );
+}
+
+#[test]
+fn archive_warns_about_merged_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let info = fake_download(
+        tmp.path(),
+        serde_json::json!({"format_id": "137+140", "requested_formats": [
+            {"format_id": "137", "ext": "mp4"}, {"format_id": "140", "ext": "m4a"}]}),
+    );
+    let out = ingest(&[
+        "archive",
+        info.to_str().unwrap(),
+        "--out",
+        tmp.path().join("o").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("warning: vid.mp4: merged from formats 137+140"),
+        "{err}"
+    );
+    assert!(err.contains("-f 137,140"), "{err}");
+}
+
+#[test]
+fn archive_plain_files_with_site_and_id() {
+    let tmp = tempfile::tempdir().unwrap();
+    let video = tmp.path().join("clip.webm");
+    std::fs::write(&video, Content::bytes("plain", 5000)).unwrap();
+    let out_dir = tmp.path().join("o");
+    let out = ingest(&[
+        "archive",
+        video.to_str().unwrap(),
+        "--site",
+        "example",
+        "--id",
+        "42",
+        "--title",
+        "A clip",
+        "--profile",
+        "unixfs-v0-2015",
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let line: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let added = ingest(&[
+        "add",
+        "-Q",
+        "--profile",
+        "unixfs-v0-2015",
+        video.to_str().unwrap(),
+    ]);
+    assert_eq!(line["video"], stdout(&added).trim());
+    let record = out_dir.join("example-42.record.cbor");
+    let check = ingest(&[
+        "record",
+        "check",
+        record.to_str().unwrap(),
+        "--data",
+        tmp.path().to_str().unwrap(),
+    ]);
+    assert!(check.status.success(), "{}", stdout(&check));
+    // A changed file is caught.
+    std::fs::write(&video, b"other bytes").unwrap();
+    let check = ingest(&[
+        "record",
+        "check",
+        record.to_str().unwrap(),
+        "--data",
+        tmp.path().to_str().unwrap(),
+    ]);
+    assert_eq!(check.status.code(), Some(1));
+    assert!(stdout(&check).contains("FAILED"), "{}", stdout(&check));
+    // A bad site is refused before anything is written.
+    let out = ingest(&[
+        "archive",
+        video.to_str().unwrap(),
+        "--site",
+        "Bad Site",
+        "--id",
+        "1",
+        "--out",
+        tmp.path().join("p").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("source.site"), "{}", stderr(&out));
+    assert!(!tmp.path().join("p").exists());
+}
+
+#[test]
+fn malformed_records_are_refused_with_the_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let info = fake_download(&tmp.path().join("d"), serde_json::json!({}));
+    archive_json(&info, &tmp.path().join("o"));
+    let good = std::fs::read(tmp.path().join("o/youtube-vid.record.cbor")).unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    };
+    let mut version2 = good.clone();
+    let at = good.windows(8).position(|w| w == b"version\x01").unwrap();
+    version2[at + 7] = 0x02;
+    // The same record with its version written in two bytes (0x18 0x01): same data, not
+    // canonical.
+    let mut wide = good[..at + 7].to_vec();
+    wide.extend([0x18, 0x01]);
+    wide.extend_from_slice(&good[at + 8..]);
+    let cases = [
+        (write("wide.cbor", &wide), "canonical"),
+        (
+            write("truncated.cbor", &good[..good.len() / 2]),
+            "not valid DAG-CBOR",
+        ),
+        (
+            write("json.cbor", b"{\"version\": 1}"),
+            "not valid DAG-CBOR",
+        ),
+        (write("list.cbor", &[0x81, 0x01]), "expected a map"),
+        (write("huge.cbor", &vec![0u8; 300 * 1024]), "over the limit"),
+        (write("v2.cbor", &version2), "version 2 is not supported"),
+    ];
+    for (path, needle) in cases {
+        for args in [vec!["record", "show"], vec!["record", "check"]] {
+            let mut argv = args.clone();
+            argv.push(path.to_str().unwrap());
+            let out = ingest(&argv);
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(1), "{argv:?}: {err}");
+            assert!(
+                err.contains(path.file_name().unwrap().to_str().unwrap()) && err.contains(needle),
+                "{argv:?}: {err}"
+            );
+        }
+    }
+    let show = ingest(&[
+        "record",
+        "show",
+        tmp.path()
+            .join("o/youtube-vid.record.cbor")
+            .to_str()
+            .unwrap(),
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&show)).unwrap();
+    assert_eq!(json["meta"]["duration_ms"], 12500);
+    assert!(json["files"][1]["cid"]["/"]
+        .as_str()
+        .unwrap()
+        .starts_with("bafk"));
+}

@@ -16,6 +16,9 @@
 //! - A [`DirBuilder`] turns entries (name → CID, dag size) into a UnixFS directory, flat or
 //!   HAMT-sharded as kubo would; [`import_path`] imports a whole tree from disk like
 //!   `ipfs add -r`.
+//! - A [`Record`] describes one archived video (source, profile, files by CID, stable
+//!   metadata) as canonical DAG-CBOR; [`Record::write_directory`] builds its per-video
+//!   directory. [`InfoJson`] reads what yt-dlp wrote.
 //! - A [`BlockSink`] receives every block, children before parents and the root last.
 //!   [`CarWriter`] writes them to a CARv1; [`CarReader`] reads one back, checking every block.
 //!
@@ -38,6 +41,7 @@ mod dir;
 mod importer;
 mod layout;
 mod profile;
+mod record;
 mod sink;
 
 pub use block::{cid_of, encode_symlink, sha2_256, DAG_CBOR, DAG_PB, RAW, SHA2_256};
@@ -53,6 +57,11 @@ pub use importer::{
 pub use profile::{
     parse_chunker, parse_cid_version, CidVersion, DirSizeEstimate, Overrides, Profile,
     ProfileError, BLOCK_SIZE_LIMIT,
+};
+pub use record::{
+    FoundFile, InfoJson, InfoJsonError, Meta, Record, RecordError, RecordFile, Role, Source,
+    VideoDirectory, WriteDirectoryError, MAX_DESCRIPTION_LEN, MAX_FIELD_LEN, MAX_FILES,
+    MAX_INFO_JSON_LEN, MAX_RECORD_LEN, MAX_TAGS, RECORD_FILE_NAME, RECORD_VERSION,
 };
 pub use sink::{BlockSink, CountingSink, HashOnly, MemorySink};
 

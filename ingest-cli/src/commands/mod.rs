@@ -1,7 +1,9 @@
 //! One module per subcommand, each with its `Args` and `run`.
 
 pub mod add;
+pub mod archive;
 pub mod profiles;
+pub mod record;
 
 use std::process::ExitCode;
 
@@ -11,5 +13,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Add(args) => add::run(args),
         Command::Profiles(args) => profiles::run(args),
+        Command::Archive(args) => archive::run(args),
+        Command::Record(args) => record::run(args),
     }
 }

@@ -1,0 +1,155 @@
+//! `ingest record`: show and check per-video records.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Subcommand;
+use ingest_core::{FileImporter, HashOnly, Record};
+use serde_json::json;
+
+use crate::cli::PerfArgs;
+use crate::output::json_line;
+
+/// Show or check a per-video record.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: RecordCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RecordCommand {
+    /// Print a record as DAG-JSON.
+    Show {
+        /// The record (`.record.cbor`).
+        record: PathBuf,
+    },
+    /// Validate a record; with --data, re-import its files and confirm every CID.
+    Check {
+        /// The record (`.record.cbor`).
+        record: PathBuf,
+        /// A directory holding the record's files under their names.
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// Print one JSON object per file checked, then one for the record.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        perf: PerfArgs,
+    },
+}
+
+/// Reads and decodes a record file, naming it in every error.
+pub fn read_record(path: &Path) -> anyhow::Result<(Record, Vec<u8>)> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let record =
+        Record::decode(&bytes).with_context(|| format!("invalid record {}", path.display()))?;
+    Ok((record, bytes))
+}
+
+fn show(path: &Path) -> anyhow::Result<ExitCode> {
+    let (record, _) = read_record(path)?;
+    let dag_json =
+        serde_ipld_dagjson::to_vec(&record.to_ipld()).context("cannot render DAG-JSON")?;
+    // DAG-JSON is compact; re-indent it for reading (key order kept).
+    let value: serde_json::Value = serde_json::from_slice(&dag_json)?;
+    println!("{}", serde_json::to_string_pretty(&value)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(
+    path: &Path,
+    data: Option<&Path>,
+    json: bool,
+    perf: &PerfArgs,
+) -> anyhow::Result<ExitCode> {
+    let (record, _) = read_record(path)?;
+    let profile = record.profile()?;
+    let cid = record.cid()?;
+    let directory = record.write_directory(&mut HashOnly)?.directory;
+    let mut out = std::io::stdout().lock();
+    let mut bad = 0;
+    if let Some(dir) = data {
+        for f in &record.files {
+            let file_path = dir.join(&f.name);
+            let verdict = match std::fs::File::open(&file_path) {
+                Err(e) => format!("missing: {e}"),
+                Ok(mut file) => {
+                    let mut importer =
+                        FileImporter::with_options(&profile, perf.options(), HashOnly);
+                    importer
+                        .read_from(&mut file)
+                        .with_context(|| format!("cannot read {}", file_path.display()))?;
+                    let (got, _) = importer.finish()?;
+                    if (got.root, got.file_size, got.dag_size) == (f.cid, f.size, f.dag_size) {
+                        "ok".to_owned()
+                    } else {
+                        format!(
+                            "differs: the file gives {} ({} bytes), the record says {} ({} bytes)",
+                            got.root, got.file_size, f.cid, f.size
+                        )
+                    }
+                }
+            };
+            if verdict != "ok" {
+                bad += 1;
+            }
+            if json {
+                json_line(
+                    &mut out,
+                    &json!({"name": f.name, "cid": f.cid.to_string(), "result": verdict}),
+                )?;
+            } else {
+                use std::io::Write;
+                writeln!(
+                    out,
+                    "{:<8} {} {}",
+                    if verdict == "ok" { "ok" } else { "FAILED" },
+                    f.cid,
+                    f.name
+                )?;
+                if verdict != "ok" {
+                    writeln!(out, "         {verdict}")?;
+                }
+            }
+        }
+    }
+    let summary = format!(
+        "record {cid} ({}/{}, {} files, {}): {}",
+        record.source.site,
+        record.source.id,
+        record.files.len(),
+        record.profile,
+        if bad == 0 { "valid" } else { "files differ" }
+    );
+    if json {
+        json_line(
+            &mut out,
+            &json!({"record": cid.to_string(), "directory": directory.to_string(),
+                    "site": record.source.site, "id": record.source.id,
+                    "files_checked": data.is_some(), "failed": bad}),
+        )?;
+    } else {
+        use std::io::Write;
+        writeln!(out, "{summary}")?;
+        writeln!(out, "directory {directory}")?;
+    }
+    Ok(if bad == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    match args.command {
+        RecordCommand::Show { record } => show(&record),
+        RecordCommand::Check {
+            record,
+            data,
+            json,
+            perf,
+        } => check(&record, data.as_deref(), json, &perf),
+    }
+}

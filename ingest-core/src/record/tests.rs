@@ -1,0 +1,399 @@
+use super::*;
+use crate::block::RAW;
+use crate::sink::MemorySink;
+use proptest::prelude::*;
+
+fn raw_cid(bytes: &[u8]) -> Cid {
+    cid_of(CidVersion::V1, RAW, bytes)
+}
+
+fn sample() -> Record {
+    Record {
+        profile: "unixfs-v1-2025".into(),
+        source: Source {
+            site: "youtube".into(),
+            id: "dQw4w9WgXcQ".into(),
+            url: Some("https://www.youtube.com/watch?v=dQw4w9WgXcQ".into()),
+        },
+        files: vec![RecordFile {
+            role: Role::Video,
+            name: "dQw4w9WgXcQ.mp4".into(),
+            cid: raw_cid(b"video"),
+            size: 5,
+            dag_size: 5,
+            format_id: Some("18".into()),
+        }],
+        meta: Meta {
+            title: Some("A title".into()),
+            tags: vec!["music".into(), "80s".into()],
+            duration_ms: Some(212_000),
+            ..Meta::default()
+        },
+    }
+}
+
+/// Minimal CBOR writing, to make records this crate would never write.
+fn cbor_head(out: &mut Vec<u8>, major: u8, n: u64) {
+    let m = major << 5;
+    match n {
+        0..=23 => out.push(m | n as u8),
+        24..=0xff => out.extend([m | 24, n as u8]),
+        0x100..=0xffff => {
+            out.push(m | 25);
+            out.extend((n as u16).to_be_bytes());
+        }
+        _ => {
+            out.push(m | 27);
+            out.extend(n.to_be_bytes());
+        }
+    }
+}
+
+fn cbor_str(out: &mut Vec<u8>, s: &str) {
+    cbor_head(out, 3, s.len() as u64);
+    out.extend_from_slice(s.as_bytes());
+}
+
+#[test]
+fn encode_decode_encode_is_byte_identical() {
+    let r = sample();
+    let bytes = r.encode().unwrap();
+    let back = Record::decode(&bytes).unwrap();
+    assert_eq!(back, r);
+    assert_eq!(back.encode().unwrap(), bytes);
+}
+
+#[test]
+fn absent_fields_are_left_out() {
+    let bytes = sample().encode().unwrap();
+    let ipld: Ipld = serde_ipld_dagcbor::from_slice(&bytes).unwrap();
+    let Ipld::Map(root) = ipld else { panic!() };
+    let Ipld::Map(meta) = &root["meta"] else {
+        panic!()
+    };
+    assert!(!meta.contains_key("uploader"));
+    assert!(
+        !meta.contains_key("categories"),
+        "an empty list is left out"
+    );
+    fn has_null(ipld: &Ipld) -> bool {
+        match ipld {
+            Ipld::Null => true,
+            Ipld::List(items) => items.iter().any(has_null),
+            Ipld::Map(m) => m.values().any(has_null),
+            _ => false,
+        }
+    }
+    assert!(!has_null(&Ipld::Map(root.clone())), "no null anywhere");
+}
+
+#[test]
+fn unknown_versions_are_refused_before_anything_else() {
+    let mut ipld = sample().to_ipld();
+    if let Ipld::Map(m) = &mut ipld {
+        m.insert("version".into(), Ipld::Integer(2));
+        m.insert("something_new".into(), Ipld::Bool(true));
+    }
+    let bytes = serde_ipld_dagcbor::to_vec(&ipld).unwrap();
+    assert!(matches!(
+        Record::decode(&bytes),
+        Err(RecordError::UnsupportedVersion { version: 2 })
+    ));
+}
+
+fn with_field(path: &[&str], value: Option<Ipld>) -> Vec<u8> {
+    fn set(ipld: &mut Ipld, path: &[&str], value: Option<Ipld>) {
+        match (ipld, path) {
+            (Ipld::Map(m), [key]) => {
+                match value {
+                    Some(v) => m.insert((*key).into(), v),
+                    None => m.remove(*key),
+                };
+            }
+            (Ipld::Map(m), [key, rest @ ..]) => set(m.get_mut(*key).unwrap(), rest, value),
+            (Ipld::List(l), [index, rest @ ..]) => {
+                set(&mut l[index.parse::<usize>().unwrap()], rest, value)
+            }
+            _ => panic!("bad path"),
+        }
+    }
+    let mut ipld = sample().to_ipld();
+    set(&mut ipld, path, value);
+    serde_ipld_dagcbor::to_vec(&ipld).unwrap()
+}
+
+#[test]
+fn errors_name_the_field() {
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (with_field(&["profile"], None), "field profile: missing"),
+        (
+            with_field(&["profile"], Some(Ipld::Integer(1))),
+            "field profile: expected a string",
+        ),
+        (
+            with_field(&["source", "site"], Some(Ipld::String("YouTube".into()))),
+            "field source.site",
+        ),
+        (
+            with_field(&["source", "id"], Some(Ipld::String("a/b".into()))),
+            "field source.id",
+        ),
+        (
+            with_field(&["files", "0", "cid"], Some(Ipld::String("bafy".into()))),
+            "field files[0].cid: expected a CID link",
+        ),
+        (
+            with_field(&["files", "0", "size"], Some(Ipld::Integer(-1))),
+            "field files[0].size",
+        ),
+        (
+            with_field(
+                &["files", "0", "role"],
+                Some(Ipld::String("trailer".into())),
+            ),
+            "field files[0].role: unknown role",
+        ),
+        (
+            with_field(&["files", "0", "extra"], Some(Ipld::Null)),
+            "field files[0].extra: not part of schema",
+        ),
+        (
+            with_field(&["meta", "title"], Some(Ipld::Null)),
+            "field meta.title: expected a string",
+        ),
+        (
+            with_field(&["meta", "tags"], Some(Ipld::List(vec![]))),
+            "field meta.tags",
+        ),
+        (
+            with_field(
+                &["meta", "upload_date"],
+                Some(Ipld::String("2024-01-01".into())),
+            ),
+            "field meta.upload_date",
+        ),
+        (
+            with_field(&["files"], Some(Ipld::List(vec![]))),
+            "field files",
+        ),
+        (
+            with_field(&["profile"], Some(Ipld::String("unixfs-v9".into()))),
+            "field profile",
+        ),
+        (
+            with_field(
+                &["meta", "description"],
+                Some(Ipld::String("x".repeat(MAX_DESCRIPTION_LEN + 1))),
+            ),
+            "field meta.description",
+        ),
+        (
+            with_field(
+                &["meta", "tags"],
+                Some(Ipld::List(vec![Ipld::String("t".into()); MAX_TAGS + 1])),
+            ),
+            "field meta.tags",
+        ),
+    ];
+    for (bytes, want) in cases {
+        let err = Record::decode(&bytes).unwrap_err().to_string();
+        assert!(err.contains(want), "{err:?} does not contain {want:?}");
+    }
+}
+
+#[test]
+fn truncated_and_oversized_records_are_refused() {
+    let bytes = sample().encode().unwrap();
+    for cut in [0, 1, bytes.len() / 2, bytes.len() - 1] {
+        assert!(
+            matches!(
+                Record::decode(&bytes[..cut]),
+                Err(RecordError::Decode { .. })
+            ),
+            "cut at {cut}"
+        );
+    }
+    let mut trailing = bytes.clone();
+    trailing.push(0);
+    assert!(matches!(
+        Record::decode(&trailing),
+        Err(RecordError::Decode { .. })
+    ));
+    let huge = vec![0u8; MAX_RECORD_LEN + 1];
+    assert!(matches!(
+        Record::decode(&huge),
+        Err(RecordError::TooLarge { .. })
+    ));
+}
+
+#[test]
+fn non_canonical_encodings_are_refused() {
+    // `{"version": 1}` alone is canonical but incomplete; the same map with its integer in two
+    // bytes (0x18 0x01) is the same data, not canonical.
+    let canonical = sample().encode().unwrap();
+    let needle = [0x67, b'v', b'e', b'r', b's', b'i', b'o', b'n', 0x01];
+    let at = canonical
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .unwrap();
+    let mut wide = canonical[..at + needle.len() - 1].to_vec();
+    wide.extend([0x18, 0x01]);
+    wide.extend_from_slice(&canonical[at + needle.len()..]);
+    let err = Record::decode(&wide).unwrap_err();
+    assert!(matches!(err, RecordError::NotCanonical { .. }), "{err}");
+
+    // Keys out of canonical order: "version" written before "meta".
+    let Ipld::Map(root) = sample().to_ipld() else {
+        panic!()
+    };
+    let mut keys: Vec<&String> = root.keys().collect();
+    keys.sort_by_key(|k| std::cmp::Reverse(k.len()));
+    let mut out = Vec::new();
+    cbor_head(&mut out, 5, keys.len() as u64);
+    for k in keys {
+        cbor_str(&mut out, k);
+        out.extend(serde_ipld_dagcbor::to_vec(&root[k]).unwrap());
+    }
+    let err = Record::decode(&out).unwrap_err();
+    assert!(matches!(err, RecordError::NotCanonical { .. }), "{err}");
+}
+
+#[test]
+fn a_cid_that_does_not_parse_is_refused() {
+    let bytes = sample().encode().unwrap();
+    // The file CID is tag 42 over bytes 0x00 + CID; break the CID's version byte.
+    let cid_bytes = raw_cid(b"video").to_bytes();
+    let at = bytes
+        .windows(cid_bytes.len())
+        .position(|w| w == cid_bytes)
+        .unwrap();
+    let mut broken = bytes.clone();
+    broken[at] = 0x07;
+    assert!(matches!(
+        Record::decode(&broken),
+        Err(RecordError::Decode { .. })
+    ));
+}
+
+#[test]
+fn the_directory_is_a_function_of_the_record() {
+    let r = sample();
+    let mut a = MemorySink::new();
+    let mut b = MemorySink::new();
+    let first = r.write_directory(&mut a).unwrap();
+    let second = r.clone().write_directory(&mut b).unwrap();
+    assert_eq!(first, second);
+    assert_eq!(first.record, r.cid().unwrap());
+    // The record's block and its file are both there, with the record's bytes.
+    assert_eq!(a.get(&first.record).unwrap(), r.encode().unwrap());
+    assert_eq!(
+        a.get(&first.record_file).unwrap(),
+        r.encode().unwrap(),
+        "a raw leaf"
+    );
+}
+
+fn text(max: usize) -> impl Strategy<Value = String> {
+    proptest::string::string_regex(&format!("[a-zA-Z0-9 éü\\-_.]{{0,{max}}}")).unwrap()
+}
+
+fn name() -> impl Strategy<Value = String> {
+    "[a-zA-Z0-9][a-zA-Z0-9_.-]{0,30}".prop_filter("not a dot name", |s| s != "record.cbor")
+}
+
+fn record() -> impl Strategy<Value = Record> {
+    let files = proptest::collection::btree_map(
+        name(),
+        (
+            0usize..6,
+            any::<[u8; 4]>(),
+            any::<u64>(),
+            any::<u64>(),
+            proptest::option::of(text(8)),
+        ),
+        1..5,
+    )
+    .prop_map(|m| {
+        m.into_iter()
+            .map(
+                |(name, (role, seed, size, dag_size, format_id))| RecordFile {
+                    role: Role::ALL[role],
+                    name,
+                    cid: raw_cid(&seed),
+                    size,
+                    dag_size,
+                    format_id,
+                },
+            )
+            .collect::<Vec<_>>()
+    });
+    let meta = (
+        (
+            proptest::option::of(text(40)),
+            proptest::option::of(text(20)),
+            proptest::option::of(text(20)),
+        ),
+        (
+            proptest::option::of("[0-9]{8}"),
+            proptest::option::of(any::<u64>()),
+            proptest::option::of(any::<u64>()),
+        ),
+        (
+            proptest::option::of(text(200)),
+            proptest::collection::vec(text(10), 0..5),
+        ),
+        (
+            proptest::option::of(any::<u64>()),
+            proptest::option::of(any::<u64>()),
+        ),
+    )
+        .prop_map(
+            |(
+                (title, uploader, channel),
+                (upload_date, timestamp, duration_ms),
+                (description, tags),
+                (width, height),
+            )| Meta {
+                title,
+                uploader,
+                channel,
+                upload_date,
+                timestamp,
+                duration_ms,
+                description,
+                tags,
+                width,
+                height,
+                ..Meta::default()
+            },
+        );
+    (
+        0usize..3,
+        "[a-z0-9]{1,12}",
+        name(),
+        proptest::option::of(text(60)),
+        files,
+        meta,
+    )
+        .prop_map(|(profile, site, id, url, files, meta)| Record {
+            profile: Profile::PRESETS[profile].name().to_owned(),
+            source: Source { site, id, url },
+            files,
+            meta,
+        })
+}
+
+proptest! {
+    #[test]
+    fn round_trips(r in record()) {
+        let bytes = r.encode().unwrap();
+        let back = Record::decode(&bytes).unwrap();
+        prop_assert_eq!(&back, &r);
+        prop_assert_eq!(back.encode().unwrap(), bytes);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        let _ = Record::decode(&bytes);
+    }
+}

@@ -1,0 +1,352 @@
+//! Reading what yt-dlp wrote: the `.info.json` of a video and the files beside it.
+//!
+//! Only stable fields are taken into a record ([`InfoJson::meta`]); everything yt-dlp writes
+//! differently on every run (`epoch`, counts, format URLs with tokens, `filepath`, `_filename`,
+//! HTTP headers) is ignored. yt-dlp writes the info.json before it downloads and leaves the
+//! output name out of it, so the files of a video are found by name: every file beside
+//! `STEM.info.json` whose name starts with `STEM.` (`STEM.mp4`, `STEM.f137.mp4`, `STEM.jpg`,
+//! `STEM.en.vtt`, …), except yt-dlp's partial and temporary files.
+//!
+//! yt-dlp's merged or post-processed output is not byte-reproducible (ffmpeg writes its own
+//! muxer version and timing), so [`InfoJson::warnings`] names the signs of it: formats merged
+//! with `+`, a size that differs from what the site announced, an extension that changed.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use super::{Meta, Role, Source};
+
+/// The largest info.json read: 64 MiB (one with every format and subtitle listed is a few MiB).
+pub const MAX_INFO_JSON_LEN: u64 = 64 * 1024 * 1024;
+
+/// An info.json could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InfoJsonError {
+    /// Reading it failed.
+    #[error("cannot read {}", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Over [`MAX_INFO_JSON_LEN`].
+    #[error("{} is over the limit of {max} bytes", path.display())]
+    TooLarge {
+        /// The path.
+        path: PathBuf,
+        /// The limit.
+        max: u64,
+    },
+    /// Not a JSON object.
+    #[error("{} is not a yt-dlp info.json: {reason}", path.display())]
+    Invalid {
+        /// The path.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// A file found beside an info.json.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FoundFile {
+    /// Where it is.
+    pub path: PathBuf,
+    /// Its name (the name it gets in the per-video directory).
+    pub name: String,
+    /// What it is.
+    pub role: Role,
+    /// The format it holds, when known.
+    pub format_id: Option<String>,
+}
+
+/// A parsed `.info.json`.
+#[derive(Clone, Debug)]
+pub struct InfoJson {
+    path: PathBuf,
+    info: Map<String, Value>,
+}
+
+const VIDEO_EXTS: &[&str] = &[
+    "mp4", "webm", "mkv", "mov", "flv", "avi", "m4v", "3gp", "ts", "mpg", "mpeg", "ogv", "wmv",
+];
+const AUDIO_EXTS: &[&str] = &[
+    "m4a", "mp3", "opus", "ogg", "oga", "aac", "flac", "wav", "weba", "mka",
+];
+const IMAGE_EXTS: &[&str] = &["jpg", "jpeg", "png", "webp", "gif", "avif"];
+const SUBTITLE_EXTS: &[&str] = &[
+    "vtt", "srt", "ass", "ssa", "lrc", "ttml", "srv1", "srv2", "srv3", "json3",
+];
+/// yt-dlp's unfinished files: never archived.
+const PARTIAL_SUFFIXES: &[&str] = &[".part", ".ytdl", ".temp", ".info.json"];
+
+/// The role a file extension (lower-case, without the dot) suggests.
+pub(super) fn role_of_extension(ext: &str) -> Role {
+    if ext == "description" {
+        Role::Description
+    } else if IMAGE_EXTS.contains(&ext) {
+        Role::Thumbnail
+    } else if SUBTITLE_EXTS.contains(&ext) {
+        Role::Subtitles
+    } else if AUDIO_EXTS.contains(&ext) {
+        Role::Audio
+    } else if VIDEO_EXTS.contains(&ext) {
+        Role::Video
+    } else {
+        Role::Other
+    }
+}
+
+impl InfoJson {
+    /// Reads `path` (at most [`MAX_INFO_JSON_LEN`] bytes).
+    pub fn read(path: &Path) -> Result<InfoJson, InfoJsonError> {
+        let io = |source| InfoJsonError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let file = fs::File::open(path).map_err(io)?;
+        let mut text = Vec::new();
+        file.take(MAX_INFO_JSON_LEN + 1)
+            .read_to_end(&mut text)
+            .map_err(io)?;
+        if text.len() as u64 > MAX_INFO_JSON_LEN {
+            return Err(InfoJsonError::TooLarge {
+                path: path.to_owned(),
+                max: MAX_INFO_JSON_LEN,
+            });
+        }
+        let value: Value = serde_json::from_slice(&text).map_err(|e| InfoJsonError::Invalid {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+        InfoJson::from_value(path, value)
+    }
+
+    /// An info.json already parsed; `path` is where it lies (its siblings are its files).
+    pub fn from_value(path: &Path, value: Value) -> Result<InfoJson, InfoJsonError> {
+        match value {
+            Value::Object(info) => Ok(InfoJson {
+                path: path.to_owned(),
+                info,
+            }),
+            _ => Err(InfoJsonError::Invalid {
+                path: path.to_owned(),
+                reason: "not a JSON object".into(),
+            }),
+        }
+    }
+
+    fn str(&self, key: &str) -> Option<String> {
+        match self.info.get(key) {
+            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            _ => None,
+        }
+    }
+
+    fn uint(&self, key: &str) -> Option<u64> {
+        self.info.get(key).and_then(Value::as_u64)
+    }
+
+    fn strings(&self, key: &str) -> Vec<String> {
+        match self.info.get(key) {
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Where the video comes from: the extractor key lower-cased, the id, the page URL.
+    pub fn source(&self) -> Result<Source, InfoJsonError> {
+        let missing = |key: &str| InfoJsonError::Invalid {
+            path: self.path.clone(),
+            reason: format!("it has no {key}"),
+        };
+        let site = self
+            .str("extractor_key")
+            .or_else(|| self.str("extractor"))
+            .ok_or_else(|| missing("extractor_key"))?
+            .to_lowercase();
+        let id = self.str("id").ok_or_else(|| missing("id"))?;
+        Ok(Source {
+            site,
+            id,
+            url: self.str("webpage_url"),
+        })
+    }
+
+    /// The stable metadata.
+    pub fn meta(&self) -> Meta {
+        let duration_ms = self
+            .info
+            .get("duration")
+            .and_then(Value::as_f64)
+            .filter(|d| d.is_finite() && *d >= 0.0)
+            .map(|d| (d * 1000.0).round() as u64);
+        Meta {
+            title: self.str("title"),
+            uploader: self.str("uploader"),
+            uploader_id: self.str("uploader_id"),
+            channel: self.str("channel"),
+            channel_id: self.str("channel_id"),
+            upload_date: self.str("upload_date"),
+            timestamp: self.uint("timestamp"),
+            duration_ms,
+            description: self.str("description"),
+            tags: self.strings("tags"),
+            categories: self.strings("categories"),
+            width: self.uint("width"),
+            height: self.uint("height"),
+            language: self.str("language"),
+            license: self.str("license"),
+            age_limit: self.uint("age_limit"),
+        }
+    }
+
+    /// `STEM` of `STEM.info.json`.
+    fn stem(&self) -> Option<String> {
+        let name = self.path.file_name()?.to_str()?;
+        name.strip_suffix(".info.json").map(str::to_owned)
+    }
+
+    /// The format entry with this id, from `formats` (or the top level for a single format).
+    fn format(&self, id: &str) -> Option<&Map<String, Value>> {
+        if let Some(Value::Array(formats)) = self.info.get("formats") {
+            let found = formats
+                .iter()
+                .filter_map(Value::as_object)
+                .find(|f| f.get("format_id").and_then(Value::as_str) == Some(id));
+            if found.is_some() {
+                return found;
+            }
+        }
+        (self.str("format_id").as_deref() == Some(id)).then_some(&self.info)
+    }
+
+    /// The role of a file: by extension, except that a video container holding a format with
+    /// no video codec (`vcodec: none`, an audio-only WebM) is audio.
+    fn role_of(&self, ext: &str, format_id: Option<&str>) -> Role {
+        let format = format_id.and_then(|id| self.format(id));
+        let vcodec = format.and_then(|f| f.get("vcodec")).and_then(Value::as_str);
+        match role_of_extension(ext) {
+            Role::Video if vcodec == Some("none") => Role::Audio,
+            role => role,
+        }
+    }
+
+    /// Every file yt-dlp left beside the info.json for this video, in name order.
+    pub fn files(&self) -> Result<Vec<FoundFile>, InfoJsonError> {
+        let Some(stem) = self.stem() else {
+            return Err(InfoJsonError::Invalid {
+                path: self.path.clone(),
+                reason: "its name does not end in .info.json".into(),
+            });
+        };
+        let dir = match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        let io = |source| InfoJsonError::Io {
+            path: dir.clone(),
+            source,
+        };
+        let prefix = format!("{stem}.");
+        let mut found = Vec::new();
+        for entry in fs::read_dir(&dir).map_err(io)? {
+            let entry = entry.map_err(io)?;
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            let Some(rest) = name.strip_prefix(&prefix) else {
+                continue;
+            };
+            if PARTIAL_SUFFIXES.iter().any(|s| name.ends_with(s)) || !entry.path().is_file() {
+                continue;
+            }
+            let ext = rest.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+            // `STEM.f137.mp4`: one format kept apart (yt-dlp's name for unmerged formats).
+            let format_id = match rest.split('.').collect::<Vec<_>>().as_slice() {
+                [f, _ext] if f.starts_with('f') && self.format(&f[1..]).is_some() => {
+                    Some(f[1..].to_owned())
+                }
+                [_ext]
+                    if VIDEO_EXTS.contains(&ext.as_str()) || AUDIO_EXTS.contains(&ext.as_str()) =>
+                {
+                    self.str("format_id")
+                }
+                _ => None,
+            };
+            let role = self.role_of(&ext, format_id.as_deref());
+            found.push(FoundFile {
+                path: entry.path(),
+                name,
+                role,
+                format_id,
+            });
+        }
+        found.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(found)
+    }
+
+    /// Signs that `files` are not the bytes the site serves, each naming its reason.
+    pub fn warnings(&self, files: &[FoundFile]) -> Vec<String> {
+        let mut warnings = Vec::new();
+        let merged: Vec<String> = match self.info.get("requested_formats") {
+            Some(Value::Array(formats)) if formats.len() > 1 => formats
+                .iter()
+                .filter_map(|f| {
+                    f.get("format_id")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        for f in files {
+            if !matches!(f.role, Role::Video | Role::Audio) {
+                continue;
+            }
+            let is_merged_output = f.format_id.as_deref().is_some_and(|id| id.contains('+'));
+            if is_merged_output || (!merged.is_empty() && f.format_id == self.str("format_id")) {
+                warnings.push(format!(
+                    "{}: merged from formats {} by ffmpeg, so other volunteers will not get the same bytes; keep the formats as separate files (-f {}) or pick one pre-muxed format",
+                    f.name,
+                    merged.join("+"),
+                    merged.join(","),
+                ));
+                continue;
+            }
+            let Some(format) = f.format_id.as_deref().and_then(|id| self.format(id)) else {
+                continue;
+            };
+            let announced = format.get("filesize").and_then(Value::as_u64);
+            let actual = fs::metadata(&f.path).map(|m| m.len()).ok();
+            if let (Some(announced), Some(actual)) = (announced, actual) {
+                if announced != actual {
+                    warnings.push(format!(
+                        "{}: {actual} bytes, but the site announced {announced} for format {}: the file was post-processed (fixup, remux or embedding), so other volunteers will not get the same bytes",
+                        f.name,
+                        f.format_id.as_deref().unwrap_or("?"),
+                    ));
+                }
+            }
+            let ext = f.name.rsplit('.').next().unwrap_or("");
+            if let Some(format_ext) = format.get("ext").and_then(Value::as_str) {
+                if !ext.eq_ignore_ascii_case(format_ext) {
+                    warnings.push(format!(
+                        "{}: the format is .{format_ext} but the file is .{ext}: it was remuxed or converted, so other volunteers will not get the same bytes",
+                        f.name
+                    ));
+                }
+            }
+        }
+        warnings
+    }
+}
