@@ -29,6 +29,10 @@ pub enum Command {
     Add(commands::add::Args),
     Archive(commands::archive::Args),
     Record(commands::record::Args),
+    Merge(commands::merge::Args),
+    Ls(commands::catalogue::LsArgs),
+    Todo(commands::catalogue::TodoArgs),
+    ExportArchive(commands::catalogue::ExportArgs),
     Profiles(commands::profiles::Args),
 }
 

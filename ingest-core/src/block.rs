@@ -239,6 +239,164 @@ pub(crate) fn dir_link_encoded_len(cid: &Cid, name: &[u8], dag_size: u64) -> usi
     len_field_len(link_len(cid.encoded_len(), name.len(), dag_size))
 }
 
+/// One link of a decoded dag-pb node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct PbLink {
+    pub(crate) cid: Cid,
+    pub(crate) name: String,
+    pub(crate) dag_size: u64,
+}
+
+/// A decoded dag-pb directory or HAMT shard node (the only kinds read back).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct PbDir {
+    pub(crate) links: Vec<PbLink>,
+    /// UnixFS type: 1 directory, 5 HAMT shard.
+    pub(crate) kind: u64,
+    /// The shard's fanout (HAMT only).
+    pub(crate) fanout: u64,
+}
+
+/// Why a block is not a UnixFS directory this project can read.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[error("{0}")]
+pub(crate) struct PbError(pub(crate) &'static str);
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn varint(&mut self) -> Result<u64, PbError> {
+        let mut v = 0u64;
+        for i in 0..10 {
+            let (&b, rest) = self
+                .bytes
+                .split_first()
+                .ok_or(PbError("truncated varint"))?;
+            self.bytes = rest;
+            v |= u64::from(b & 0x7f) << (7 * i);
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(PbError("varint too long"))
+    }
+
+    fn bytes(&mut self) -> Result<&'a [u8], PbError> {
+        let len = self.varint()?;
+        if len > self.bytes.len() as u64 {
+            return Err(PbError("field runs past the end of the block"));
+        }
+        let (field, rest) = self.bytes.split_at(len as usize);
+        self.bytes = rest;
+        Ok(field)
+    }
+
+    /// The next (field number, wire type), or `None` at the end.
+    fn key(&mut self) -> Result<Option<(u64, u64)>, PbError> {
+        if self.bytes.is_empty() {
+            return Ok(None);
+        }
+        let key = self.varint()?;
+        Ok(Some((key >> 3, key & 7)))
+    }
+
+    fn skip(&mut self, wire: u64) -> Result<(), PbError> {
+        match wire {
+            0 => self.varint().map(drop),
+            2 => self.bytes().map(drop),
+            _ => Err(PbError("unsupported protobuf wire type")),
+        }
+    }
+}
+
+/// Decodes a dag-pb directory or HAMT shard node from untrusted bytes (a block, so at most
+/// 2 MiB; every length is checked against what is left).
+pub(crate) fn decode_dir(block: &[u8]) -> Result<PbDir, PbError> {
+    let mut node = Reader { bytes: block };
+    let mut links = Vec::new();
+    let mut data = None;
+    while let Some((field, wire)) = node.key()? {
+        match (field, wire) {
+            (2, 2) => {
+                let mut link = Reader {
+                    bytes: node.bytes()?,
+                };
+                let (mut cid, mut name, mut dag_size) = (None, String::new(), 0);
+                while let Some((f, w)) = link.key()? {
+                    match (f, w) {
+                        (1, 2) => {
+                            cid = Some(
+                                Cid::try_from(link.bytes()?)
+                                    .map_err(|_| PbError("link with an invalid CID"))?,
+                            )
+                        }
+                        (2, 2) => {
+                            name = String::from_utf8(link.bytes()?.to_vec())
+                                .map_err(|_| PbError("link name is not UTF-8"))?
+                        }
+                        (3, 0) => dag_size = link.varint()?,
+                        (_, w) => link.skip(w)?,
+                    }
+                }
+                links.push(PbLink {
+                    cid: cid.ok_or(PbError("link without a CID"))?,
+                    name,
+                    dag_size,
+                });
+            }
+            (1, 2) => data = Some(node.bytes()?),
+            (_, w) => node.skip(w)?,
+        }
+    }
+    let mut unixfs = Reader {
+        bytes: data.ok_or(PbError("node without UnixFS data"))?,
+    };
+    let (mut kind, mut fanout) = (0, 0);
+    while let Some((field, wire)) = unixfs.key()? {
+        match (field, wire) {
+            (1, 0) => kind = unixfs.varint()?,
+            (6, 0) => fanout = unixfs.varint()?,
+            (_, w) => unixfs.skip(w)?,
+        }
+    }
+    if kind != UnixFsType::Directory as u64 && kind != UnixFsType::HamtShard as u64 {
+        return Err(PbError("not a UnixFS directory"));
+    }
+    Ok(PbDir {
+        links,
+        kind,
+        fanout,
+    })
+}
+
+/// The content of a one-block UnixFS file: a raw block is its content; a dag-pb leaf carries it
+/// in its UnixFS `Data` field. `None` for a file of several blocks.
+pub(crate) fn single_block_file(codec: u64, block: &[u8]) -> Option<Vec<u8>> {
+    if codec == RAW {
+        return Some(block.to_vec());
+    }
+    let mut node = Reader { bytes: block };
+    let mut data = None;
+    while let Ok(Some((field, wire))) = node.key() {
+        match (field, wire) {
+            (1, 2) => data = Some(node.bytes().ok()?),
+            (2, 2) => return None, // links: more than one block
+            (_, w) => node.skip(w).ok()?,
+        }
+    }
+    let mut unixfs = Reader { bytes: data? };
+    let mut content = Vec::new();
+    while let Ok(Some((field, wire))) = unixfs.key() {
+        match (field, wire) {
+            (2, 2) => content = unixfs.bytes().ok()?.to_vec(),
+            (_, w) => unixfs.skip(w).ok()?,
+        }
+    }
+    Some(content)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,9 +14,11 @@
 //! Memory: one entry per child, about 130 bytes each (the name's own allocation, a CID, a dag
 //! size): 130 MB for a directory of a million entries.
 
+mod edit;
 mod hamt;
 mod walk;
 
+pub use edit::{list, lookup, update, BlockSource, EditError};
 pub use walk::{import_path, Added, EntryKind, WalkError, WalkObserver, WalkOptions};
 
 use cid::Cid;

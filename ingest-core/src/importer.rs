@@ -15,7 +15,9 @@ use std::num::NonZeroUsize;
 
 use cid::Cid;
 
-use crate::block::{cid_of, empty_file_leaf, Link, DAG_PB, RAW};
+use crate::block::{
+    cid_of, empty_file_leaf, wrap_file_leaf, Link, DAG_PB, LEAF_HEADROOM, LEAF_TAILROOM, RAW,
+};
 use crate::chunker::Chunker;
 use crate::layout::BalancedLayout;
 use crate::profile::{CidVersion, Profile};
@@ -258,6 +260,50 @@ impl<S: BlockSink> FileImporter<S> {
         };
         Ok((summary, self.sink))
     }
+}
+
+/// Imports a file held in memory. A file of at most one chunk (a record, a thumbnail) is
+/// encoded directly, without the chunk buffers a streaming import allocates.
+pub fn import_bytes<S: BlockSink>(
+    profile: &Profile,
+    bytes: &[u8],
+    mut sink: S,
+) -> Result<(FileSummary, S), ImportError> {
+    if bytes.is_empty() || bytes.len() > profile.chunk_size() {
+        let mut importer = FileImporter::with_options(
+            profile,
+            ImportOptions {
+                threads: NonZeroUsize::MIN,
+            },
+            sink,
+        );
+        importer.push(bytes)?;
+        return importer.finish();
+    }
+    // One chunk: the leaf is the root (raw, or a dag-pb leaf wrapped around the bytes).
+    let (cid, block) = if profile.raw_leaves() {
+        (
+            cid_of(CidVersion::V1, RAW, bytes),
+            std::borrow::Cow::Borrowed(bytes),
+        )
+    } else {
+        let mut buf = vec![0u8; LEAF_HEADROOM + bytes.len() + LEAF_TAILROOM];
+        buf[LEAF_HEADROOM..LEAF_HEADROOM + bytes.len()].copy_from_slice(bytes);
+        let range = wrap_file_leaf(&mut buf, bytes.len());
+        let block = buf[range].to_vec();
+        (
+            cid_of(profile.cid_version(), DAG_PB, &block),
+            std::borrow::Cow::Owned(block),
+        )
+    };
+    Tracked(&mut sink).put(&cid, &block)?;
+    let summary = FileSummary {
+        root: cid,
+        file_size: bytes.len() as u64,
+        dag_size: block.len() as u64,
+        blocks: 1,
+    };
+    Ok((summary, sink))
 }
 
 /// Imports everything `reader` yields, with default options.

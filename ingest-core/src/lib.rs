@@ -36,6 +36,7 @@
 
 mod block;
 mod car;
+mod catalogue;
 mod chunker;
 mod dir;
 mod importer;
@@ -45,14 +46,19 @@ mod record;
 mod sink;
 
 pub use block::{cid_of, encode_symlink, sha2_256, DAG_CBOR, DAG_PB, RAW, SHA2_256};
-pub use car::{CarError, CarReader, CarWriter, MAX_FRAME_LEN, MAX_HEADER_LEN};
+pub use car::{CarError, CarIndex, CarReader, CarWriter, MAX_FRAME_LEN, MAX_HEADER_LEN};
+pub use catalogue::{
+    read_video_record, shard_of, videos, CatalogueError, CatalogueVideo, Conflict, Merge,
+    MergeSummary, Rejected, CONFLICTS_DIR,
+};
 pub use cid::Cid;
 pub use dir::{
-    check_entry_name, import_path, Added, DirBuilder, DirError, DirKind, DirSummary, EntryKind,
-    WalkError, WalkObserver, WalkOptions,
+    check_entry_name, import_path, Added, BlockSource, DirBuilder, DirError, DirKind, DirSummary,
+    EditError, EntryKind, WalkError, WalkObserver, WalkOptions,
 };
 pub use importer::{
-    import_reader, FileImporter, FileSummary, ImportError, ImportOptions, ImportWriter,
+    import_bytes, import_reader, FileImporter, FileSummary, ImportError, ImportOptions,
+    ImportWriter,
 };
 pub use profile::{
     parse_chunker, parse_cid_version, CidVersion, DirSizeEstimate, Overrides, Profile,

@@ -31,7 +31,7 @@ use ipld_core::ipld::Ipld;
 
 use crate::block::{cid_of, DAG_CBOR};
 use crate::dir::{check_entry_name, put, DirBuilder, DirError};
-use crate::importer::{FileImporter, ImportError, ImportOptions};
+use crate::importer::{import_bytes, ImportError};
 use crate::profile::{CidVersion, Profile};
 use crate::sink::BlockSink;
 
@@ -264,17 +264,23 @@ fn check_len(field: &str, s: &str, max: usize) -> Result<(), RecordError> {
     Ok(())
 }
 
-/// Site names: lower-case ASCII letters, digits, `.`, `_`, `-`, as yt-dlp extractor keys are.
+/// Site names: lower-case ASCII letters, digits, `.`, `_`, `-`, as yt-dlp extractor keys are,
+/// starting with a letter or digit (so no site is ever the catalogue's `_conflicts`).
 fn check_site(site: &str) -> Result<(), RecordError> {
-    let ok = !site.is_empty()
-        && site.len() <= 64
+    let ok = site.len() <= 64
+        && site
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         && site
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
     if !ok {
         return Err(invalid(
             "source.site",
-            format!("{site:?} is not a lower-case extractor key (a-z, 0-9, '.', '_', '-')"),
+            format!(
+                "{site:?} is not a lower-case extractor key (a-z, 0-9, then also '.', '_', '-')"
+            ),
         ));
     }
     Ok(())
@@ -475,6 +481,9 @@ impl Record {
             });
         }
         let ipld: Ipld = serde_ipld_dagcbor::from_slice(bytes).map_err(decode_error)?;
+        // Canonical form: the bytes must be exactly what this code would write for them. (The
+        // version is checked first below, so the error for a newer record names its version.)
+        let canonical = serde_ipld_dagcbor::to_vec(&ipld).ok().as_deref() == Some(bytes);
         let mut root = Fields::new("", ipld)?;
         // The version first: a newer record may have a shape this code cannot read.
         match root.take("version")? {
@@ -486,8 +495,7 @@ impl Record {
             }
             _ => return Err(wrong("version", "a positive integer")),
         }
-        // Canonical form: the bytes must be exactly what this code would write for them.
-        if serde_ipld_dagcbor::to_vec(&root.original()).ok().as_deref() != Some(bytes) {
+        if !canonical {
             return Err(RecordError::NotCanonical {
                 reason: "it does not re-encode to the same bytes",
             });
@@ -571,16 +579,21 @@ impl Record {
         &self,
         sink: &mut S,
     ) -> Result<VideoDirectory, WriteDirectoryError> {
-        let profile = self.profile()?;
         let bytes = self.encode()?;
-        let record = cid_of(CidVersion::V1, DAG_CBOR, &bytes);
-        put(sink, &record, &bytes)?;
-        let options = ImportOptions {
-            threads: std::num::NonZeroUsize::MIN,
-        };
-        let mut importer = FileImporter::with_options(&profile, options, &mut *sink);
-        importer.push(&bytes)?;
-        let (file, _) = importer.finish()?;
+        self.write_directory_encoded(&bytes, sink)
+    }
+
+    /// [`Record::write_directory`] for a record whose encoding is at hand: `bytes` must be
+    /// what [`Record::encode`] gives (as the bytes [`Record::decode`] accepted are).
+    pub fn write_directory_encoded<S: BlockSink + ?Sized>(
+        &self,
+        bytes: &[u8],
+        sink: &mut S,
+    ) -> Result<VideoDirectory, WriteDirectoryError> {
+        let profile = self.profile()?;
+        let record = cid_of(CidVersion::V1, DAG_CBOR, bytes);
+        put(sink, &record, bytes)?;
+        let (file, _) = import_bytes(&profile, bytes, &mut *sink)?;
         let mut dir = DirBuilder::new(&profile);
         for f in &self.files {
             dir.add(&f.name, f.cid, f.dag_size)?;
@@ -664,7 +677,6 @@ fn wrong(field: &str, expected: &'static str) -> RecordError {
 struct Fields {
     path: String,
     map: BTreeMap<String, Ipld>,
-    original: Option<Ipld>,
 }
 
 impl Fields {
@@ -673,16 +685,10 @@ impl Fields {
         match ipld {
             Ipld::Map(map) => Ok(Fields {
                 path: path.to_owned(),
-                original: path.is_empty().then(|| Ipld::Map(map.clone())),
                 map,
             }),
             _ => Err(wrong(field, "a map")),
         }
-    }
-
-    /// The whole map as decoded (kept for the top level only).
-    fn original(&self) -> Ipld {
-        self.original.clone().unwrap_or(Ipld::Null)
     }
 
     fn field(&self, key: &str) -> String {

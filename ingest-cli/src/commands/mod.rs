@@ -2,6 +2,8 @@
 
 pub mod add;
 pub mod archive;
+pub mod catalogue;
+pub mod merge;
 pub mod profiles;
 pub mod record;
 
@@ -15,5 +17,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Profiles(args) => profiles::run(args),
         Command::Archive(args) => archive::run(args),
         Command::Record(args) => record::run(args),
+        Command::Merge(args) => merge::run(args),
+        Command::Ls(args) => catalogue::ls(args),
+        Command::Todo(args) => catalogue::todo(args),
+        Command::ExportArchive(args) => catalogue::export_archive(args),
     }
 }

@@ -21,8 +21,11 @@
 
 use cid::Cid;
 
+use std::collections::BTreeMap;
+
+use super::edit::{read_dir, BlockSource, EditError};
 use super::{put, DirError, Entry};
-use crate::block::{cid_of, encode_hamt_shard, DAG_PB};
+use crate::block::{cid_of, encode_hamt_shard, PbLink, DAG_PB};
 use crate::profile::{CidVersion, Profile};
 use crate::sink::BlockSink;
 
@@ -133,6 +136,208 @@ pub(super) fn build<S: BlockSink + ?Sized>(
     };
     let (root, dag_size) = shards.shard(0, &items)?;
     Ok((root, dag_size, shards.blocks))
+}
+
+/// The bucket a link name starts with (`"3F"` → 0x3F), and the entry name after it (empty for
+/// a sub-shard).
+fn split_link_name(name: &str, width: usize) -> Option<(usize, &str)> {
+    let prefix = name.get(..width)?;
+    let bucket = usize::from_str_radix(prefix, 16).ok()?;
+    Some((bucket, &name[width..]))
+}
+
+/// Finds `name` in the HAMT rooted at `root`, reading one shard per level.
+pub(super) fn lookup<Src: BlockSource + ?Sized>(
+    profile: &Profile,
+    src: &mut Src,
+    root: &Cid,
+    name: &str,
+) -> Result<Option<(Cid, u64)>, EditError> {
+    let fanout = profile.hamt_fanout() as usize;
+    let bits = fanout.trailing_zeros();
+    let width = format!("{:X}", fanout - 1).len();
+    let hash = hash_name(name.as_bytes());
+    let mut shard = *root;
+    for level in 0..64 / bits {
+        let node = read_dir(src, &shard)?;
+        let bucket = ((hash >> (64 - bits * (level + 1))) as usize) & (fanout - 1);
+        let Some(link) = node
+            .links
+            .iter()
+            .find(|l| split_link_name(&l.name, width).is_some_and(|(b, _)| b == bucket))
+        else {
+            return Ok(None);
+        };
+        match split_link_name(&link.name, width) {
+            Some((_, "")) => shard = link.cid,
+            Some((_, entry)) if entry == name => return Ok(Some((link.cid, link.dag_size))),
+            _ => return Ok(None),
+        }
+    }
+    Ok(None)
+}
+
+/// Every entry of the HAMT rooted at `root` (reads every shard).
+pub(super) fn list<Src: BlockSource + ?Sized>(
+    profile: &Profile,
+    src: &mut Src,
+    root: &Cid,
+    out: &mut Vec<(String, Cid, u64)>,
+) -> Result<(), EditError> {
+    let width = format!("{:X}", profile.hamt_fanout() - 1).len();
+    let node = read_dir(src, root)?;
+    for link in node.links {
+        match split_link_name(&link.name, width) {
+            Some((_, "")) => list(profile, src, &link.cid, out)?,
+            Some((_, entry)) => out.push((entry.to_owned(), link.cid, link.dag_size)),
+            None => {
+                return Err(EditError::NotADirectory {
+                    cid: *root,
+                    reason: "a HAMT link name without its bucket",
+                })
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Sets `entries` (unique names, new or replacing) in the HAMT rooted at `root`, rewriting only
+/// the shards on their paths; every shard read is replaced and its CID pushed to `replaced`.
+/// The result is the HAMT a full build of the new set of entries gives.
+pub(super) fn update<S: BlockSink + ?Sized, Src: BlockSource + ?Sized>(
+    profile: &Profile,
+    src: &mut Src,
+    root: &Cid,
+    entries: Vec<Entry>,
+    sink: &mut S,
+    replaced: &mut Vec<Cid>,
+) -> Result<(Cid, u64, u64), EditError> {
+    let fanout = profile.hamt_fanout() as usize;
+    let width = format!("{:X}", fanout - 1).len();
+    let mut items: Vec<(u64, Entry)> = entries
+        .into_iter()
+        .map(|e| (hash_name(e.name.as_bytes()), e))
+        .collect();
+    items.sort_unstable_by_key(|(h, _)| *h);
+    let mut shards = Shards {
+        version: profile.cid_version(),
+        bits: fanout.trailing_zeros(),
+        fanout,
+        prefixes: (0..fanout).map(|i| format!("{i:0width$X}")).collect(),
+        sink,
+        block: Vec::new(),
+        blocks: 0,
+    };
+    let (cid, dag_size) = update_shard(&mut shards, src, root, 0, &items, width, replaced)?;
+    Ok((cid, dag_size, shards.blocks))
+}
+
+fn update_shard<S: BlockSink + ?Sized, Src: BlockSource + ?Sized>(
+    shards: &mut Shards<'_, S>,
+    src: &mut Src,
+    cid: &Cid,
+    level: u32,
+    items: &[(u64, Entry)],
+    width: usize,
+    replaced: &mut Vec<Cid>,
+) -> Result<(Cid, u64), EditError> {
+    let node = read_dir(src, cid)?;
+    if node.kind != 5 || node.fanout != shards.fanout as u64 {
+        return Err(EditError::NotADirectory {
+            cid: *cid,
+            reason: "not a HAMT shard of this profile's fanout",
+        });
+    }
+    replaced.push(*cid);
+    // The existing link of each bucket (a shard holds at most one per bucket).
+    let mut existing: BTreeMap<usize, PbLink> = BTreeMap::new();
+    for link in node.links {
+        let (bucket, _) = split_link_name(&link.name, width).ok_or(EditError::NotADirectory {
+            cid: *cid,
+            reason: "a HAMT link name without its bucket",
+        })?;
+        existing.insert(bucket, link);
+    }
+    // The new entries of each bucket, in hash order.
+    let mut incoming: BTreeMap<usize, Vec<(u64, Entry)>> = BTreeMap::new();
+    for item in items {
+        incoming
+            .entry(shards.bucket(item.0, level))
+            .or_default()
+            .push(item.clone());
+    }
+    let mut links: BTreeMap<usize, (String, Cid, u64)> = existing
+        .iter()
+        .map(|(b, l)| (*b, (l.name[width..].to_owned(), l.cid, l.dag_size)))
+        .collect();
+    for (bucket, mut new) in incoming {
+        let link = match existing.get(&bucket) {
+            Some(l) if l.name.len() == width => {
+                // A sub-shard: descend.
+                let (c, size) =
+                    update_shard(shards, src, &l.cid, level + 1, &new, width, replaced)?;
+                (String::new(), c, size)
+            }
+            Some(l) => {
+                // One entry already here: it joins the new ones unless one replaces it.
+                let name = &l.name[width..];
+                if !new.iter().any(|(_, e)| &*e.name == name) {
+                    let entry = Entry {
+                        name: name.into(),
+                        cid: l.cid,
+                        dag_size: l.dag_size,
+                    };
+                    new.push((hash_name(name.as_bytes()), entry));
+                    new.sort_unstable_by_key(|(h, _)| *h);
+                }
+                place(shards, level, &new)?
+            }
+            None => place(shards, level, &new)?,
+        };
+        links.insert(bucket, link);
+    }
+    let mut bitfield = vec![0u8; shards.fanout / 8];
+    let last = bitfield.len() - 1;
+    for bucket in links.keys() {
+        bitfield[last - bucket / 8] |= 1 << (bucket % 8);
+    }
+    let used = bitfield
+        .iter()
+        .position(|&b| b != 0)
+        .unwrap_or(bitfield.len());
+    let prefixes = &shards.prefixes;
+    encode_hamt_shard(
+        &mut shards.block,
+        links
+            .iter()
+            .map(|(b, (name, cid, size))| (prefixes[*b].as_bytes(), name.as_bytes(), cid, *size)),
+        &bitfield[used..],
+        shards.fanout as u64,
+    );
+    let new_cid = cid_of(shards.version, DAG_PB, &shards.block);
+    put(shards.sink, &new_cid, &shards.block)?;
+    shards.blocks += 1;
+    let dag_size = shards.block.len() as u64 + links.values().map(|l| l.2).sum::<u64>();
+    Ok((new_cid, dag_size))
+}
+
+/// The link a bucket gets for `items` (in hash order): the entry itself, or a new sub-shard.
+fn place<S: BlockSink + ?Sized>(
+    shards: &mut Shards<'_, S>,
+    level: u32,
+    items: &[(u64, Entry)],
+) -> Result<(String, Cid, u64), EditError> {
+    if let [(_, e)] = items {
+        return Ok((e.name.to_string(), e.cid, e.dag_size));
+    }
+    if let Some(pair) = items.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(EditError::Dir(DirError::HashCollision {
+            first: pair[0].1.name.to_string(),
+            second: pair[1].1.name.to_string(),
+        }));
+    }
+    let (cid, size) = shards.shard(level + 1, items)?;
+    Ok((String::new(), cid, size))
 }
 
 #[cfg(test)]

@@ -161,3 +161,16 @@ fn one_root_through_every_code_path() {
         }
     }
 }
+
+#[test]
+fn import_bytes_equals_streaming_for_every_small_vector() {
+    for ((seed, size), vectors) in by_content(|size| size <= 1_100_000) {
+        let data = Content::bytes(&seed, size);
+        for v in &vectors {
+            let (summary, sink) =
+                ingest_core::import_bytes(&profile(v), &data, CountingSink::default()).unwrap();
+            assert_eq!(summary.root.to_string(), v.cid, "{}", describe(v));
+            assert_eq!(sink.distinct() as u64, v.blocks, "{}", describe(v));
+        }
+    }
+}

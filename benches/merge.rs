@@ -1,0 +1,172 @@
+//! Question: can index maintainers merge a million records, and then add ten thousand more
+//! without redoing the million, on a 2-core laptop?
+//!
+//! Generates synthetic records (one site, as for the closing site: `youtube`, ids like
+//! `v0000000123`, two files each with made-up CIDs, a title and tags) into CARs of 50,000
+//! records, then measures the release `ingest` binary:
+//! 1. a full merge of all of them (`ingest merge records/*.car --out full.car`);
+//! 2. an incremental merge of 10,000 new records onto that base
+//!    (`ingest merge --base full.car new.car --out incremental.car`), with the blocks it read
+//!    from the base (decoded, on the changed paths), wrote, and copied unchanged;
+//! 3. a check: a full merge of all the records gives the incremental merge's root.
+//!
+//! Wall time and peak RSS come from `wait4` on each child. Usage: `benches/merge.sh` (builds
+//! first). `INGEST_BENCH_RECORDS` (default 1,000,000) and `INGEST_BENCH_NEW` (10,000) change the
+//! counts; `INGEST_BENCH_DIR` the working directory (needs about 3 GB). Results are kept in
+//! `benches/runs/`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use ingest_core::{cid_of, CarWriter, CidVersion, Meta, Record, RecordFile, Role, Source, RAW};
+
+mod common;
+use common::measure;
+
+const PER_CAR: u64 = 50_000;
+
+fn record(i: u64) -> Record {
+    let id = format!("v{i:010}");
+    let file = |role, name: String, size: u64| RecordFile {
+        role,
+        cid: cid_of(CidVersion::V1, RAW, name.as_bytes()),
+        name,
+        size,
+        dag_size: size,
+        format_id: None,
+    };
+    Record {
+        profile: "unixfs-v1-2025".into(),
+        source: Source {
+            site: "youtube".into(),
+            id: id.clone(),
+            url: Some(format!("https://www.youtube.com/watch?v={id}")),
+        },
+        files: vec![
+            file(Role::Video, format!("{id}.mp4"), 10_000_000 + i),
+            file(Role::Thumbnail, format!("{id}.jpg"), 30_000 + i % 1000),
+        ],
+        meta: Meta {
+            title: Some(format!("Video number {i}")),
+            uploader: Some(format!("uploader {}", i % 5000)),
+            upload_date: Some(format!(
+                "20{:02}{:02}{:02}",
+                10 + i % 15,
+                1 + i % 12,
+                1 + i % 28
+            )),
+            duration_ms: Some(15_000 + i % 600_000),
+            tags: vec!["short".into(), format!("tag{}", i % 100)],
+            ..Meta::default()
+        },
+    }
+}
+
+/// Writes records `range` into CARs of `PER_CAR` records under `dir` (kept between runs).
+fn generate(dir: &Path, range: std::ops::Range<u64>) -> Vec<PathBuf> {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut cars = Vec::new();
+    let mut start = range.start;
+    while start < range.end {
+        let end = (start + PER_CAR).min(range.end);
+        let path = dir.join(format!("records-{start}-{end}.car"));
+        if !path.exists() {
+            let tmp = path.with_extension("partial");
+            let mut car = CarWriter::new(std::fs::File::create(&tmp).unwrap(), &[]).unwrap();
+            for i in start..end {
+                let r = record(i);
+                car.write_block(&r.cid().unwrap(), &r.encode().unwrap())
+                    .unwrap();
+            }
+            car.finish().unwrap();
+            std::fs::rename(&tmp, &path).unwrap();
+        }
+        cars.push(path);
+        start = end;
+    }
+    cars
+}
+
+fn paths(cars: &[PathBuf]) -> Vec<&Path> {
+    cars.iter().map(PathBuf::as_path).collect()
+}
+
+fn main() {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let bin = std::env::var_os("INGEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo.join("target/release/ingest"));
+    assert!(
+        bin.exists(),
+        "{} is missing: run benches/merge.sh",
+        bin.display()
+    );
+    let count: u64 = std::env::var("INGEST_BENCH_RECORDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
+    let new: u64 = std::env::var("INGEST_BENCH_NEW")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000);
+    let dir = std::env::var_os("INGEST_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("ingest-bench"))
+        .join(format!("merge-{count}"));
+    let base_cars = generate(&dir.join("records"), 0..count);
+    let new_cars = generate(&dir.join("new"), count..count + new);
+    let merge = |args: &[&Path], base: Option<&Path>, out: &Path| {
+        let _ = std::fs::remove_file(out);
+        let mut cmd = Command::new(&bin);
+        cmd.args(["merge", "--json", "--out"]).arg(out);
+        if let Some(base) = base {
+            cmd.arg("--base").arg(base);
+        }
+        cmd.args(args);
+        let run = measure(&mut cmd);
+        let summary: serde_json::Value =
+            serde_json::from_str(run.stdout.trim()).expect("merge prints JSON");
+        (run, summary)
+    };
+
+    println!(
+        "{count} synthetic records in {} CARs, then {new} more\n",
+        base_cars.len()
+    );
+    println!("| merge | wall | peak RSS | records added | blocks read | blocks written | blocks copied | root |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    let row = |what: &str, run: &common::Run, s: &serde_json::Value| {
+        println!(
+            "| {what} | {:.2} s | {:.0} MiB | {} | {} | {} | {} | {} |",
+            run.wall.as_secs_f64(),
+            run.max_rss_kib as f64 / 1024.0,
+            s["added"],
+            s["blocks_read"],
+            s["blocks_written"],
+            s["blocks_copied"],
+            s["root"].as_str().unwrap_or("?"),
+        );
+    };
+    let full = dir.join("full.car");
+    let (run, summary) = merge(&paths(&base_cars), None, &full);
+    row(&format!("full, {count} records"), &run, &summary);
+    let incremental = dir.join("incremental.car");
+    let (run, inc) = merge(&paths(&new_cars), Some(&full), &incremental);
+    row(&format!("incremental, {new} onto {count}"), &run, &inc);
+    let all: Vec<PathBuf> = base_cars.iter().chain(&new_cars).cloned().collect();
+    let check = dir.join("check.car");
+    let (run, summary) = merge(&paths(&all), None, &check);
+    row(
+        &format!("check: full, {} records", count + new),
+        &run,
+        &summary,
+    );
+    assert_eq!(
+        summary["root"], inc["root"],
+        "the incremental merge differs from the full one"
+    );
+    println!("\nthe incremental root equals the full merge's root");
+    for path in [full, incremental, check] {
+        let _ = std::fs::remove_file(path);
+    }
+}

@@ -1,0 +1,202 @@
+use super::*;
+use crate::block::RAW;
+use crate::record::{Meta, RecordFile, Role, Source};
+use crate::sink::MemorySink;
+use proptest::prelude::*;
+
+fn record(site: &str, id: &str, variant: u8, profile: &Profile) -> Record {
+    let bytes = [site.as_bytes(), id.as_bytes(), &[variant]].concat();
+    Record {
+        profile: profile.name().to_owned(),
+        source: Source {
+            site: site.into(),
+            id: id.into(),
+            url: None,
+        },
+        files: vec![RecordFile {
+            role: Role::Video,
+            name: format!("{id}.mp4"),
+            cid: cid_of(CidVersion::V1, RAW, &bytes),
+            size: 100 + u64::from(variant),
+            dag_size: 100 + u64::from(variant),
+            format_id: None,
+        }],
+        meta: Meta {
+            title: Some(format!("video {id} v{variant}")),
+            ..Meta::default()
+        },
+    }
+}
+
+/// Merges `records` onto `base` (a store and root), returning the new root and a store holding
+/// exactly the base's blocks less the replaced ones, plus the new ones.
+fn merge_onto(
+    profile: &Profile,
+    base: Option<(MemorySink, Cid)>,
+    records: &[Record],
+) -> (MemorySink, Cid, MergeSummary) {
+    let mut out = MemorySink::new();
+    let (mut store, root) = match base {
+        Some((store, root)) => (store, Some(root)),
+        None => (MemorySink::new(), None),
+    };
+    let summary = {
+        let mut m = Merge::new(profile, root.map(|r| (&mut store, r)), &mut out);
+        for r in records {
+            m.add(r).unwrap();
+        }
+        m.finish().unwrap()
+    };
+    let mut next = MemorySink::new();
+    for (cid, block) in out.blocks() {
+        next.put(cid, block).unwrap();
+    }
+    for (cid, block) in store.blocks() {
+        if !summary.replaced.contains(cid) {
+            next.put(cid, block).unwrap();
+        }
+    }
+    (next, summary.root.unwrap(), summary)
+}
+
+/// Every video of the catalogue with its record's CID, reading only from `store`: fails if a
+/// needed block is missing.
+fn contents(
+    profile: &Profile,
+    store: &mut MemorySink,
+    root: &Cid,
+) -> Vec<(String, String, String)> {
+    videos(profile, store, root, None)
+        .unwrap()
+        .into_iter()
+        .map(|v| {
+            let (cid, _) = read_video_record(store, &v.directory).unwrap();
+            (v.site, v.id, cid.to_string())
+        })
+        .collect()
+}
+
+fn shuffle<T>(items: &mut [T], mut seed: u64) {
+    for i in (1..items.len()).rev() {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        items.swap(i, (seed >> 33) as usize % (i + 1));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// Shuffled, duplicated and split merges all give one root, and a split merge's store
+    /// (base less replaced, plus new) holds the whole catalogue.
+    #[test]
+    fn order_duplicates_and_steps_never_change_the_root(
+        count in 1usize..300,
+        conflicts in 0usize..10,
+        seed in any::<u64>(),
+        cuts in proptest::collection::vec(0usize..400, 0..4),
+        profile in 0usize..3,
+    ) {
+        let profile = &Profile::PRESETS[profile];
+        let sites = ["youtube", "vimeo", "example.org"];
+        let mut records: Vec<Record> = (0..count)
+            .map(|i| record(sites[i % 3], &format!("id-{i}"), 0, profile))
+            .collect();
+        for i in 0..conflicts.min(count) {
+            records.push(record(sites[i % 3], &format!("id-{i}"), 1 + (i % 2) as u8, profile));
+        }
+        let (_, want, summary) = merge_onto(profile, None, &records);
+        prop_assert_eq!(summary.added as usize, records.len());
+
+        let mut shuffled = records.clone();
+        shuffled.extend(records.iter().take(count / 2).cloned());
+        shuffle(&mut shuffled, seed);
+        let (_, got, summary) = merge_onto(profile, None, &shuffled);
+        prop_assert_eq!(got, want);
+        prop_assert_eq!(summary.unchanged as usize, count / 2);
+
+        let mut cuts = cuts;
+        cuts.push(shuffled.len());
+        cuts.sort_unstable();
+        let mut base: Option<(MemorySink, Cid)> = None;
+        let mut start = 0;
+        for cut in cuts {
+            let cut = cut.min(shuffled.len());
+            if cut <= start && base.is_some() {
+                continue;
+            }
+            let (store, root, _) = merge_onto(profile, base.take(), &shuffled[start..cut.max(start)]);
+            base = Some((store, root));
+            start = cut.max(start);
+        }
+        let (mut store, root) = base.unwrap();
+        prop_assert_eq!(root, want);
+        let listed = contents(profile, &mut store, &root);
+        let distinct: std::collections::BTreeSet<_> = records.iter().map(|r| (&r.source.site, &r.source.id)).collect();
+        prop_assert_eq!(listed.len(), distinct.len());
+    }
+}
+
+#[test]
+fn a_conflict_keeps_every_record_and_the_smallest_cid_wins() {
+    let p = &Profile::UNIXFS_V1_2025;
+    let a = record("youtube", "x", 0, p);
+    let b = record("youtube", "x", 1, p);
+    let (mut store, root, summary) = merge_onto(p, None, &[b.clone(), a.clone()]);
+    let (ca, cb) = (a.cid().unwrap(), b.cid().unwrap());
+    let (win, lose) = if ca.to_bytes() < cb.to_bytes() {
+        (ca, cb)
+    } else {
+        (cb, ca)
+    };
+    assert_eq!(summary.conflicts.len(), 1);
+    assert_eq!(summary.conflicts[0].winner, win);
+    assert_eq!(summary.conflicts[0].others, [lose]);
+    assert_eq!(
+        contents(p, &mut store, &root),
+        [("youtube".into(), "x".into(), win.to_string())]
+    );
+    // The loser is reachable at _conflicts/youtube/x/<cid>.
+    let mut at = root;
+    for name in [CONFLICTS_DIR, "youtube", "x", &lose.to_string()] {
+        at = dir::lookup(p, &mut store, &at, name)
+            .unwrap()
+            .expect(name)
+            .0;
+    }
+    assert_eq!(read_video_record(&mut store, &at).unwrap().0, lose);
+    // A third record, merged later, whose CID may be smaller still: same as all at once.
+    let c = record("youtube", "x", 7, p);
+    let (_, later, summary) = merge_onto(p, Some((store, root)), std::slice::from_ref(&c));
+    let (_, at_once, _) = merge_onto(p, None, &[a, b, c]);
+    assert_eq!(later, at_once);
+    assert_eq!(summary.conflicts[0].others.len(), 2);
+}
+
+#[test]
+fn records_of_another_profile_are_rejected_and_the_rest_merged() {
+    let p = &Profile::UNIXFS_V1_2025;
+    let good = record("youtube", "a", 0, p);
+    let other = record("youtube", "b", 0, &Profile::UNIXFS_V0_2015);
+    let (_, root, summary) = merge_onto(p, None, &[good.clone(), other]);
+    assert_eq!(summary.rejected.len(), 1);
+    assert!(summary.rejected[0].reason.contains("unixfs-v0-2015"));
+    assert_eq!(root, merge_onto(p, None, &[good]).1);
+}
+
+#[test]
+fn shards_are_stable_and_spread() {
+    assert_eq!(
+        shard_of("youtube", "dQw4w9WgXcQ", 7),
+        shard_of("youtube", "dQw4w9WgXcQ", 7)
+    );
+    let mut counts = [0u32; 4];
+    for i in 0..4000 {
+        counts[shard_of("youtube", &format!("id{i}"), 4) as usize] += 1;
+    }
+    assert!(
+        counts.iter().all(|&c| (850..1150).contains(&c)),
+        "{counts:?}"
+    );
+}
