@@ -301,6 +301,23 @@ fn read_varint<R: BufRead>(r: &mut R) -> io::Result<Option<u64>> {
     ))
 }
 
+/// Reads a frame's length (the varint before it), bounded by [`MAX_FRAME_LEN`]; `None` at a
+/// clean end of the CAR.
+fn read_frame_len<R: BufRead>(input: &mut R, offset: u64) -> Result<Option<u64>, CarError> {
+    let len = read_varint(input).map_err(|e| match e.kind() {
+        io::ErrorKind::UnexpectedEof => CarError::Truncated { offset },
+        _ => CarError::Io(e),
+    })?;
+    match len {
+        Some(len) if len > MAX_FRAME_LEN => Err(CarError::FrameTooLarge {
+            offset,
+            len,
+            max: MAX_FRAME_LEN,
+        }),
+        other => Ok(other),
+    }
+}
+
 impl<R: Read> CarReader<R> {
     /// Reads and checks the header.
     pub fn new(input: R) -> Result<Self, CarError> {
@@ -346,16 +363,9 @@ impl<R: Read> CarReader<R> {
             io::ErrorKind::UnexpectedEof => CarError::Truncated { offset },
             _ => CarError::Io(e),
         };
-        let Some(len) = read_varint(&mut self.input).map_err(truncated)? else {
+        let Some(len) = read_frame_len(&mut self.input, offset)? else {
             return Ok(None);
         };
-        if len > MAX_FRAME_LEN {
-            return Err(CarError::FrameTooLarge {
-                offset,
-                len,
-                max: MAX_FRAME_LEN,
-            });
-        }
         let mut frame = vec![0; len as usize];
         self.input.read_exact(&mut frame).map_err(truncated)?;
         let mut cursor = io::Cursor::new(&frame[..]);
@@ -489,16 +499,9 @@ impl CarIndex {
                 },
                 _ => CarError::Io(e),
             };
-            let Some(len) = read_varint(&mut reader.input).map_err(truncated)? else {
+            let Some(len) = read_frame_len(&mut reader.input, frame_start)? else {
                 break;
             };
-            if len > MAX_FRAME_LEN {
-                return Err(CarError::FrameTooLarge {
-                    offset: frame_start,
-                    len,
-                    max: MAX_FRAME_LEN,
-                });
-            }
             let cid = Cid::read_bytes(&mut reader.input).map_err(|_| CarError::BadCid {
                 offset: frame_start,
             })?;
@@ -602,16 +605,9 @@ impl CarIndex {
                 },
                 _ => CarError::Io(e),
             };
-            let Some(len) = read_varint(&mut input).map_err(truncated)? else {
+            let Some(len) = read_frame_len(&mut input, frame_start)? else {
                 break;
             };
-            if len > MAX_FRAME_LEN {
-                return Err(CarError::FrameTooLarge {
-                    offset: frame_start,
-                    len,
-                    max: MAX_FRAME_LEN,
-                });
-            }
             frame.resize(len as usize, 0);
             input.read_exact(&mut frame).map_err(truncated)?;
             let mut cursor = io::Cursor::new(&frame[..]);

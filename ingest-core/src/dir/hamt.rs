@@ -78,9 +78,22 @@ impl<S: BlockSink + ?Sized> Shards<'_, S> {
             }
             start += len;
         }
+        self.write_node(
+            links
+                .iter()
+                .map(|(b, name, cid, size)| (*b, *name, cid, *size)),
+        )
+    }
+
+    /// Writes one shard node from its links `(bucket, entry name or "" for a sub-shard, CID,
+    /// dag size)`, in bucket order; returns its CID and dag size.
+    fn write_node<'n>(
+        &mut self,
+        links: impl Iterator<Item = (usize, &'n [u8], &'n Cid, u64)> + Clone,
+    ) -> Result<(Cid, u64), DirError> {
         let mut bitfield = vec![0u8; self.fanout / 8];
         let last = bitfield.len() - 1;
-        for (bucket, ..) in &links {
+        for (bucket, ..) in links.clone() {
             bitfield[last - bucket / 8] |= 1 << (bucket % 8);
         }
         // go-bitfield's `Bytes()` drops leading zero bytes (the JS importer trims the same).
@@ -92,15 +105,15 @@ impl<S: BlockSink + ?Sized> Shards<'_, S> {
         encode_hamt_shard(
             &mut self.block,
             links
-                .iter()
-                .map(|(b, name, cid, size)| (prefixes[*b].as_bytes(), *name, cid, *size)),
+                .clone()
+                .map(|(b, name, cid, size)| (prefixes[b].as_bytes(), name, cid, size)),
             &bitfield[used..],
             self.fanout as u64,
         );
         let cid = cid_of(self.version, DAG_PB, &self.block);
         put(self.sink, &cid, &self.block)?;
         self.blocks += 1;
-        let dag_size = self.block.len() as u64 + links.iter().map(|l| l.3).sum::<u64>();
+        let dag_size = self.block.len() as u64 + links.map(|l| l.3).sum::<u64>();
         Ok((cid, dag_size))
     }
 }
@@ -296,29 +309,11 @@ fn update_shard<S: BlockSink + ?Sized, Src: BlockSource + ?Sized>(
         };
         links.insert(bucket, link);
     }
-    let mut bitfield = vec![0u8; shards.fanout / 8];
-    let last = bitfield.len() - 1;
-    for bucket in links.keys() {
-        bitfield[last - bucket / 8] |= 1 << (bucket % 8);
-    }
-    let used = bitfield
-        .iter()
-        .position(|&b| b != 0)
-        .unwrap_or(bitfield.len());
-    let prefixes = &shards.prefixes;
-    encode_hamt_shard(
-        &mut shards.block,
+    Ok(shards.write_node(
         links
             .iter()
-            .map(|(b, (name, cid, size))| (prefixes[*b].as_bytes(), name.as_bytes(), cid, *size)),
-        &bitfield[used..],
-        shards.fanout as u64,
-    );
-    let new_cid = cid_of(shards.version, DAG_PB, &shards.block);
-    put(shards.sink, &new_cid, &shards.block)?;
-    shards.blocks += 1;
-    let dag_size = shards.block.len() as u64 + links.values().map(|l| l.2).sum::<u64>();
-    Ok((new_cid, dag_size))
+            .map(|(b, (name, cid, size))| (*b, name.as_bytes(), cid, *size)),
+    )?)
 }
 
 /// The link a bucket gets for `items` (in hash order): the entry itself, or a new sub-shard.
