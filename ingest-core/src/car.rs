@@ -127,6 +127,14 @@ impl<W: Write> CarWriter<W> {
         Ok(())
     }
 
+    /// Appends a whole encoded frame (`varint(len) CID block`), checked by the caller.
+    fn write_encoded_frame(&mut self, frame: &[u8]) -> Result<(), CarError> {
+        self.out.write_all(frame).map_err(CarError::Io)?;
+        self.body_len += frame.len() as u64;
+        self.blocks += 1;
+        Ok(())
+    }
+
     /// Distinct blocks written.
     pub fn blocks(&self) -> u64 {
         self.blocks
@@ -411,6 +419,9 @@ impl std::hash::Hasher for DigestHasher {
     fn write_u64(&mut self, n: u64) {
         self.0 ^= n.rotate_left(32);
     }
+    fn write_u128(&mut self, n: u128) {
+        self.0 ^= n as u64;
+    }
     fn write_usize(&mut self, _: usize) {}
 }
 
@@ -635,6 +646,271 @@ impl CarIndex {
             copied += 1;
         }
         Ok(copied)
+    }
+}
+
+/// The base of an incremental merge, read in one pass.
+///
+/// A merge can only replace directory nodes (dag-pb): records and file blocks stay. So
+/// [`BaseCar::load`] reads the base CAR once: blocks of other codecs are copied to the output at
+/// once, and dag-pb frames (directories: about 200 bytes a video, 250 MB for a million) are kept
+/// in memory, where the merge reads them; [`BaseCar::copy_kept`] then writes the kept frames
+/// the merge did not replace. Every block is checked against its CID on a second thread, in
+/// batches, while the first goes on reading (SHA-256 of the whole base is a sixth of the work);
+/// a bad block fails the load before anything is committed.
+#[derive(Debug)]
+pub struct BaseCar {
+    file: std::fs::File,
+    roots: Vec<Cid>,
+    /// Every block: [`compact_key`] → [`Packed`] location.
+    index: std::collections::HashMap<u128, Packed, DigestBuild>,
+    /// dag-pb frames, each as `varint(len) CID block`, back to back.
+    kept: Vec<u8>,
+    /// Each kept frame: its key, where it starts in `kept`, its length there.
+    kept_frames: Vec<(u128, usize, usize)>,
+    /// Keys of the blocks written since the load ([`BaseCar::note_written`]).
+    written: std::cell::RefCell<HashSet<u128, DigestBuild>>,
+    /// Blocks read by the merge.
+    blocks_read: std::cell::Cell<u64>,
+    /// Blocks copied while loading.
+    pub blocks_copied: u64,
+}
+
+/// 16 bytes of the digest with the codec mixed in: 24-byte index entries instead of 56, which is
+/// what keeps a 3-million-entry index out of the way. Two blocks sharing it (a chance of
+/// 2^-100 in a million-block CAR) could not go unnoticed: every block read is hashed again
+/// against its full CID.
+fn compact_key(cid: &Cid) -> Option<u128> {
+    let (codec, digest) = sha256_key(cid)?;
+    let head = u128::from_le_bytes(digest[..16].try_into().expect("16 bytes"));
+    Some(head ^ u128::from(codec))
+}
+
+/// Where a block is: bit 63 set for a kept frame (offset in `kept`), clear for the file; bits
+/// 22..63 the offset of the block bytes, bits 0..22 its length (a block is at most 2 MiB).
+#[derive(Clone, Copy, Debug)]
+struct Packed(u64);
+
+impl Packed {
+    const KEPT: u64 = 1 << 63;
+    fn new(kept: bool, offset: u64, len: usize) -> Packed {
+        debug_assert!(len < 1 << 22 && offset < 1 << 41);
+        Packed(if kept { Self::KEPT } else { 0 } | offset << 22 | len as u64)
+    }
+    fn kept(self) -> bool {
+        self.0 & Self::KEPT != 0
+    }
+    fn offset(self) -> u64 {
+        (self.0 & !Self::KEPT) >> 22
+    }
+    fn len(self) -> usize {
+        (self.0 & ((1 << 22) - 1)) as usize
+    }
+}
+
+/// A batch of frames for the checking thread: the bytes, and for each block its range, its
+/// expected digest and the frame's offset in the CAR.
+type Batch = (Vec<u8>, Vec<(std::ops::Range<usize>, [u8; 32], Cid, u64)>);
+
+fn check_batches(batches: std::sync::mpsc::Receiver<Batch>) -> Result<(), CarError> {
+    use sha2::Digest;
+    for (bytes, blocks) in batches {
+        for (range, digest, cid, offset) in blocks {
+            if sha2::Sha256::digest(&bytes[range])[..] != digest {
+                return Err(CarError::HashMismatch { cid, offset });
+            }
+        }
+    }
+    Ok(())
+}
+
+impl BaseCar {
+    /// Reads the base CAR at `path`, checking every block, and copies every block that is not
+    /// dag-pb into `out`. Nothing of the base is trusted: a truncated CAR, a frame over
+    /// [`MAX_FRAME_LEN`] or a block that does not match its CID is an error.
+    pub fn load<W: Write>(
+        path: &std::path::Path,
+        out: &mut CarWriter<W>,
+    ) -> Result<BaseCar, CarError> {
+        const BATCH: usize = 4 << 20;
+        let file = std::fs::File::open(path).map_err(CarError::Io)?;
+        let total = file.metadata().map_err(CarError::Io)?.len();
+        let mut reader = CarReader::new(&file)?;
+        let roots = reader.roots().to_vec();
+        let mut index = std::collections::HashMap::with_capacity_and_hasher(
+            (total / 400) as usize,
+            DigestBuild::default(),
+        );
+        let mut kept = Vec::with_capacity((total / 4) as usize);
+        let mut kept_frames = Vec::new();
+        let mut copied = 0;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(2);
+        let loaded = std::thread::scope(|scope| -> Result<(), CarError> {
+            let checker = scope.spawn(move || check_batches(rx));
+            let mut offset = reader.offset;
+            let mut batch: Batch = (
+                Vec::with_capacity(BATCH + MAX_FRAME_LEN as usize),
+                Vec::new(),
+            );
+            let result = (|| -> Result<(), CarError> {
+                while let Some(len) = read_frame_len(&mut reader.input, offset)? {
+                    let frame_start = offset;
+                    let at = batch.0.len();
+                    batch.0.resize(at + len as usize, 0);
+                    reader
+                        .input
+                        .read_exact(&mut batch.0[at..])
+                        .map_err(|e| match e.kind() {
+                            io::ErrorKind::UnexpectedEof => CarError::Truncated {
+                                offset: frame_start,
+                            },
+                            _ => CarError::Io(e),
+                        })?;
+                    let frame = &batch.0[at..];
+                    let mut cursor = io::Cursor::new(frame);
+                    let cid = Cid::read_bytes(&mut cursor).map_err(|_| CarError::BadCid {
+                        offset: frame_start,
+                    })?;
+                    let cid_len = cursor.position() as usize;
+                    let (_, digest) = sha256_key(&cid).ok_or(CarError::UnsupportedHash { cid })?;
+                    let key = compact_key(&cid).expect("a sha2-256 CID");
+                    let head = crate::block::varint_len(len) as u64;
+                    offset = frame_start + head + len;
+                    let block_len = len as usize - cid_len;
+                    batch
+                        .1
+                        .push((at + cid_len..at + len as usize, digest, cid, frame_start));
+                    if let std::collections::hash_map::Entry::Vacant(slot) = index.entry(key) {
+                        if cid.codec() == crate::block::DAG_PB {
+                            let here = kept.len() as u64;
+                            put_varint(&mut kept, len);
+                            kept.extend_from_slice(frame);
+                            kept_frames.push((key, here as usize, kept.len() - here as usize));
+                            slot.insert(Packed::new(true, here + head + cid_len as u64, block_len));
+                        } else {
+                            slot.insert(Packed::new(
+                                false,
+                                frame_start + head + cid_len as u64,
+                                block_len,
+                            ));
+                            out.write_frame(len, frame)?;
+                            copied += 1;
+                        }
+                    } // else: a repeated block; the first one counts
+                    if batch.0.len() >= BATCH {
+                        let full = std::mem::replace(
+                            &mut batch,
+                            (
+                                Vec::with_capacity(BATCH + MAX_FRAME_LEN as usize),
+                                Vec::new(),
+                            ),
+                        );
+                        if tx.send(full).is_err() {
+                            break; // the checker stopped: it found a bad block
+                        }
+                    }
+                }
+                let _ = tx.send(batch);
+                Ok(())
+            })();
+            drop(tx);
+            let checked = checker.join().unwrap_or(Err(CarError::Io(io::Error::other(
+                "the checking thread panicked",
+            ))));
+            result.and(checked)
+        });
+        loaded?;
+        Ok(BaseCar {
+            file,
+            roots,
+            index,
+            kept,
+            kept_frames,
+            written: Default::default(),
+            blocks_read: std::cell::Cell::new(0),
+            blocks_copied: copied,
+        })
+    }
+
+    /// The roots named in the header.
+    pub fn roots(&self) -> &[Cid] {
+        &self.roots
+    }
+
+    /// Notes that `cid` was written to the output after the load, so [`BaseCar::copy_kept`]
+    /// does not write it again.
+    pub fn note_written(&self, cid: &Cid) {
+        if let Some(key) = compact_key(cid) {
+            self.written.borrow_mut().insert(key);
+        }
+    }
+
+    /// Blocks the merge read.
+    pub fn blocks_read(&self) -> u64 {
+        self.blocks_read.get()
+    }
+
+    /// Whether the base holds `cid` and it was copied already (it is not dag-pb).
+    pub fn copied(&self, cid: &Cid) -> bool {
+        compact_key(cid).is_some_and(|k| self.index.get(&k).is_some_and(|p| !p.kept()))
+    }
+
+    /// The block `cid`, if the base holds it, checked against its CID.
+    pub fn get(&self, cid: &Cid) -> Result<Option<Vec<u8>>, CarError> {
+        use std::os::unix::fs::FileExt;
+        let Some(&at) = compact_key(cid).and_then(|k| self.index.get(&k)) else {
+            return Ok(None);
+        };
+        self.blocks_read.set(self.blocks_read.get() + 1);
+        let block = if at.kept() {
+            self.kept[at.offset() as usize..at.offset() as usize + at.len()].to_vec()
+        } else {
+            let mut block = vec![0u8; at.len()];
+            self.file
+                .read_exact_at(&mut block, at.offset())
+                .map_err(CarError::Io)?;
+            block
+        };
+        let version = match cid.version() {
+            cid::Version::V0 => CidVersion::V0,
+            cid::Version::V1 => CidVersion::V1,
+        };
+        if cid_of(version, cid.codec(), &block) != *cid {
+            return Err(CarError::HashMismatch {
+                cid: *cid,
+                offset: at.offset(),
+            });
+        }
+        Ok(Some(block))
+    }
+
+    /// Writes the kept dag-pb blocks but those in `except` and those noted as written.
+    /// Returns the number written.
+    pub fn copy_kept<W: Write>(
+        &self,
+        out: &mut CarWriter<W>,
+        except: &[Cid],
+    ) -> Result<u64, CarError> {
+        let mut skip = self.written.borrow_mut();
+        skip.extend(except.iter().filter_map(compact_key));
+        let mut copied = 0;
+        for &(key, start, len) in &self.kept_frames {
+            if skip.contains(&key) {
+                continue;
+            }
+            out.write_encoded_frame(&self.kept[start..start + len])?;
+            copied += 1;
+        }
+        Ok(copied)
+    }
+}
+
+impl crate::dir::BlockSource for &BaseCar {
+    fn get(&mut self, cid: &Cid) -> Result<Option<Vec<u8>>, crate::dir::EditError> {
+        BaseCar::get(self, cid).map_err(|e| crate::dir::EditError::Source {
+            cid: *cid,
+            source: Box::new(e),
+        })
     }
 }
 

@@ -244,12 +244,20 @@ impl<'a, S: BlockSink + ?Sized, Src: BlockSource + ?Sized> Merge<'a, S, Src> {
                 _ => None,
             };
             let mut site_updates: BTreeMap<String, (Cid, u64)> = BTreeMap::new();
-            for (id, new) in ids {
+            // Which ids the base has already: one walk of the site's directory for all of them.
+            let present = match (&mut self.base, &site_dir) {
+                (Some((src, _)), Some(site_dir)) => {
+                    let names: Vec<&str> = ids.keys().map(String::as_str).collect();
+                    dir::lookup_many(&profile, src, site_dir, &names)?
+                }
+                _ => vec![None; ids.len()],
+            };
+            for ((id, new), present) in ids.into_iter().zip(present) {
                 let mut all: BTreeMap<Vec<u8>, Slot> = BTreeMap::new();
                 let mut before = 0;
-                if let (Some((src, _)), Some(site_dir)) = (&mut self.base, &site_dir) {
+                if let (Some((src, _)), Some(entry)) = (&mut self.base, present) {
                     for slot in
-                        existing_slots(&profile, src, base_root.as_ref(), site_dir, &site, &id)?
+                        existing_slots(&profile, src, base_root.as_ref(), entry, &site, &id)?
                     {
                         all.insert(slot.record.to_bytes(), slot);
                         before += 1;
@@ -355,19 +363,18 @@ impl<'a, S: BlockSink + ?Sized, Src: BlockSource + ?Sized> Merge<'a, S, Src> {
     }
 }
 
-/// The records the base already holds for one video: its entry, then its conflicts.
+/// The records the base already holds for one video, whose entry at `<site>/<id>` is `entry`:
+/// that one, then its conflicts.
 fn existing_slots<Src: BlockSource + ?Sized>(
     profile: &Profile,
     src: &mut Src,
     root: Option<&Cid>,
-    site_dir: &Cid,
+    entry: (Cid, u64),
     site: &str,
     id: &str,
 ) -> Result<Vec<Slot>, CatalogueError> {
     let mut slots = Vec::new();
-    let Some((directory, dag_size)) = dir::lookup(profile, src, site_dir, id)? else {
-        return Ok(slots);
-    };
+    let (directory, dag_size) = entry;
     slots.push(Slot {
         record: record_cid_of(src, &directory)?,
         directory,

@@ -18,7 +18,7 @@ mod edit;
 mod hamt;
 mod walk;
 
-pub use edit::{list, lookup, update, BlockSource, EditError};
+pub use edit::{list, lookup, lookup_many, update, BlockSource, EditError};
 pub use walk::{import_path, Added, EntryKind, WalkError, WalkObserver, WalkOptions};
 
 use cid::Cid;

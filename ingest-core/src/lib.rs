@@ -46,7 +46,7 @@ mod record;
 mod sink;
 
 pub use block::{cid_of, encode_symlink, sha2_256, DAG_CBOR, DAG_PB, RAW, SHA2_256};
-pub use car::{CarError, CarIndex, CarReader, CarWriter, MAX_FRAME_LEN, MAX_HEADER_LEN};
+pub use car::{BaseCar, CarError, CarIndex, CarReader, CarWriter, MAX_FRAME_LEN, MAX_HEADER_LEN};
 pub use catalogue::{
     read_video_record, shard_of, videos, CatalogueError, CatalogueVideo, Conflict, Merge,
     MergeSummary, Rejected, CONFLICTS_DIR,

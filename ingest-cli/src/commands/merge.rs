@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use ingest_core::{
-    CarIndex, CarReader, CarWriter, Merge, Profile, Record, DAG_CBOR, MAX_RECORD_LEN,
+    BaseCar, BlockSink, CarError, CarReader, CarWriter, Cid, Merge, Profile, Record, DAG_CBOR,
+    MAX_RECORD_LEN,
 };
 use serde_json::json;
 
@@ -42,6 +43,25 @@ pub struct Args {
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The merge's sink: blocks the base already copied to the output are not written twice.
+struct SkipCopied<'a, W: std::io::Write> {
+    base: Option<&'a BaseCar>,
+    car: &'a mut CarWriter<W>,
+}
+
+impl<W: std::io::Write> BlockSink for SkipCopied<'_, W> {
+    type Error = CarError;
+    fn put(&mut self, cid: &Cid, block: &[u8]) -> Result<(), CarError> {
+        if let Some(base) = self.base {
+            if base.copied(cid) {
+                return Ok(());
+            }
+            base.note_written(cid);
+        }
+        self.car.put(cid, block)
+    }
 }
 
 /// Every input file: the paths given, and below each directory its `.record.cbor` and `.car`
@@ -81,7 +101,7 @@ fn input_files(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
 
 /// Feeds the records of one input to the merge; an unreadable input or record is rejected with
 /// its reason, never fatal.
-fn read_input<S: ingest_core::BlockSink, Src: ingest_core::BlockSource>(
+fn read_input<S: BlockSink, Src: ingest_core::BlockSource>(
     path: &Path,
     merge: &mut Merge<'_, S, Src>,
 ) -> anyhow::Result<()> {
@@ -155,27 +175,39 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     let files = input_files(&args.inputs)?;
-    let mut base = match &args.base {
+    let mut atomic = AtomicFile::create(&args.out)?;
+    let mut car = CarWriter::with_pending_root(atomic.file(), profile.cid_version())?;
+    // The base is read once: its records and files go to the output now, its directories are
+    // kept in memory for the merge (see `BaseCar`).
+    let base = match &args.base {
         Some(path) => {
-            let index = CarIndex::open(path)
-                .with_context(|| format!("cannot read the base catalogue {}", path.display()))?;
-            let [root] = index.roots() else {
+            let base = BaseCar::load(path, &mut car).with_context(|| {
+                format!(
+                    "cannot read the base catalogue {}; nothing was written",
+                    path.display()
+                )
+            })?;
+            let [root] = base.roots() else {
                 anyhow::bail!(
                     "the base catalogue {} names {} roots, not one",
                     path.display(),
-                    index.roots().len()
+                    base.roots().len()
                 );
             };
             let root = *root;
-            Some((index, root))
+            Some((base, root))
         }
         None => None,
     };
-    let mut atomic = AtomicFile::create(&args.out)?;
-    let mut car = CarWriter::with_pending_root(atomic.file(), profile.cid_version())?;
+    let copied_early = base.as_ref().map_or(0, |(b, _)| b.blocks_copied);
     let summary = {
-        let base_ref = base.as_mut().map(|(index, root)| (index, *root));
-        let mut merge = Merge::new(&profile, base_ref, &mut car);
+        let mut sink = SkipCopied {
+            base: base.as_ref().map(|(b, _)| b),
+            car: &mut car,
+        };
+        let mut source = base.as_ref().map(|(b, root)| (b, *root));
+        let base_ref = source.as_mut().map(|(b, root)| (b, *root));
+        let mut merge = Merge::new(&profile, base_ref, &mut sink);
         for file in &files {
             read_input(file, &mut merge)?;
         }
@@ -183,14 +215,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .finish()
             .context("the merge failed; nothing was written")?
     };
-    let written = car.blocks();
+    let written = car.blocks() - copied_early;
     let (read, copied) = match &base {
-        Some((index, _)) => {
-            let copied = index
-                .copy_blocks_to(&mut car, &summary.replaced)
-                .context("the base catalogue is damaged; nothing was written")?;
-            (index.blocks_read, copied)
-        }
+        Some((b, _)) => (
+            b.blocks_read(),
+            copied_early + b.copy_kept(&mut car, &summary.replaced)?,
+        ),
         None => (0, 0),
     };
     let root = summary.root.expect("a merge always has a root");

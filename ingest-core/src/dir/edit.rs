@@ -96,6 +96,26 @@ pub fn lookup<Src: BlockSource + ?Sized>(
         .map(|l| (l.cid, l.dag_size)))
 }
 
+/// The entries `names` of the directory `dir` (each `None` if absent), reading every node on
+/// their paths once.
+pub fn lookup_many<Src: BlockSource + ?Sized>(
+    profile: &Profile,
+    src: &mut Src,
+    dir: &Cid,
+    names: &[&str],
+) -> Result<Vec<Option<(Cid, u64)>>, EditError> {
+    let node = read_dir(src, dir)?;
+    if node.kind == 5 {
+        return hamt::lookup_many(profile, src, dir, names);
+    }
+    let links: std::collections::HashMap<&str, (Cid, u64)> = node
+        .links
+        .iter()
+        .map(|l| (l.name.as_str(), (l.cid, l.dag_size)))
+        .collect();
+    Ok(names.iter().map(|n| links.get(n).copied()).collect())
+}
+
 /// Every entry of the directory `dir`: (name, CID, dag size), in name order.
 pub fn list<Src: BlockSource + ?Sized>(
     profile: &Profile,
@@ -223,9 +243,12 @@ mod tests {
             for (block_cid, bytes) in out.blocks() {
                 store.put(block_cid, bytes).unwrap();
             }
-            for name in ["video-0000000", "video-0006999", "new-00000", "new-02999", "absent"] {
+            let names = ["video-0000000", "video-0006999", "new-00000", "new-02999", "absent"];
+            let many = lookup_many(profile, &mut store, &edited, &names).unwrap();
+            for (name, found_many) in names.iter().zip(many) {
                 let found = lookup(profile, &mut store, &edited, name).unwrap();
-                prop_assert_eq!(found, union.get(name).copied(), "{}", name);
+                prop_assert_eq!(found, union.get(*name).copied(), "{}", name);
+                prop_assert_eq!(found_many, found, "{}", name);
             }
             if first + second < 9000 {
                 let listed = list(profile, &mut store, &edited).unwrap();

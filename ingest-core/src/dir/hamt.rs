@@ -190,6 +190,55 @@ pub(super) fn lookup<Src: BlockSource + ?Sized>(
     Ok(None)
 }
 
+/// Finds each of `names` in the HAMT rooted at `root`, reading each shard on their paths once
+/// (a lookup one name at a time decodes the root shard again for every name).
+pub(super) fn lookup_many<Src: BlockSource + ?Sized>(
+    profile: &Profile,
+    src: &mut Src,
+    root: &Cid,
+    names: &[&str],
+) -> Result<Vec<Option<(Cid, u64)>>, EditError> {
+    let fanout = profile.hamt_fanout() as usize;
+    let bits = fanout.trailing_zeros();
+    let width = format!("{:X}", fanout - 1).len();
+    let mut found = vec![None; names.len()];
+    // (hash, index into names), grouped by shard as the walk goes down.
+    let items: Vec<(u64, usize)> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (hash_name(n.as_bytes()), i))
+        .collect();
+    let mut stack = vec![(*root, 0u32, items)];
+    while let Some((shard, level, items)) = stack.pop() {
+        if level >= 64 / bits {
+            continue;
+        }
+        let node = read_dir(src, &shard)?;
+        let mut links: BTreeMap<usize, &PbLink> = BTreeMap::new();
+        for link in &node.links {
+            if let Some((bucket, _)) = split_link_name(&link.name, width) {
+                links.insert(bucket, link);
+            }
+        }
+        let mut deeper: BTreeMap<usize, Vec<(u64, usize)>> = BTreeMap::new();
+        for (hash, i) in items {
+            let bucket = ((hash >> (64 - bits * (level + 1))) as usize) & (fanout - 1);
+            let Some(link) = links.get(&bucket) else {
+                continue;
+            };
+            match split_link_name(&link.name, width) {
+                Some((_, "")) => deeper.entry(bucket).or_default().push((hash, i)),
+                Some((_, entry)) if entry == names[i] => found[i] = Some((link.cid, link.dag_size)),
+                _ => {}
+            }
+        }
+        for (bucket, items) in deeper {
+            stack.push((links[&bucket].cid, level + 1, items));
+        }
+    }
+    Ok(found)
+}
+
 /// Every entry of the HAMT rooted at `root` (reads every shard).
 pub(super) fn list<Src: BlockSource + ?Sized>(
     profile: &Profile,
