@@ -401,6 +401,34 @@ pub(crate) fn single_block_file(codec: u64, block: &[u8]) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// Untrusted blocks never panic the directory decoder, and a directory it encodes
+        /// decodes back to its links.
+        #[test]
+        fn decode_dir_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
+            let _ = decode_dir(&bytes);
+            let _ = single_block_file(DAG_PB, &bytes);
+        }
+    }
+
+    #[test]
+    fn a_directory_decodes_to_its_links() {
+        let cid = cid_of(CidVersion::V1, RAW, b"x");
+        let mut out = Vec::new();
+        encode_directory(
+            &mut out,
+            [(b"a".as_slice(), &cid, 1), (b"b".as_slice(), &cid, 300)],
+        );
+        let dir = decode_dir(&out).unwrap();
+        assert_eq!(dir.kind, 1);
+        let links: Vec<_> = dir
+            .links
+            .iter()
+            .map(|l| (l.name.as_str(), l.cid, l.dag_size))
+            .collect();
+        assert_eq!(links, [("a", cid, 1), ("b", cid, 300)]);
+    }
+
     #[test]
     fn varint_lengths() {
         for v in [0u64, 1, 127, 128, 16383, 16384, u32::MAX as u64, u64::MAX] {

@@ -55,14 +55,6 @@ struct Seen {
 }
 
 impl Seen {
-    /// Whether `cid` was seen.
-    fn contains(&self, cid: &Cid) -> bool {
-        match sha256_key(cid) {
-            Some(key) => self.sha256.contains(&key),
-            None => self.other.contains(cid),
-        }
-    }
-
     /// Whether `cid` is new (and remembers it).
     fn insert(&mut self, cid: &Cid) -> bool {
         let mh = cid.hash();
@@ -425,6 +417,12 @@ impl std::hash::Hasher for DigestHasher {
     fn write_usize(&mut self, _: usize) {}
 }
 
+/// A capacity guessed from a file's size, capped at 16 million: enough for a few-GB catalogue
+/// to be indexed without rehashing, without reserving gigabytes for a huge or hostile CAR.
+fn presize(guess: u64) -> usize {
+    guess.min(16 << 20) as usize
+}
+
 /// A set or map keyed by (codec, SHA-256 digest).
 pub(crate) type DigestBuild = std::hash::BuildHasherDefault<DigestHasher>;
 
@@ -433,17 +431,13 @@ pub(crate) type DigestBuild = std::hash::BuildHasherDefault<DigestHasher>;
 /// [`CarIndex::open`] reads every frame header once (the varint and the CID; block bytes are
 /// skipped, not hashed) and keeps each block's offset: 48 bytes a block, about 200 MB for the
 /// 4 million blocks of a million-record catalogue. [`CarIndex::get`] then reads one block and
-/// checks it against its CID; [`CarIndex::copy_blocks_to`] streams every block, checked, to a
-/// writer.
+/// checks it against its CID.
 #[derive(Debug)]
 pub struct CarIndex {
     file: std::fs::File,
     roots: Vec<Cid>,
     /// (codec, sha2-256 digest) → (offset of the block bytes, length).
     index: std::collections::HashMap<(u64, [u8; 32]), (u64, u32), DigestBuild>,
-    /// Offsets of frames repeating an earlier block.
-    repeats: HashSet<u64>,
-    body_start: u64,
     /// Blocks read with `get`.
     pub blocks_read: u64,
 }
@@ -457,7 +451,6 @@ fn sha256_key(cid: &Cid) -> Option<(u64, [u8; 32])> {
 /// Records one frame in the index; returns the length of its block.
 fn index_frame(
     index: &mut std::collections::HashMap<(u64, [u8; 32]), (u64, u32), DigestBuild>,
-    repeats: &mut HashSet<u64>,
     cid: &Cid,
     frame_start: u64,
     head_len: u64,
@@ -473,15 +466,8 @@ fn index_frame(
         });
     }
     let key = sha256_key(cid).ok_or(CarError::UnsupportedHash { cid: *cid })?;
-    match index.entry(key) {
-        // A repeated block: keep the first, skip this frame when copying.
-        std::collections::hash_map::Entry::Occupied(_) => {
-            repeats.insert(frame_start);
-        }
-        std::collections::hash_map::Entry::Vacant(slot) => {
-            slot.insert((block_start, block_len as u32));
-        }
-    }
+    // A repeated block: the first one counts.
+    index.entry(key).or_insert((block_start, block_len as u32));
     Ok(block_len)
 }
 
@@ -497,10 +483,9 @@ impl CarIndex {
         // Sized for blocks of ~300 bytes (records, small directories), so a catalogue's index
         // is not rehashed again and again while it grows to millions of entries.
         let mut index = std::collections::HashMap::with_capacity_and_hasher(
-            (total / 300) as usize,
+            presize(total / 300),
             DigestBuild::default(),
         );
-        let mut repeats = HashSet::new();
         let mut offset = body_start;
         loop {
             let frame_start = offset;
@@ -523,15 +508,7 @@ impl CarIndex {
                 });
             }
             let head_len = crate::block::varint_len(len) as u64 + cid_len;
-            let block_len = index_frame(
-                &mut index,
-                &mut repeats,
-                &cid,
-                frame_start,
-                head_len,
-                len,
-                total,
-            )?;
+            let block_len = index_frame(&mut index, &cid, frame_start, head_len, len, total)?;
             reader
                 .input
                 .seek_relative(block_len as i64)
@@ -542,8 +519,6 @@ impl CarIndex {
             file,
             roots,
             index,
-            repeats,
-            body_start,
             blocks_read: 0,
         })
     }
@@ -587,65 +562,6 @@ impl CarIndex {
         }
         self.blocks_read += 1;
         Ok(Some(block))
-    }
-
-    /// Streams every block but those in `except` (or that `out` already holds) into `out`,
-    /// checking each against its CID. Frames are copied as they are: no block is decoded
-    /// and no CID rebuilt, so a million-record catalogue (3 million blocks) copies in about the
-    /// time its bytes take to hash. Returns the number of blocks written.
-    pub fn copy_blocks_to<W: Write>(
-        &self,
-        out: &mut CarWriter<W>,
-        except: &[Cid],
-    ) -> Result<u64, CarError> {
-        use sha2::Digest;
-        let except: HashSet<(u64, [u8; 32]), DigestBuild> =
-            except.iter().filter_map(sha256_key).collect();
-        let mut file = &self.file;
-        file.seek(SeekFrom::Start(self.body_start))
-            .map_err(CarError::Io)?;
-        let mut input = BufReader::with_capacity(1 << 20, file);
-        let mut offset = self.body_start;
-        let mut frame = Vec::new();
-        let mut copied = 0;
-        loop {
-            let frame_start = offset;
-            let truncated = |e: io::Error| match e.kind() {
-                io::ErrorKind::UnexpectedEof => CarError::Truncated {
-                    offset: frame_start,
-                },
-                _ => CarError::Io(e),
-            };
-            let Some(len) = read_frame_len(&mut input, frame_start)? else {
-                break;
-            };
-            frame.resize(len as usize, 0);
-            input.read_exact(&mut frame).map_err(truncated)?;
-            let mut cursor = io::Cursor::new(&frame[..]);
-            let cid = Cid::read_bytes(&mut cursor).map_err(|_| CarError::BadCid {
-                offset: frame_start,
-            })?;
-            let block = &frame[cursor.position() as usize..];
-            let key = sha256_key(&cid).ok_or(CarError::UnsupportedHash { cid })?;
-            if sha2::Sha256::digest(block)[..] != key.1 {
-                return Err(CarError::HashMismatch {
-                    cid,
-                    offset: frame_start,
-                });
-            }
-            offset = frame_start + crate::block::varint_len(len) as u64 + len;
-            // Base frames are unique (the index kept the first of any repeat): only the blocks
-            // written before the copy can repeat one, so look them up, never insert 3 million.
-            if except.contains(&key)
-                || out.seen.contains(&cid)
-                || self.repeats.contains(&frame_start)
-            {
-                continue;
-            }
-            out.write_frame(len, &frame)?;
-            copied += 1;
-        }
-        Ok(copied)
     }
 }
 
@@ -738,10 +654,10 @@ impl BaseCar {
         let mut reader = CarReader::new(&file)?;
         let roots = reader.roots().to_vec();
         let mut index = std::collections::HashMap::with_capacity_and_hasher(
-            (total / 400) as usize,
+            presize(total / 400),
             DigestBuild::default(),
         );
-        let mut kept = Vec::with_capacity((total / 4) as usize);
+        let mut kept = Vec::with_capacity(presize(total / 4));
         let mut kept_frames = Vec::new();
         let mut copied = 0;
         let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(2);
@@ -961,6 +877,21 @@ mod tests {
         assert_eq!(reader.roots(), &[raw(&big)]);
         assert_eq!(reader.next_block().unwrap().unwrap().1, big);
         assert!(reader.next_block().unwrap().is_none());
+    }
+
+    proptest::proptest! {
+        /// Untrusted bytes never panic the reader: every outcome is a block or an error.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2000)) {
+            if let Ok(mut reader) = CarReader::new(&bytes[..]) {
+                for _ in 0..100 {
+                    match reader.next_block() {
+                        Ok(Some(_)) => {}
+                        _ => break,
+                    }
+                }
+            }
+        }
     }
 
     #[test]
