@@ -127,15 +127,7 @@ fn main() {
         println!("{}", sha256_in_memory_here(size));
         return;
     }
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let bin = std::env::var_os("INGEST_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo.join("target/release/ingest"));
-    assert!(
-        bin.exists(),
-        "{} is missing: run `cargo build --release -p ingest-cli` (or benches/import.sh)",
-        bin.display()
-    );
+    let bin = common::ingest_bin("benches/import.sh");
     let dir = std::env::var_os("INGEST_BENCH_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| std::env::temp_dir().join("ingest-bench"));

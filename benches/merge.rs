@@ -92,15 +92,7 @@ fn paths(cars: &[PathBuf]) -> Vec<&Path> {
 }
 
 fn main() {
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let bin = std::env::var_os("INGEST_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo.join("target/release/ingest"));
-    assert!(
-        bin.exists(),
-        "{} is missing: run benches/merge.sh",
-        bin.display()
-    );
+    let bin = common::ingest_bin("benches/merge.sh");
     let count: u64 = std::env::var("INGEST_BENCH_RECORDS")
         .ok()
         .and_then(|s| s.parse().ok())

@@ -1,6 +1,7 @@
 //! What the benchmarks share: running a child process and measuring its wall time and peak RSS.
 
 use std::io::Read;
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -47,4 +48,17 @@ pub fn measure(cmd: &mut Command) -> Run {
         max_rss_kib: usage.ru_maxrss as u64,
         stdout,
     }
+}
+
+/// The `ingest` binary to measure: `$INGEST_BIN`, or the workspace's release build, which
+/// `script` (the benchmark's wrapper) builds.
+#[allow(dead_code)] // the `dir` benchmark measures the library, not this binary
+pub fn ingest_bin(script: &str) -> PathBuf {
+    let bin = std::env::var_os("INGEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release/ingest")
+        });
+    assert!(bin.exists(), "{} is missing: run {script}", bin.display());
+    bin
 }

@@ -274,6 +274,60 @@ pub fn dir_vectors() -> Vec<DirVector> {
     parsed.directories
 }
 
+/// The file vectors whose size passes `keep`, grouped by content (seed and size), so each content
+/// is generated once for all its profiles.
+pub fn file_vectors_by_content(
+    keep: impl Fn(u64) -> bool,
+) -> std::collections::BTreeMap<(String, u64), Vec<FileVector>> {
+    let mut groups: std::collections::BTreeMap<_, Vec<_>> = std::collections::BTreeMap::new();
+    for v in file_vectors().into_iter().filter(|v| keep(v.size)) {
+        groups.entry((v.seed.clone(), v.size)).or_default().push(v);
+    }
+    groups
+}
+
+/// What importing a vector's content gave: root CID, distinct blocks, bytes of content.
+pub type Imported = (String, u64, u64);
+
+/// Generates `(seed, size)` once and streams it into SHA-256 and one importer per vector of
+/// `vectors` (all of that content); panics unless the content matches the vectors' `sha256`.
+/// Returns what each importer gave, in the order of `vectors`.
+pub fn import_content_for(seed: &str, size: u64, vectors: &[FileVector]) -> Vec<Imported> {
+    use ingest_core::{CountingSink, FileImporter, Profile};
+    let mut sha = Sha256::new();
+    let mut importers: Vec<_> = vectors
+        .iter()
+        .map(|v| {
+            let profile = Profile::by_name(&v.profile).expect("vector names a known profile");
+            FileImporter::new(&profile, CountingSink::default())
+        })
+        .collect();
+    for piece in generate_in_background(seed, size, 4 << 20) {
+        sha.update(&piece);
+        for importer in &mut importers {
+            importer
+                .push(&piece)
+                .expect("importing into a counting sink cannot fail");
+        }
+    }
+    assert_eq!(
+        hex(&sha.finalize()),
+        vectors[0].sha256,
+        "content of {seed}/{size}"
+    );
+    importers
+        .into_iter()
+        .map(|importer| {
+            let (summary, sink) = importer.finish().expect("finishing an import cannot fail");
+            (
+                summary.root.to_string(),
+                sink.distinct() as u64,
+                summary.file_size,
+            )
+        })
+        .collect()
+}
+
 /// Lower-case hex.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

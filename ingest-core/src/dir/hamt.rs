@@ -41,9 +41,49 @@ pub(crate) fn hash_name(name: &[u8]) -> u64 {
     full as u64
 }
 
+/// The shape of a profile's HAMT: fanout, hash bits per level, and hex digits of a bucket.
+#[derive(Clone, Copy, Debug)]
+struct Geometry {
+    fanout: usize,
+    bits: u32,
+    width: usize,
+}
+
+impl Geometry {
+    fn of(profile: &Profile) -> Geometry {
+        let fanout = profile.hamt_fanout() as usize;
+        debug_assert!(fanout.is_power_of_two() && (8..=256).contains(&fanout));
+        Geometry {
+            fanout,
+            bits: fanout.trailing_zeros(),
+            width: format!("{:X}", fanout - 1).len(),
+        }
+    }
+
+    /// The bucket `hash` falls in at `level`.
+    fn bucket(self, hash: u64, level: u32) -> usize {
+        ((hash >> (64 - self.bits * (level + 1))) as usize) & (self.fanout - 1)
+    }
+
+    /// Levels a 64-bit hash can address.
+    fn levels(self) -> u32 {
+        64 / self.bits
+    }
+}
+
+/// Entries with their hashes, in hash order: every shard's entries are then one run.
+fn hashed(entries: Vec<Entry>) -> Vec<(u64, Entry)> {
+    let mut items: Vec<(u64, Entry)> = entries
+        .into_iter()
+        .map(|e| (hash_name(e.name.as_bytes()), e))
+        .collect();
+    items.sort_unstable_by_key(|(h, _)| *h);
+    items
+}
+
 struct Shards<'s, S: ?Sized> {
     version: CidVersion,
-    bits: u32,
+    geometry: Geometry,
     fanout: usize,
     prefixes: Vec<String>,
     sink: &'s mut S,
@@ -51,10 +91,25 @@ struct Shards<'s, S: ?Sized> {
     blocks: u64,
 }
 
-impl<S: BlockSink + ?Sized> Shards<'_, S> {
+impl<'s, S: BlockSink + ?Sized> Shards<'s, S> {
+    fn new(profile: &Profile, sink: &'s mut S) -> Self {
+        let geometry = Geometry::of(profile);
+        let width = geometry.width;
+        Shards {
+            version: profile.cid_version(),
+            geometry,
+            fanout: geometry.fanout,
+            prefixes: (0..geometry.fanout)
+                .map(|i| format!("{i:0width$X}"))
+                .collect(),
+            sink,
+            block: Vec::new(),
+            blocks: 0,
+        }
+    }
+
     fn bucket(&self, hash: u64, level: u32) -> usize {
-        let shift = 64 - self.bits * (level + 1);
-        ((hash >> shift) as usize) & (self.fanout - 1)
+        self.geometry.bucket(hash, level)
     }
 
     /// Writes the shard holding `items` (sorted by hash, all equal in the bits of the levels
@@ -124,29 +179,14 @@ pub(super) fn build<S: BlockSink + ?Sized>(
     entries: Vec<Entry>,
     sink: &mut S,
 ) -> Result<(Cid, u64, u64), DirError> {
-    let fanout = profile.hamt_fanout() as usize;
-    debug_assert!(fanout.is_power_of_two() && (8..=256).contains(&fanout));
-    let width = format!("{:X}", fanout - 1).len();
-    let mut items: Vec<(u64, Entry)> = entries
-        .into_iter()
-        .map(|e| (hash_name(e.name.as_bytes()), e))
-        .collect();
-    items.sort_unstable_by_key(|(h, _)| *h);
+    let items = hashed(entries);
     if let Some(pair) = items.windows(2).find(|w| w[0].0 == w[1].0) {
         return Err(DirError::HashCollision {
             first: pair[0].1.name.to_string(),
             second: pair[1].1.name.to_string(),
         });
     }
-    let mut shards = Shards {
-        version: profile.cid_version(),
-        bits: fanout.trailing_zeros(),
-        fanout,
-        prefixes: (0..fanout).map(|i| format!("{i:0width$X}")).collect(),
-        sink,
-        block: Vec::new(),
-        blocks: 0,
-    };
+    let mut shards = Shards::new(profile, sink);
     let (root, dag_size) = shards.shard(0, &items)?;
     Ok((root, dag_size, shards.blocks))
 }
@@ -166,14 +206,13 @@ pub(super) fn lookup<Src: BlockSource + ?Sized>(
     root: &Cid,
     name: &str,
 ) -> Result<Option<(Cid, u64)>, EditError> {
-    let fanout = profile.hamt_fanout() as usize;
-    let bits = fanout.trailing_zeros();
-    let width = format!("{:X}", fanout - 1).len();
+    let g = Geometry::of(profile);
+    let width = g.width;
     let hash = hash_name(name.as_bytes());
     let mut shard = *root;
-    for level in 0..64 / bits {
+    for level in 0..g.levels() {
         let node = read_dir(src, &shard)?;
-        let bucket = ((hash >> (64 - bits * (level + 1))) as usize) & (fanout - 1);
+        let bucket = g.bucket(hash, level);
         let Some(link) = node
             .links
             .iter()
@@ -198,9 +237,8 @@ pub(super) fn lookup_many<Src: BlockSource + ?Sized>(
     root: &Cid,
     names: &[&str],
 ) -> Result<Vec<Option<(Cid, u64)>>, EditError> {
-    let fanout = profile.hamt_fanout() as usize;
-    let bits = fanout.trailing_zeros();
-    let width = format!("{:X}", fanout - 1).len();
+    let g = Geometry::of(profile);
+    let width = g.width;
     let mut found = vec![None; names.len()];
     // (hash, index into names), grouped by shard as the walk goes down.
     let items: Vec<(u64, usize)> = names
@@ -210,7 +248,7 @@ pub(super) fn lookup_many<Src: BlockSource + ?Sized>(
         .collect();
     let mut stack = vec![(*root, 0u32, items)];
     while let Some((shard, level, items)) = stack.pop() {
-        if level >= 64 / bits {
+        if level >= g.levels() {
             continue;
         }
         let node = read_dir(src, &shard)?;
@@ -222,7 +260,7 @@ pub(super) fn lookup_many<Src: BlockSource + ?Sized>(
         }
         let mut deeper: BTreeMap<usize, Vec<(u64, usize)>> = BTreeMap::new();
         for (hash, i) in items {
-            let bucket = ((hash >> (64 - bits * (level + 1))) as usize) & (fanout - 1);
+            let bucket = g.bucket(hash, level);
             let Some(link) = links.get(&bucket) else {
                 continue;
             };
@@ -246,7 +284,7 @@ pub(super) fn list<Src: BlockSource + ?Sized>(
     root: &Cid,
     out: &mut Vec<(String, Cid, u64)>,
 ) -> Result<(), EditError> {
-    let width = format!("{:X}", profile.hamt_fanout() - 1).len();
+    let width = Geometry::of(profile).width;
     let node = read_dir(src, root)?;
     for link in node.links {
         match split_link_name(&link.name, width) {
@@ -274,22 +312,9 @@ pub(super) fn update<S: BlockSink + ?Sized, Src: BlockSource + ?Sized>(
     sink: &mut S,
     replaced: &mut Vec<Cid>,
 ) -> Result<(Cid, u64, u64), EditError> {
-    let fanout = profile.hamt_fanout() as usize;
-    let width = format!("{:X}", fanout - 1).len();
-    let mut items: Vec<(u64, Entry)> = entries
-        .into_iter()
-        .map(|e| (hash_name(e.name.as_bytes()), e))
-        .collect();
-    items.sort_unstable_by_key(|(h, _)| *h);
-    let mut shards = Shards {
-        version: profile.cid_version(),
-        bits: fanout.trailing_zeros(),
-        fanout,
-        prefixes: (0..fanout).map(|i| format!("{i:0width$X}")).collect(),
-        sink,
-        block: Vec::new(),
-        blocks: 0,
-    };
+    let width = Geometry::of(profile).width;
+    let items = hashed(entries);
+    let mut shards = Shards::new(profile, sink);
     let (cid, dag_size) = update_shard(&mut shards, src, root, 0, &items, width, replaced)?;
     Ok((cid, dag_size, shards.blocks))
 }
