@@ -374,11 +374,7 @@ impl<R: Read> CarReader<R> {
         if cid.hash().code() != SHA2_256 {
             return Err(CarError::UnsupportedHash { cid });
         }
-        let version = match cid.version() {
-            cid::Version::V0 => CidVersion::V0,
-            cid::Version::V1 => CidVersion::V1,
-        };
-        if cid_of(version, cid.codec(), &block) != cid {
+        if !block_matches(&cid, &block) {
             return Err(CarError::HashMismatch { cid, offset });
         }
         self.offset += crate::block::varint_len(len) as u64 + len;
@@ -440,6 +436,15 @@ pub struct CarIndex {
     index: std::collections::HashMap<(u64, [u8; 32]), (u64, u32), DigestBuild>,
     /// Blocks read with `get`.
     pub blocks_read: u64,
+}
+
+/// Whether `block` hashes to `cid` (under its own version and codec).
+fn block_matches(cid: &Cid, block: &[u8]) -> bool {
+    let version = match cid.version() {
+        cid::Version::V0 => CidVersion::V0,
+        cid::Version::V1 => CidVersion::V1,
+    };
+    cid_of(version, cid.codec(), block) == *cid
 }
 
 fn sha256_key(cid: &Cid) -> Option<(u64, [u8; 32])> {
@@ -553,11 +558,7 @@ impl CarIndex {
         self.file
             .read_exact_at(&mut block, offset)
             .map_err(CarError::Io)?;
-        let version = match cid.version() {
-            cid::Version::V0 => CidVersion::V0,
-            cid::Version::V1 => CidVersion::V1,
-        };
-        if cid_of(version, cid.codec(), &block) != *cid {
+        if !block_matches(cid, &block) {
             return Err(CarError::HashMismatch { cid: *cid, offset });
         }
         self.blocks_read += 1;
@@ -778,24 +779,28 @@ impl BaseCar {
             return Ok(None);
         };
         self.blocks_read.set(self.blocks_read.get() + 1);
-        let block = if at.kept() {
-            self.kept[at.offset() as usize..at.offset() as usize + at.len()].to_vec()
-        } else {
-            let mut block = vec![0u8; at.len()];
-            self.file
-                .read_exact_at(&mut block, at.offset())
-                .map_err(CarError::Io)?;
-            block
+        let mismatch = || CarError::HashMismatch {
+            cid: *cid,
+            offset: at.offset(),
         };
-        let version = match cid.version() {
-            cid::Version::V0 => CidVersion::V0,
-            cid::Version::V1 => CidVersion::V1,
-        };
-        if cid_of(version, cid.codec(), &block) != *cid {
-            return Err(CarError::HashMismatch {
-                cid: *cid,
-                offset: at.offset(),
-            });
+        if at.kept() {
+            // Checked while loading; its frame's own CID, just before it, tells a compact-key
+            // collision apart without hashing again.
+            let (start, end) = (at.offset() as usize, at.offset() as usize + at.len());
+            let cid_bytes = cid.to_bytes();
+            if start < cid_bytes.len() || self.kept[start - cid_bytes.len()..start] != cid_bytes[..]
+            {
+                return Err(mismatch());
+            }
+            return Ok(Some(self.kept[start..end].to_vec()));
+        }
+        let mut block = vec![0u8; at.len()];
+        self.file
+            .read_exact_at(&mut block, at.offset())
+            .map_err(CarError::Io)?;
+        // Checked while loading, and again: the file may have changed since.
+        if !block_matches(cid, &block) {
+            return Err(mismatch());
         }
         Ok(Some(block))
     }
