@@ -1,6 +1,7 @@
 //! Command-line syntax: clap-derive structs, and their conversion into library values.
 
 use std::num::NonZeroUsize;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -28,6 +29,7 @@ pub struct Cli {
 pub enum Command {
     Add(commands::add::Args),
     Archive(commands::archive::Args),
+    Fetch(commands::fetch::Args),
     Record(commands::record::Args),
     Merge(commands::merge::Args),
     Ls(commands::catalogue::LsArgs),
@@ -78,6 +80,20 @@ impl ProfileArgs {
     }
 }
 
+impl ProfileArgs {
+    /// The profile for a record: records name a preset, so overrides are refused.
+    pub fn resolve_for_records(&self) -> anyhow::Result<Profile> {
+        let profile = self.resolve()?;
+        if !Profile::PRESETS.iter().any(|p| p.name() == profile.name()) {
+            anyhow::bail!(
+                "records name a preset profile, and {} is not one: use --profile alone",
+                profile.name()
+            );
+        }
+        Ok(profile)
+    }
+}
+
 /// How hard to work: never changes a result.
 #[derive(Debug, Clone, Args)]
 pub struct PerfArgs {
@@ -93,6 +109,51 @@ impl PerfArgs {
             None => ImportOptions::default(),
         }
     }
+}
+
+/// A byte count: `1048576`, `500k`, `5M`, `1.5G` (binary multiples, as curl's --limit-rate).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (number, unit) = match t.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => t.split_at(i),
+        None => (t, ""),
+    };
+    let scale: u64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        "t" | "tb" | "tib" => 1 << 40,
+        _ => return Err(format!("unknown unit {unit:?} (use k, M, G or T)")),
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size such as 500k, 5M or 1.5G"))?;
+    let bytes = value * scale as f64;
+    if !(bytes.is_finite() && bytes >= 1.0 && bytes < u64::MAX as f64) {
+        return Err(format!("{text:?} is not a positive size"));
+    }
+    Ok(bytes as u64)
+}
+
+/// A duration: `250ms`, `2s`, `1.5m`, `1h`; a bare number is seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let (number, unit) = match t.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => t.split_at(i),
+        None => (t, "s"),
+    };
+    let scale = match unit {
+        "ms" => 0.001,
+        "s" => 1.0,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        _ => return Err(format!("unknown unit {unit:?} (use ms, s, m or h)")),
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration such as 500ms, 2s or 1m"))?;
+    Duration::try_from_secs_f64(value * scale).map_err(|e| format!("{text:?}: {e}"))
 }
 
 #[cfg(test)]
@@ -139,6 +200,23 @@ mod tests {
         assert!(add_profile(&["--chunker", "rabin"]).is_err());
         assert!(add_profile(&["--chunker", "size-3000000"]).is_err());
         assert!(add_profile(&["--max-links", "1"]).is_err());
+    }
+
+    #[test]
+    fn sizes_and_durations() {
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        assert_eq!(parse_size("500k"), Ok(500 << 10));
+        assert_eq!(parse_size("5M"), Ok(5 << 20));
+        assert_eq!(parse_size("1.5G"), Ok(3 << 29));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("-1M").is_err());
+        assert!(parse_size("5Q").is_err());
+        assert!(parse_size("fast").is_err());
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1.5m"), Ok(Duration::from_secs(90)));
+        assert!(parse_duration("-1s").is_err());
+        assert!(parse_duration("2 weeks").is_err());
     }
 
     #[test]

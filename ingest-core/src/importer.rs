@@ -152,6 +152,11 @@ impl<S: BlockSink> FileImporter<S> {
         &self.sink
     }
 
+    /// Abandons the file and returns the sink, which keeps the blocks it was already given.
+    pub fn into_sink(self) -> S {
+        self.sink
+    }
+
     /// Takes the next bytes of the file. Slicing never changes the result.
     pub fn push(&mut self, mut data: &[u8]) -> Result<(), ImportError> {
         while !data.is_empty() {

@@ -39,6 +39,8 @@ mod car;
 mod catalogue;
 mod chunker;
 mod dir;
+#[cfg(feature = "http")]
+pub mod fetch;
 mod importer;
 mod layout;
 mod profile;

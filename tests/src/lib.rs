@@ -4,6 +4,8 @@
 //! Expected CIDs only ever come from `../shared/vectors` (made by kubo and the JS importers) or
 //! from the JS reference in `../shared/oracle`, never from this project's own output.
 
+pub mod http;
+
 use std::io::{self, Read};
 use std::path::PathBuf;
 

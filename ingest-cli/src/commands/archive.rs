@@ -1,13 +1,15 @@
 //! `ingest archive`: import what yt-dlp downloaded (or plain files) and write the video's record
 //! and a CAR of everything.
 
+use std::fs::File;
+use std::io::Seek;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use ingest_core::{
-    CarWriter, FileImporter, FoundFile, InfoJson, Meta, Profile, Record, RecordFile, Role, Source,
-    VideoDirectory,
+    CarWriter, CidVersion, FileImporter, FoundFile, InfoJson, Meta, Profile, Record, RecordFile,
+    Role, Source, VideoDirectory,
 };
 use serde_json::json;
 
@@ -95,34 +97,37 @@ impl Archived {
             .unwrap_or(&self.record.files[0])
     }
 
+    /// The result as a JSON object: site, id, profile, record, directory, video, files,
+    /// paths, warnings.
+    pub fn to_json(&self, warnings: &[String]) -> serde_json::Value {
+        let files: Vec<_> = self
+            .record
+            .files
+            .iter()
+            .map(|f| {
+                json!({"name": f.name, "role": f.role.as_str(), "cid": f.cid.to_string(),
+                           "size": f.size, "dag_size": f.dag_size})
+            })
+            .collect();
+        json!({
+            "site": self.record.source.site,
+            "id": self.record.source.id,
+            "profile": self.record.profile,
+            "record": self.cids.record.to_string(),
+            "directory": self.cids.directory.to_string(),
+            "video": self.video().cid.to_string(),
+            "files": files,
+            "record_path": self.record_path.display().to_string(),
+            "car_path": self.car_path.display().to_string(),
+            "warnings": warnings,
+        })
+    }
+
     /// Prints the result for a human or as one JSON line.
     pub fn print(&self, json: bool, quiet: bool, warnings: &[String]) -> anyhow::Result<()> {
         let mut out = std::io::stdout().lock();
         if json {
-            let files: Vec<_> = self
-                .record
-                .files
-                .iter()
-                .map(|f| {
-                    json!({"name": f.name, "role": f.role.as_str(), "cid": f.cid.to_string(),
-                           "size": f.size, "dag_size": f.dag_size})
-                })
-                .collect();
-            json_line(
-                &mut out,
-                &json!({
-                    "site": self.record.source.site,
-                    "id": self.record.source.id,
-                    "profile": self.record.profile,
-                    "record": self.cids.record.to_string(),
-                    "directory": self.cids.directory.to_string(),
-                    "video": self.video().cid.to_string(),
-                    "files": files,
-                    "record_path": self.record_path.display().to_string(),
-                    "car_path": self.car_path.display().to_string(),
-                    "warnings": warnings,
-                }),
-            )?;
+            json_line(&mut out, &self.to_json(warnings))?;
         } else if !quiet {
             use std::io::Write;
             writeln!(
@@ -148,8 +153,94 @@ impl Archived {
     }
 }
 
+/// The outputs of one video while they are written: the CAR under a temporary name (its
+/// [`CarWriter`] is handed out separately, so an importer can own it), then the record.
+pub struct PendingArchive {
+    atomic: AtomicFile,
+    car_path: PathBuf,
+    record_path: PathBuf,
+}
+
+impl PendingArchive {
+    /// Starts `<site>-<id>.car` in `out` (created if needed), rooted at a pending CID of
+    /// `version`.
+    pub fn create(
+        out: &Path,
+        source: &Source,
+        version: CidVersion,
+    ) -> anyhow::Result<(PendingArchive, CarWriter<File>)> {
+        std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+        let stem = format!("{}-{}", source.site, source.id);
+        let car_path = out.join(format!("{stem}.car"));
+        let record_path = out.join(format!("{stem}.record.cbor"));
+        let mut atomic = AtomicFile::create(&car_path)?;
+        let file = atomic
+            .file()
+            .try_clone()
+            .with_context(|| format!("cannot write {}", car_path.display()))?;
+        let car = CarWriter::with_pending_root(file, version)?;
+        Ok((
+            PendingArchive {
+                atomic,
+                car_path,
+                record_path,
+            },
+            car,
+        ))
+    }
+
+    /// Empties the CAR to start again (a download that restarted from zero).
+    pub fn restart_car(
+        car: CarWriter<File>,
+        version: CidVersion,
+    ) -> anyhow::Result<CarWriter<File>> {
+        let mut file = car.finish()?;
+        file.set_len(0)?;
+        file.rewind()?;
+        Ok(CarWriter::with_pending_root(file, version)?)
+    }
+
+    /// Builds the record of `files` and its directory into `car`, then moves the CAR and the
+    /// record into place. `place_files` runs once the record is known to be valid, before
+    /// anything is moved (`fetch` moves the downloaded file there).
+    pub fn finish(
+        self,
+        profile: &Profile,
+        source: Source,
+        meta: Meta,
+        files: Vec<RecordFile>,
+        mut car: CarWriter<File>,
+        place_files: impl FnOnce() -> anyhow::Result<()>,
+    ) -> anyhow::Result<Archived> {
+        let record = Record {
+            profile: profile.name().to_owned(),
+            source,
+            files,
+            meta,
+        };
+        let bytes = record.encode().context("the record would be invalid")?;
+        place_files()?;
+        let cids = record
+            .write_directory(&mut car)
+            .context("cannot build the per-video directory")?;
+        car.finish_with_root(&cids.directory)
+            .with_context(|| format!("cannot write {}", self.car_path.display()))?;
+        self.atomic.commit()?;
+        let mut record_file = AtomicFile::create(&self.record_path)?;
+        std::io::Write::write_all(record_file.file(), &bytes)
+            .with_context(|| format!("cannot write {}", self.record_path.display()))?;
+        record_file.commit()?;
+        Ok(Archived {
+            record,
+            cids,
+            record_path: self.record_path,
+            car_path: self.car_path,
+        })
+    }
+}
+
 /// Imports `inputs` into a CAR, builds the record and its directory, and writes both outputs
-/// atomically into `out`. Shared by `archive` and `fetch`.
+/// atomically into `out`.
 pub fn write_archive(
     profile: &Profile,
     perf: &PerfArgs,
@@ -159,18 +250,13 @@ pub fn write_archive(
     out: &Path,
     quiet: bool,
 ) -> anyhow::Result<Archived> {
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let stem = format!("{}-{}", source.site, source.id);
-    let car_path = out.join(format!("{stem}.car"));
-    let record_path = out.join(format!("{stem}.record.cbor"));
+    let (pending, mut car) = PendingArchive::create(out, &source, profile.cid_version())?;
     let total = inputs
         .iter()
         .filter_map(|i| std::fs::metadata(&i.path).ok())
         .map(|m| m.len())
         .sum();
     let bar = bytes_bar(Some(total), quiet);
-    let mut atomic = AtomicFile::create(&car_path)?;
-    let mut car = CarWriter::with_pending_root(atomic.file(), profile.cid_version())?;
     let mut files = Vec::with_capacity(inputs.len());
     for input in inputs {
         let file = std::fs::File::open(&input.path)
@@ -192,39 +278,11 @@ pub fn write_archive(
         });
     }
     bar.finish_and_clear();
-    let record = Record {
-        profile: profile.name().to_owned(),
-        source,
-        files,
-        meta,
-    };
-    let bytes = record.encode().context("the record would be invalid")?;
-    let cids = record
-        .write_directory(&mut car)
-        .context("cannot build the per-video directory")?;
-    car.finish_with_root(&cids.directory)
-        .with_context(|| format!("cannot write {}", car_path.display()))?;
-    atomic.commit()?;
-    let mut record_file = AtomicFile::create(&record_path)?;
-    std::io::Write::write_all(record_file.file(), &bytes)
-        .with_context(|| format!("cannot write {}", record_path.display()))?;
-    record_file.commit()?;
-    Ok(Archived {
-        record,
-        cids,
-        record_path,
-        car_path,
-    })
+    pending.finish(profile, source, meta, files, car, || Ok(()))
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let profile = args.profile.resolve()?;
-    if !Profile::PRESETS.iter().any(|p| p.name() == profile.name()) {
-        bail!(
-            "records name a preset profile, and {} is not one: archive with --profile alone",
-            profile.name()
-        );
-    }
+    let profile = args.profile.resolve_for_records()?;
     let (source, meta, inputs, warnings) = match (&args.site, &args.id) {
         (Some(site), Some(id)) => {
             let mut inputs = Vec::new();

@@ -3,6 +3,7 @@
 pub mod add;
 pub mod archive;
 pub mod catalogue;
+pub mod fetch;
 pub mod merge;
 pub mod profiles;
 pub mod record;
@@ -16,6 +17,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Add(args) => add::run(args),
         Command::Profiles(args) => profiles::run(args),
         Command::Archive(args) => archive::run(args),
+        Command::Fetch(args) => fetch::run(args),
         Command::Record(args) => record::run(args),
         Command::Merge(args) => merge::run(args),
         Command::Ls(args) => catalogue::ls(args),

@@ -1,0 +1,539 @@
+//! `ingest fetch`: download videos over HTTP(S) and archive them in the same pass.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, IsTerminal};
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{mpsc, Mutex};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use ingest_core::fetch::{Event, FetchOptions, Fetched, Fetcher, ImportBody};
+use ingest_core::{CarWriter, Meta, Profile, RecordFile, Role, Source};
+use serde_json::json;
+
+use crate::cli::{parse_duration, parse_size, PerfArgs, ProfileArgs};
+use crate::commands::archive::{Archived, PendingArchive};
+use crate::output::json_line;
+
+/// Download videos over HTTP(S) and archive them in the same pass.
+///
+/// Each body is written to disk and imported as it arrives, so its CID is known the moment the
+/// download ends; the outputs are those of `ingest archive`: the file itself (`<ID>.<EXT>`),
+/// `<SITE>-<ID>.record.cbor` and `<SITE>-<ID>.car`, all in --out. The bytes are exactly those the
+/// server sends (never decoded, remuxed or re-encoded), so the video's CID equals `ingest add`
+/// of the file, on every volunteer's machine.
+///
+/// Downloads survive flaky networks and failing sites: timeouts, retries with exponential
+/// backoff and jitter (honouring Retry-After) on connection errors, 408, 429 and 5xx, and
+/// resumption with Range/If-Range, within a run and across runs: a killed download leaves
+/// `<SITE>-<ID>.part` (and its `.part.json` state), which the next run re-reads and continues.
+/// A server that ignores Range, a length or ETag/Last-Modified that changed, or a body shorter
+/// than announced restarts the download from zero; bytes are never spliced. A video whose record
+/// is already in --out is skipped.
+///
+/// Exit status: 0 when every download was archived (or already was), 1 when one failed.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The URL of the video file: the bytes the site serves, not its web page.
+    #[arg(value_name = "URL", required_unless_present = "input")]
+    pub url: Option<String>,
+    /// Download every URL of LIST (`-` for standard input): one a line, `URL` or
+    /// `URL SITE ID`; blank lines and lines starting with `#` are skipped.
+    #[arg(long, short, value_name = "LIST", conflicts_with_all = ["url", "id", "name", "title", "page_url"])]
+    pub input: Option<PathBuf>,
+    /// The site (yt-dlp's extractor key, lower-case), for URLs that do not name one.
+    #[arg(long)]
+    pub site: Option<String>,
+    /// The video's id on the site (default: the URL's file name without its extension).
+    #[arg(long)]
+    pub id: Option<String>,
+    /// The video's title.
+    #[arg(long)]
+    pub title: Option<String>,
+    /// The video's page URL, kept in the record (the download URL is not: it often carries
+    /// tokens that differ between volunteers).
+    #[arg(long, value_name = "URL")]
+    pub page_url: Option<String>,
+    /// The file's name in the record and in --out (default: `<ID>.<EXT>`, the extension taken
+    /// from the URL, else from the Content-Type).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Where to write the files, records and CARs.
+    #[arg(long, short, default_value = ".", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Downloads at once.
+    #[arg(long, short, default_value = "4", value_name = "N")]
+    pub jobs: NonZeroUsize,
+    /// Requests at once to one host, across all downloads.
+    #[arg(long, default_value = "2", value_name = "N")]
+    pub per_host: NonZeroUsize,
+    /// Bytes a second from one host, shared by its downloads (500k, 5M …).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub rate: Option<u64>,
+    /// The largest body accepted (a download over it fails).
+    #[arg(long, default_value = "64G", value_name = "SIZE", value_parser = parse_size)]
+    pub max_size: u64,
+    /// Failed attempts in a row before giving up on a download (an attempt that brought bytes
+    /// resets the count).
+    #[arg(long, default_value = "10", value_name = "N")]
+    pub retries: u32,
+    /// The first wait before a retry; it doubles after each failure in a row (with jitter).
+    #[arg(long, default_value = "1s", value_name = "DURATION", value_parser = parse_duration)]
+    pub retry_wait: Duration,
+    /// The longest wait between retries.
+    #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = parse_duration)]
+    pub max_retry_wait: Duration,
+    /// Give up connecting after this long.
+    #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = parse_duration)]
+    pub connect_timeout: Duration,
+    /// Retry a connection that brought no byte for this long.
+    #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = parse_duration)]
+    pub idle_timeout: Duration,
+    /// Redirects followed in one request.
+    #[arg(long, default_value = "10", value_name = "N")]
+    pub max_redirects: usize,
+    #[command(flatten)]
+    pub profile: ProfileArgs,
+    /// Print one JSON object a download as it ends: `status` (archived, exists or failed),
+    /// the URL and HTTP details, and for an archived video what `ingest archive --json` prints.
+    #[arg(long)]
+    pub json: bool,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub perf: PerfArgs,
+}
+
+/// One download to do.
+#[derive(Debug, Clone)]
+struct Item {
+    url: String,
+    source: Source,
+    name: Option<String>,
+    meta: Meta,
+}
+
+/// How one download ended, short of an error.
+enum Outcome {
+    Archived(Box<Archived>, Fetched, PathBuf),
+    Exists(PathBuf),
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let profile = args.profile.resolve_for_records()?;
+    let items = items(&args)?;
+    let fetcher = Fetcher::new(FetchOptions {
+        connect_timeout: args.connect_timeout,
+        idle_timeout: args.idle_timeout,
+        retries: args.retries,
+        backoff: args.retry_wait,
+        max_backoff: args.max_retry_wait.max(args.retry_wait),
+        max_size: args.max_size,
+        max_redirects: args.max_redirects,
+        per_host: args.per_host.get(),
+        rate: args.rate,
+        ..FetchOptions::default()
+    })?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let bars = Bars::new(args.quiet, items.len());
+    let queue = Mutex::new(items.into_iter());
+    let jobs = args.jobs.get();
+    let (done, results) = mpsc::channel();
+    let mut failed = 0usize;
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        for _ in 0..jobs {
+            let done = done.clone();
+            let (queue, fetcher, profile, args, bars) = (&queue, &fetcher, &profile, &args, &bars);
+            scope.spawn(move || loop {
+                let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+                let Some(item) = next else { return };
+                let bar = bars.start(&item);
+                let result = fetch_one(fetcher, profile, args, &item, &bar);
+                bars.finish(bar);
+                if done.send((item, result)).is_err() {
+                    return;
+                }
+            });
+        }
+        drop(done);
+        for (item, result) in results {
+            bars.suspend(|| report(&args, &item, &result))?;
+            failed += usize::from(result.is_err());
+        }
+        Ok(())
+    })?;
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Downloads and archives one video.
+fn fetch_one(
+    fetcher: &Fetcher,
+    profile: &Profile,
+    args: &Args,
+    item: &Item,
+    bar: &ProgressBar,
+) -> anyhow::Result<Outcome> {
+    let stem = format!("{}-{}", item.source.site, item.source.id);
+    let record_path = args.out.join(format!("{stem}.record.cbor"));
+    if record_path.exists() {
+        return Ok(Outcome::Exists(record_path));
+    }
+    let version = profile.cid_version();
+    let (pending, car) = PendingArchive::create(&args.out, &item.source, version)?;
+    let restart =
+        move |car: CarWriter<File>| PendingArchive::restart_car(car, version).map_err(|e| e.into());
+    let mut body = ImportBody::new(profile, args.perf.options(), car, restart);
+    let part = args.out.join(format!("{stem}.part"));
+    let fetched = fetcher.fetch(&item.url, &part, &mut body, &mut |event| match event {
+        Event::Length(Some(length)) => bar.set_length(length),
+        Event::Length(None) => {}
+        Event::Data(n) => bar.inc(n),
+        Event::Restart { reason } => {
+            bar.set_position(0);
+            bar.println(format!("{stem}: starting again: {reason}"));
+        }
+        Event::Retry {
+            failures,
+            wait,
+            reason,
+        } => bar.println(format!(
+            "{stem}: {reason}; retry {failures} in {:.1} s",
+            wait.as_secs_f64()
+        )),
+    })?;
+    let (summary, car) = body
+        .finish()
+        .with_context(|| format!("cannot import {}", item.url))?;
+    let name = match &item.name {
+        Some(name) => name.clone(),
+        None => format!(
+            "{}.{}",
+            item.source.id,
+            extension(
+                &fetched.url,
+                &fetched.final_url,
+                fetched.content_type.as_deref()
+            )
+        ),
+    };
+    let path = args.out.join(&name);
+    let files = vec![RecordFile {
+        role: Role::guess(&name),
+        name,
+        cid: summary.root,
+        size: summary.file_size,
+        dag_size: summary.dag_size,
+        format_id: None,
+    }];
+    // The record is checked (names, sizes) before anything gets its final name.
+    let archived = pending.finish(
+        profile,
+        item.source.clone(),
+        item.meta.clone(),
+        files,
+        car,
+        || {
+            fetched
+                .persist(&path)
+                .with_context(|| format!("cannot move the download to {}", path.display()))
+        },
+    )?;
+    Ok(Outcome::Archived(Box::new(archived), fetched, path))
+}
+
+/// Prints how one download ended.
+fn report(args: &Args, item: &Item, result: &anyhow::Result<Outcome>) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let base = json!({
+        "url": item.url,
+        "site": item.source.site,
+        "id": item.source.id,
+    });
+    let mut line = match result {
+        Ok(Outcome::Archived(archived, fetched, path)) => {
+            let mut line = archived.to_json(&[]);
+            line["status"] = "archived".into();
+            line["path"] = path.display().to_string().into();
+            line["http"] = json!({
+                "url": fetched.url,
+                "final_url": fetched.final_url,
+                "content_type": fetched.content_type,
+                "length": fetched.length,
+                "etag": fetched.etag,
+                "last_modified": fetched.last_modified,
+                "resumed_from": fetched.resumed_from,
+                "requests": fetched.requests,
+                "restarts": fetched.restarts,
+            });
+            if !args.json && !args.quiet {
+                use std::io::Write;
+                writeln!(
+                    out,
+                    "fetched    {} ({} bytes{})",
+                    fetched.final_url,
+                    fetched.length,
+                    match fetched.resumed_from {
+                        0 => String::new(),
+                        n => format!(", resumed at {n}"),
+                    }
+                )?;
+                archived.print(false, false, &[])?;
+            }
+            line
+        }
+        Ok(Outcome::Exists(record)) => {
+            if !args.json && !args.quiet {
+                use std::io::Write;
+                writeln!(out, "exists     {}", record.display())?;
+            }
+            let mut line = base;
+            line["status"] = "exists".into();
+            line["record_path"] = record.display().to_string().into();
+            line
+        }
+        Err(e) => {
+            eprintln!("ingest: {}-{}: {e:#}", item.source.site, item.source.id);
+            let mut line = base;
+            line["status"] = "failed".into();
+            line["error"] = format!("{e:#}").into();
+            line
+        }
+    };
+    if args.json {
+        if line.get("url").is_none() {
+            line["url"] = item.url.clone().into();
+        }
+        json_line(&mut out, &line)?;
+    }
+    Ok(())
+}
+
+/// The downloads the arguments ask for, each checked before any starts.
+fn items(args: &Args) -> anyhow::Result<Vec<Item>> {
+    let Some(list) = &args.input else {
+        let url = args.url.clone().context("give a URL or --input LIST")?;
+        let item = item(
+            &url,
+            args.site.as_deref(),
+            args.id.as_deref(),
+            args.page_url.clone(),
+        )?;
+        return Ok(vec![Item {
+            name: args.name.clone(),
+            meta: Meta {
+                title: args.title.clone(),
+                ..Meta::default()
+            },
+            ..item
+        }]);
+    };
+    let reader: Box<dyn BufRead> = if list.as_os_str() == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(BufReader::new(
+            File::open(list).with_context(|| format!("cannot open {}", list.display()))?,
+        ))
+    };
+    let mut items = Vec::new();
+    for (i, line) in reader.lines().enumerate() {
+        let at = || format!("{} line {}", list.display(), i + 1);
+        let line = line.with_context(at)?;
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let parsed = match fields.as_slice() {
+            [] => continue,
+            [first, ..] if first.starts_with('#') => continue,
+            [url] => item(url, args.site.as_deref(), None, None),
+            [url, site, id] => item(url, Some(site), Some(id), None),
+            _ => Err(anyhow::anyhow!(
+                "expected `URL` or `URL SITE ID`, found {} fields",
+                fields.len()
+            )),
+        };
+        items.push(parsed.with_context(at)?);
+    }
+    if items.is_empty() {
+        bail!("{} lists no URL", list.display());
+    }
+    Ok(items)
+}
+
+fn item(
+    url: &str,
+    site: Option<&str>,
+    id: Option<&str>,
+    page_url: Option<String>,
+) -> anyhow::Result<Item> {
+    let site = site.with_context(|| format!("{url}: give the site (--site, or `URL SITE ID`)"))?;
+    let id = match id {
+        Some(id) => id.to_owned(),
+        None => file_stem(url)
+            .with_context(|| format!("{url}: no id in the URL's file name: give --id"))?,
+    };
+    let source = Source {
+        site: site.to_owned(),
+        id,
+        url: page_url,
+    };
+    source
+        .validate()
+        .with_context(|| format!("{url}: cannot archive as {}/{}", source.site, source.id))?;
+    Ok(Item {
+        url: url.to_owned(),
+        source,
+        name: None,
+        meta: Meta::default(),
+    })
+}
+
+/// The last segment of a URL's path, without query or fragment.
+fn file_name(url: &str) -> Option<&str> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let path = rest.split(['?', '#']).next()?;
+    let (_, path) = path.split_once('/')?;
+    path.rsplit('/').next().filter(|n| !n.is_empty())
+}
+
+fn file_stem(url: &str) -> Option<String> {
+    let name = file_name(url)?;
+    let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
+    (!stem.is_empty()).then(|| stem.to_owned())
+}
+
+/// The file's extension: the URL's (as asked, then after redirects) if it looks like one,
+/// else one for the Content-Type, else `bin`.
+fn extension(url: &str, final_url: &str, content_type: Option<&str>) -> String {
+    let from_url = |url: &str| {
+        let (_, ext) = file_name(url)?.rsplit_once('.')?;
+        let ok = (1..=5).contains(&ext.len()) && ext.bytes().all(|b| b.is_ascii_alphanumeric());
+        ok.then(|| ext.to_ascii_lowercase())
+    };
+    if let Some(ext) = from_url(url).or_else(|| from_url(final_url)) {
+        return ext;
+    }
+    let mime = content_type
+        .and_then(|c| c.split(';').next())
+        .map(|c| c.trim().to_ascii_lowercase());
+    let ext = match mime.as_deref() {
+        Some("video/mp4") => "mp4",
+        Some("video/webm") => "webm",
+        Some("video/x-matroska") => "mkv",
+        Some("video/quicktime") => "mov",
+        Some("video/x-flv") => "flv",
+        Some("video/3gpp") => "3gp",
+        Some("video/mp2t") => "ts",
+        Some("audio/mp4") => "m4a",
+        Some("audio/mpeg") => "mp3",
+        Some("audio/webm") => "weba",
+        Some("audio/ogg") => "ogg",
+        Some("image/jpeg") => "jpg",
+        Some("image/png") => "png",
+        Some("image/webp") => "webp",
+        Some("text/vtt") => "vtt",
+        _ => "bin",
+    };
+    ext.to_owned()
+}
+
+/// A bar for each active download and one for the whole run, on a terminal only.
+struct Bars {
+    multi: Option<MultiProgress>,
+    total: ProgressBar,
+}
+
+impl Bars {
+    fn new(quiet: bool, items: usize) -> Bars {
+        if quiet || !std::io::stderr().is_terminal() {
+            return Bars {
+                multi: None,
+                total: ProgressBar::hidden(),
+            };
+        }
+        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+        let total = multi.add(
+            ProgressBar::new(items as u64).with_style(
+                ProgressStyle::with_template("{pos}/{len} videos {wide_bar} {elapsed_precise}")
+                    .expect("valid template"),
+            ),
+        );
+        Bars {
+            multi: Some(multi),
+            total,
+        }
+    }
+
+    fn start(&self, item: &Item) -> ProgressBar {
+        let Some(multi) = &self.multi else {
+            return ProgressBar::hidden();
+        };
+        let bar = multi.insert_before(
+            &self.total,
+            ProgressBar::no_length().with_style(
+                ProgressStyle::with_template(
+                    "{prefix:24!} {bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
+                )
+                .expect("valid template"),
+            ),
+        );
+        bar.set_prefix(format!("{}-{}", item.source.site, item.source.id));
+        bar
+    }
+
+    fn finish(&self, bar: ProgressBar) {
+        bar.finish_and_clear();
+        if let Some(multi) = &self.multi {
+            multi.remove(&bar);
+        }
+        self.total.inc(1);
+    }
+
+    fn suspend<T>(&self, f: impl FnOnce() -> T) -> T {
+        match &self.multi {
+            Some(multi) => multi.suspend(f),
+            None => f(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_from_urls() {
+        assert_eq!(
+            file_name("https://cdn.example/v/42.mp4?tok=1#t"),
+            Some("42.mp4")
+        );
+        assert_eq!(
+            file_stem("https://cdn.example/v/42.mp4?tok=1"),
+            Some("42".into())
+        );
+        assert_eq!(file_stem("https://cdn.example/v/42"), Some("42".into()));
+        assert_eq!(file_name("https://cdn.example/"), None);
+        assert_eq!(file_name("https://cdn.example"), None);
+    }
+
+    fn ext(url: &str, content_type: Option<&str>) -> String {
+        extension(url, url, content_type)
+    }
+
+    #[test]
+    fn extensions_from_the_url_then_the_content_type() {
+        assert_eq!(ext("http://h/a/42.MP4", None), "mp4");
+        assert_eq!(
+            ext("http://h/watch?v=42", Some("video/webm; codecs=vp9")),
+            "webm"
+        );
+        assert_eq!(ext("http://h/42", None), "bin");
+        assert_eq!(ext("http://h/42.not-an-ext", Some("video/mp4")), "mp4");
+    }
+}

@@ -1,0 +1,495 @@
+//! `ingest fetch` against a fault-injecting HTTP server on 127.0.0.1: for each fault, the file
+//! on disk and its CID must be those of the bytes served. Expected CIDs come from
+//! `../shared/vectors` (kubo and the JS importers), never from this project's output.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use ingest_core::CarReader;
+use ingest_tests::http::{Answer, Body, Resource, Server};
+use ingest_tests::{file_vectors, Content};
+
+const PROFILE: &str = "unixfs-v1-2025";
+
+/// A vector's bytes and its CID under [`PROFILE`].
+struct Video {
+    bytes: Vec<u8>,
+    cid: String,
+}
+
+fn video(seed: &str) -> Video {
+    let v = file_vectors()
+        .into_iter()
+        .find(|v| v.seed == seed && v.profile == PROFILE)
+        .expect("the vector exists");
+    Video {
+        bytes: Content::bytes(&v.seed, v.size),
+        cid: v.cid,
+    }
+}
+
+/// 1,780,975 bytes: 2 leaves of 1 MiB under unixfs-v1-2025.
+fn video_a() -> Video {
+    video("public-15")
+}
+
+/// 2,097,159 bytes: another version of the "same" video.
+fn video_b() -> Video {
+    video("public-11")
+}
+
+fn fetch(out: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ingest"))
+        .arg("fetch")
+        .args([
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+            "--retry-wait",
+            "10ms",
+        ])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("ingest runs")
+}
+
+fn lines(out: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object a line"))
+        .collect()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// Fetches `url` as example/42 and checks everything a success promises: exit 0, the file
+/// holds `expected`'s bytes, the video CID is the vector's, the CAR is whole and rooted at the
+/// record's directory, and nothing else is left in the output directory.
+fn fetch_ok(url: &str, expected: &Video, args: &[&str]) -> serde_json::Value {
+    let out = tempfile::tempdir().unwrap();
+    let mut all = vec![url, "--site", "example", "--id", "42"];
+    all.extend_from_slice(args);
+    let run = fetch(out.path(), &all);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let [line] = lines(&run).try_into().expect("one line");
+    assert_eq!(line["status"], "archived", "{line}");
+    assert_eq!(line["video"], expected.cid.as_str(), "{line}");
+    let path = out.path().join(line["files"][0]["name"].as_str().unwrap());
+    assert!(
+        std::fs::read(&path).unwrap() == expected.bytes,
+        "the file differs from the bytes served"
+    );
+    let mut car =
+        CarReader::new(std::fs::File::open(out.path().join("example-42.car")).unwrap()).unwrap();
+    assert_eq!(
+        car.roots()[0].to_string(),
+        line["directory"].as_str().unwrap()
+    );
+    let cids: Vec<String> = car
+        .by_ref()
+        .map(|b| b.expect("every block checks").0.to_string())
+        .collect();
+    assert!(
+        cids.contains(&expected.cid),
+        "the CAR holds the video's root"
+    );
+    assert_eq!(
+        entries(out.path()),
+        [
+            "42.mp4".to_owned(),
+            "example-42.car".into(),
+            "example-42.record.cbor".into()
+        ],
+        "nothing but the outputs is left"
+    );
+    line
+}
+
+fn serve(resource: Resource) -> Server {
+    let server = Server::start().unwrap();
+    server.put("/v/42.mp4", resource);
+    server
+}
+
+#[test]
+fn a_clean_download_equals_ingest_add_and_ingest_archive() {
+    let a = video_a();
+    let server = serve(Resource::new(a.bytes.clone()));
+    let line = fetch_ok(&server.url("/v/42.mp4"), &a, &[]);
+    assert_eq!(line["http"]["length"], a.bytes.len());
+    assert_eq!(line["http"]["content_type"], "video/mp4");
+    assert_eq!(line["http"]["requests"], 1);
+
+    // The same bytes archived from disk give the same record, directory and video.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("42.mp4");
+    std::fs::write(&file, &a.bytes).unwrap();
+    let archived = Command::new(env!("CARGO_BIN_EXE_ingest"))
+        .args(["archive", "--json", "--site", "example", "--id", "42"])
+        .arg(&file)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    assert!(archived.status.success(), "{}", stderr(&archived));
+    let [archived] = lines(&archived).try_into().unwrap();
+    for key in ["record", "directory", "video"] {
+        assert_eq!(line[key], archived[key], "{key}");
+    }
+}
+
+#[test]
+fn a_connection_dropped_several_times_resumes_each_time() {
+    let a = video_a();
+    let server = serve(Resource::new(a.bytes.clone()).answers([
+        Answer::cut(300_000),
+        Answer::cut(700_000),
+        Answer::cut(0),
+        Answer::cut(500_000),
+    ]));
+    let line = fetch_ok(&server.url("/v/42.mp4"), &a, &[]);
+    assert_eq!(line["http"]["restarts"], 0);
+    assert_eq!(line["http"]["requests"], 5);
+    let ranges: Vec<_> = server.seen().into_iter().map(|s| s.range).collect();
+    assert_eq!(
+        ranges,
+        [
+            None,
+            Some("bytes=300000-".into()),
+            Some("bytes=1000000-".into()),
+            Some("bytes=1000000-".into()),
+            Some("bytes=1500000-".into()),
+        ]
+    );
+    assert!(server.seen()[1..]
+        .iter()
+        .all(|s| s.if_range.as_deref() == Some("\"v1\"")));
+}
+
+#[test]
+fn a_slow_body_and_an_idle_connection() {
+    let a = video_a();
+    let slow = Answer {
+        rate: Some(4_000_000),
+        ..Answer::default()
+    };
+    fetch_ok(
+        &serve(Resource::new(a.bytes.clone()).answers([slow])).url("/v/42.mp4"),
+        &a,
+        &[],
+    );
+    // A connection that goes silent is given up after --idle-timeout and resumed.
+    let silent = Answer {
+        cut_after: Some(400_000),
+        stall: Some(Duration::from_secs(20)),
+        ..Answer::default()
+    };
+    let server = serve(Resource::new(a.bytes.clone()).answers([silent]));
+    let start = Instant::now();
+    let line = fetch_ok(&server.url("/v/42.mp4"), &a, &["--idle-timeout", "300ms"]);
+    assert!(start.elapsed() < Duration::from_secs(15));
+    assert_eq!(line["http"]["requests"], 2);
+    assert_eq!(server.seen()[1].range.as_deref(), Some("bytes=400000-"));
+}
+
+#[test]
+fn status_503_with_retry_after_and_429_are_retried() {
+    let a = video_a();
+    let busy = Answer {
+        retry_after: Some("1".into()),
+        ..Answer::status(503)
+    };
+    let server = serve(Resource::new(a.bytes.clone()).answers([busy]));
+    let start = Instant::now();
+    let line = fetch_ok(&server.url("/v/42.mp4"), &a, &[]);
+    assert!(
+        start.elapsed() >= Duration::from_secs(1),
+        "Retry-After: 1 is honoured"
+    );
+    assert_eq!(line["http"]["requests"], 2);
+
+    let server = serve(Resource::new(a.bytes.clone()).answers([
+        Answer::status(429),
+        Answer::status(429),
+        Answer::status(502),
+    ]));
+    let line = fetch_ok(&server.url("/v/42.mp4"), &a, &[]);
+    assert_eq!(line["http"]["requests"], 4);
+
+    // Retries end: the error names the URL and the last status.
+    let out = tempfile::tempdir().unwrap();
+    let server = serve(Resource::new(a.bytes.clone()).answers(vec![Answer::status(503); 10]));
+    let url = server.url("/v/42.mp4");
+    let run = fetch(
+        out.path(),
+        &[&url, "--site", "example", "--id", "42", "--retries", "3"],
+    );
+    assert_eq!(run.status.code(), Some(1));
+    let err = stderr(&run);
+    assert!(
+        err.contains(&url) && err.contains("503") && err.contains("gave up after 4"),
+        "{err}"
+    );
+    assert_eq!(lines(&run)[0]["status"], "failed");
+}
+
+#[test]
+fn a_server_without_range_support_restarts_cleanly() {
+    let a = video_a();
+    let mut resource = Resource::new(a.bytes.clone()).answers([Answer::cut(600_000)]);
+    resource.ranges = false;
+    let server = serve(resource);
+    let line = fetch_ok(&server.url("/v/42.mp4"), &a, &[]);
+    assert_eq!(line["http"]["restarts"], 1);
+    assert_eq!(line["http"]["requests"], 2);
+}
+
+#[test]
+fn a_wrong_content_length_is_detected_and_restarted() {
+    let a = video_a();
+    let len = a.bytes.len() as u64;
+    // Announces more than it sends: the resume finds the real length differs, and starts over.
+    let lie = Answer {
+        claim_length: Some(len + 1000),
+        ..Answer::default()
+    };
+    let server = serve(Resource::new(a.bytes.clone()).answers([lie]));
+    let line = fetch_ok(&server.url("/v/42.mp4"), &a, &[]);
+    assert_eq!(line["http"]["restarts"], 1, "{line}");
+    assert_eq!(line["http"]["length"], len);
+}
+
+#[test]
+fn an_etag_that_changes_between_attempts_is_never_spliced() {
+    let (a, b) = (video_a(), video_b());
+    for honours_if_range in [true, false] {
+        let new_version = Answer {
+            replace: Some((Body::Bytes(b.bytes.clone().into()), "\"v2\"".into())),
+            ..Answer::default()
+        };
+        let mut resource =
+            Resource::new(a.bytes.clone()).answers([Answer::cut(900_000), new_version]);
+        resource.if_range = honours_if_range;
+        let server = serve(resource);
+        // The result is all of version 2, never the start of 1 and the end of 2.
+        let line = fetch_ok(&server.url("/v/42.mp4"), &b, &[]);
+        assert_eq!(line["http"]["restarts"], 1, "{line}");
+        assert_eq!(line["http"]["etag"], "\"v2\"");
+        assert_eq!(server.seen()[1].if_range.as_deref(), Some("\"v1\""));
+    }
+}
+
+#[test]
+fn redirects_are_followed_and_bounded() {
+    let a = video_a();
+    let server = serve(Resource::new(a.bytes.clone()));
+    server.put("/r1", Resource::redirect("/r2"));
+    server.put("/r2", Resource::redirect(&server.url("/r3")));
+    server.put("/r3", Resource::redirect("/v/42.mp4"));
+    let line = fetch_ok(&server.url("/r1"), &a, &[]);
+    assert_eq!(line["http"]["final_url"], server.url("/v/42.mp4"));
+
+    let out = tempfile::tempdir().unwrap();
+    let url = server.url("/r1");
+    let run = fetch(
+        out.path(),
+        &[
+            &url,
+            "--site",
+            "example",
+            "--id",
+            "42",
+            "--max-redirects",
+            "2",
+        ],
+    );
+    assert_eq!(run.status.code(), Some(1));
+    assert!(
+        stderr(&run).contains("more than 2 redirects"),
+        "{}",
+        stderr(&run)
+    );
+
+    server.put("/loop1", Resource::redirect("/loop2"));
+    server.put("/loop2", Resource::redirect("/loop1"));
+    let url = server.url("/loop1");
+    let run = fetch(out.path(), &[&url, "--site", "example", "--id", "42"]);
+    assert_eq!(run.status.code(), Some(1));
+    let err = stderr(&run);
+    assert!(err.contains("redirect loop") && err.contains(&url), "{err}");
+    assert_eq!(entries(out.path()), Vec::<String>::new(), "nothing is left");
+}
+
+#[test]
+fn not_found_and_too_large_fail_at_once_naming_the_url() {
+    let a = video_a();
+    let server = serve(Resource::new(a.bytes.clone()));
+    let out = tempfile::tempdir().unwrap();
+    let url = server.url("/v/missing.mp4");
+    let run = fetch(out.path(), &[&url, "--site", "example"]);
+    assert_eq!(run.status.code(), Some(1));
+    let err = stderr(&run);
+    assert!(err.contains(&url) && err.contains("404"), "{err}");
+    assert_eq!(server.seen().len(), 1, "a 404 is not retried");
+
+    let url = server.url("/v/42.mp4");
+    let run = fetch(out.path(), &[&url, "--site", "example", "--max-size", "1M"]);
+    assert_eq!(run.status.code(), Some(1));
+    let err = stderr(&run);
+    assert!(
+        err.contains(&url) && err.contains("larger than the limit of 1048576"),
+        "{err}"
+    );
+    assert_eq!(entries(out.path()), Vec::<String>::new(), "nothing is left");
+}
+
+#[test]
+fn a_killed_download_resumes_and_nothing_appears_under_a_final_name_before_it_is_whole() {
+    let a = video_a();
+    let slow = Answer {
+        rate: Some(400_000),
+        ..Answer::default()
+    };
+    let server = serve(Resource::new(a.bytes.clone()).answers([slow]));
+    let out = tempfile::tempdir().unwrap();
+    let url = server.url("/v/42.mp4");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ingest"))
+        .args(["fetch", &url, "--site", "example", "--id", "42", "--out"])
+        .arg(out.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let part = out.path().join("example-42.part");
+    let final_names = ["42.mp4", "example-42.car", "example-42.record.cbor"];
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::fs::metadata(&part).map_or(0, |m| m.len()) < 500_000 {
+        assert!(Instant::now() < deadline, "the download never got going");
+        for name in final_names {
+            assert!(!out.path().join(name).exists(), "{name} appeared early");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let kept = std::fs::metadata(&part).unwrap().len();
+    assert!(kept < a.bytes.len() as u64);
+    for name in final_names {
+        assert!(
+            !out.path().join(name).exists(),
+            "{name} exists after the kill"
+        );
+    }
+
+    // The next run re-reads the partial file and asks for the rest only.
+    let run = fetch(out.path(), &[&url, "--site", "example", "--id", "42"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let [line] = lines(&run).try_into().unwrap();
+    assert_eq!(line["video"], a.cid.as_str());
+    assert_eq!(line["http"]["resumed_from"], kept);
+    assert_eq!(line["http"]["requests"], 1);
+    let last = server.seen().pop().unwrap();
+    assert_eq!(last.range, Some(format!("bytes={kept}-")));
+    assert_eq!(
+        std::fs::read(out.path().join("42.mp4")).unwrap(),
+        a.bytes,
+        "the resumed file is whole"
+    );
+    assert!(!part.exists());
+    assert!(!out.path().join("example-42.part.json").exists());
+}
+
+#[test]
+fn a_list_with_jobs_and_per_host_politeness() {
+    let (a, b) = (video_a(), video_b());
+    let server = Server::start().unwrap();
+    let slow = || Answer {
+        rate: Some(4_000_000),
+        ..Answer::default()
+    };
+    server.put("/a/1.mp4", Resource::new(a.bytes.clone()).answers([slow()]));
+    server.put("/b/2.mp4", Resource::new(b.bytes.clone()).answers([slow()]));
+    server.put("/a/3.mp4", Resource::new(a.bytes.clone()).answers([slow()]));
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("list.txt");
+    std::fs::write(
+        &list,
+        format!(
+            "# videos\n{}\n\n{} other two\n{}\n{}\n",
+            server.url("/a/1.mp4"),
+            server.url("/b/2.mp4"),
+            server.url("/a/3.mp4"),
+            server.url("/gone.mp4"),
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let args = ["--input", list.to_str().unwrap(), "--site", "example"];
+    let run = fetch(
+        &out,
+        &[&args[..], &["--jobs", "4", "--per-host", "1"]].concat(),
+    );
+    assert_eq!(run.status.code(), Some(1), "one download failed");
+    assert_eq!(server.max_active(), 1, "one request at a time to the host");
+    let mut got = lines(&run);
+    got.sort_by_key(|l| l["url"].as_str().unwrap().to_owned());
+    let status: Vec<_> = got.iter().map(|l| l["status"].as_str().unwrap()).collect();
+    assert_eq!(status, ["archived", "archived", "archived", "failed"]);
+    assert_eq!(got[0]["video"], a.cid.as_str());
+    assert_eq!(got[1]["video"], a.cid.as_str());
+    assert_eq!(
+        (got[2]["site"].as_str(), got[2]["id"].as_str()),
+        (Some("other"), Some("two"))
+    );
+    assert_eq!(got[2]["video"], b.cid.as_str());
+    assert!(got[3]["error"].as_str().unwrap().contains("404"));
+
+    // A second run skips what is archived.
+    let run = fetch(&out, &args);
+    let status: Vec<_> = lines(&run).iter().map(|l| l["status"].clone()).collect();
+    assert_eq!(status.iter().filter(|s| *s == "exists").count(), 3);
+
+    // A bad list line is named before anything starts.
+    std::fs::write(
+        &list,
+        format!(
+            "{}\n{} only-a-site\n",
+            server.url("/a/1.mp4"),
+            server.url("/a/3.mp4")
+        ),
+    )
+    .unwrap();
+    let run = fetch(&out, &args);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(stderr(&run).contains("list.txt line 2"), "{}", stderr(&run));
+}
+
+#[test]
+fn the_rate_limit_is_respected() {
+    let a = video_a();
+    let server = serve(Resource::new(a.bytes.clone()));
+    let start = Instant::now();
+    fetch_ok(&server.url("/v/42.mp4"), &a, &["--rate", "1M"]);
+    // 1,780,975 bytes at 1 MiB/s, less a quarter-second burst: at least 1.4 s.
+    assert!(
+        start.elapsed() >= Duration::from_millis(1400),
+        "{:?}",
+        start.elapsed()
+    );
+}

@@ -1,0 +1,981 @@
+//! Fetching over HTTP(S) (cargo feature `http`): the body goes to a partial file on disk and, in
+//! the same pass, into a [`Body`] (usually a [`FileImporter`] writing a CAR), so the CID is known
+//! the moment the last byte arrives.
+//!
+//! The bytes are exactly those the server sends: `Accept-Encoding: identity`, no decoding, no
+//! re-encoding. That is what lets two volunteers who download the same video get one CID.
+//!
+//! A [`Fetcher`] keeps going when the network or the site does not:
+//!
+//! - connection errors, timeouts (connect, and idle: no byte for a while), `408`, `429` and `5xx`
+//!   are retried with exponential backoff and jitter, or after the server's `Retry-After`;
+//!   an attempt that brought bytes resets the count, so a long download on a flaky line goes on;
+//! - a broken transfer resumes with `Range` and `If-Range`, in the same run or in a later one:
+//!   the partial file and a state file beside it (`PART.json`: the URL, the announced length
+//!   and validators) survive the process, and a later [`Fetcher::fetch`] re-reads the partial
+//!   file into the [`Body`] before asking for the rest;
+//! - nothing is ever spliced: a server that ignores `Range`, an answer for another range, a
+//!   total length or validator (`ETag`, `Last-Modified`) that changed, or a body that ends
+//!   short of the announced length makes the download start again from zero
+//!   ([`Body::restart`]);
+//! - the body size is bounded (`max_size`), and so are redirects (a loop is named as such);
+//!   other `4xx` statuses fail at once with the URL and status;
+//! - per host, at most `per_host` requests run at once, and an optional rate limit is shared by
+//!   all downloads from it.
+//!
+//! ```no_run
+//! use ingest_core::fetch::{Fetcher, FetchOptions, ImportBody};
+//! use ingest_core::{HashOnly, ImportOptions, Profile};
+//!
+//! let fetcher = Fetcher::new(FetchOptions::default())?;
+//! let profile = Profile::UNIXFS_V1_2025;
+//! let mut body = ImportBody::new(&profile, ImportOptions::default(), HashOnly, Ok);
+//! let part = std::path::Path::new("video.mp4.part");
+//! let fetched = fetcher.fetch("https://example.org/video.mp4", part, &mut body, &mut |_| {})?;
+//! let (summary, _) = body.finish()?;
+//! fetched.persist(std::path::Path::new("video.mp4"))?;
+//! println!("{} ({} bytes)", summary.root, summary.file_size);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod host;
+mod part;
+
+use std::collections::HashMap;
+use std::error::Error as StdError;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use reqwest::blocking::{Client, Response};
+use reqwest::header::{self, HeaderMap, HeaderName};
+use reqwest::{redirect, StatusCode, Url};
+
+use crate::{BlockSink, FileImporter, FileSummary, ImportError, ImportOptions, Profile};
+use host::Host;
+use part::{PartFile, State};
+
+/// An error of a [`Body`], boxed: bodies are the caller's.
+pub type BodyError = Box<dyn StdError + Send + Sync>;
+
+/// Where the body goes, besides the partial file.
+pub trait Body {
+    /// Reads `reader` to its end, or to its first error (returned as is). Returns the bytes
+    /// read.
+    fn read_from(&mut self, reader: &mut dyn Read) -> Result<u64, BodyError>;
+    /// Forgets everything read so far: the download starts again from its first byte.
+    fn restart(&mut self) -> Result<(), BodyError>;
+}
+
+/// A [`Body`] that imports the download with a [`FileImporter`]. `reset` gets the sink back
+/// when the download restarts and returns the one to start again with (for a CAR file: the
+/// same file, truncated; for [`HashOnly`](crate::HashOnly): `Ok`).
+pub struct ImportBody<S, R> {
+    profile: Profile,
+    options: ImportOptions,
+    importer: Option<FileImporter<S>>,
+    reset: R,
+}
+
+impl<S: BlockSink, R: FnMut(S) -> Result<S, BodyError>> ImportBody<S, R> {
+    /// A body importing into `sink` under `profile`.
+    pub fn new(profile: &Profile, options: ImportOptions, sink: S, reset: R) -> Self {
+        ImportBody {
+            profile: profile.clone(),
+            options,
+            importer: Some(FileImporter::with_options(profile, options, sink)),
+            reset,
+        }
+    }
+
+    /// Ends the file: its summary and the sink.
+    pub fn finish(self) -> Result<(FileSummary, S), ImportError> {
+        match self.importer {
+            Some(importer) => importer.finish(),
+            None => Err(ImportError::Worker),
+        }
+    }
+
+    fn importer(&mut self) -> Result<&mut FileImporter<S>, BodyError> {
+        self.importer
+            .as_mut()
+            .ok_or_else(|| "the importer was lost when a restart failed".into())
+    }
+}
+
+impl<S: BlockSink, R: FnMut(S) -> Result<S, BodyError>> Body for ImportBody<S, R> {
+    fn read_from(&mut self, reader: &mut dyn Read) -> Result<u64, BodyError> {
+        Ok(self.importer()?.read_from(reader)?)
+    }
+
+    fn restart(&mut self) -> Result<(), BodyError> {
+        let old = self.importer.take().ok_or("no importer to restart")?;
+        let sink = (self.reset)(old.into_sink())?;
+        self.importer = Some(FileImporter::with_options(
+            &self.profile,
+            self.options,
+            sink,
+        ));
+        Ok(())
+    }
+}
+
+/// How a [`Fetcher`] behaves. Every limit applies to each download.
+#[derive(Debug, Clone)]
+pub struct FetchOptions {
+    /// Give up connecting after this long.
+    pub connect_timeout: Duration,
+    /// Give up on a connection that brought no byte for this long (and on a request whose
+    /// headers take this long).
+    pub idle_timeout: Duration,
+    /// Failed attempts in a row before giving up (an attempt that brought bytes resets it).
+    pub retries: u32,
+    /// The first backoff; it doubles with each failure in a row, up to `max_backoff`, and a
+    /// random half of it is taken off (jitter, so volunteers do not retry in step).
+    pub backoff: Duration,
+    /// The longest backoff.
+    pub max_backoff: Duration,
+    /// The longest `Retry-After` honoured; a server asking for more makes the download fail.
+    pub max_retry_after: Duration,
+    /// The largest body accepted.
+    pub max_size: u64,
+    /// Redirects followed in one request.
+    pub max_redirects: usize,
+    /// Requests in flight to one host at once, across all downloads of this fetcher.
+    pub per_host: usize,
+    /// Bytes a second from one host, shared by its downloads; `None` for no limit.
+    pub rate: Option<u64>,
+    /// The `User-Agent` header.
+    pub user_agent: String,
+}
+
+impl Default for FetchOptions {
+    fn default() -> Self {
+        FetchOptions {
+            connect_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            retries: 10,
+            backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(60),
+            max_retry_after: Duration::from_secs(600),
+            max_size: 64 << 30,
+            max_redirects: 10,
+            per_host: 2,
+            rate: None,
+            user_agent: concat!("ingest/", env!("CARGO_PKG_VERSION")).to_owned(),
+        }
+    }
+}
+
+/// What happens during a download, for progress displays.
+#[derive(Debug, Clone, Copy)]
+pub enum Event<'a> {
+    /// The body's length, when a response announces it (after each restart too).
+    Length(Option<u64>),
+    /// Bytes taken: received, or re-read from an earlier run's partial file.
+    Data(u64),
+    /// Every byte so far was dropped: the download starts again from zero.
+    Restart {
+        /// Why.
+        reason: &'a str,
+    },
+    /// An attempt failed; the next one starts after `wait`.
+    Retry {
+        /// Failed attempts in a row.
+        failures: u32,
+        /// The wait before the next attempt.
+        wait: Duration,
+        /// What went wrong.
+        reason: &'a str,
+    },
+}
+
+/// A finished download. Its bytes are in the partial file, synced;
+/// [`Fetched::persist`] moves them to their final name.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    /// The URL asked for.
+    pub url: String,
+    /// The URL of the last response, after redirects.
+    pub final_url: String,
+    /// The body's `Content-Type`, if the server sent one.
+    pub content_type: Option<String>,
+    /// The body's length.
+    pub length: u64,
+    /// The `ETag` of the body, if any.
+    pub etag: Option<String>,
+    /// The `Last-Modified` of the body, if any.
+    pub last_modified: Option<String>,
+    /// Bytes taken from an earlier run's partial file.
+    pub resumed_from: u64,
+    /// Requests made.
+    pub requests: u32,
+    /// Times the download started again from zero.
+    pub restarts: u32,
+    part: PathBuf,
+}
+
+impl Fetched {
+    /// Renames the partial file to `dest` (same file system) and removes its state file.
+    pub fn persist(&self, dest: &Path) -> io::Result<()> {
+        std::fs::rename(&self.part, dest)?;
+        match std::fs::remove_file(part::state_path(&self.part)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Why a download failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// The URL is not an absolute http(s) URL.
+    #[error("{url} is not an http(s) URL: {reason}")]
+    Url {
+        /// The URL.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The server answered with a status that retrying cannot change (most `4xx`).
+    #[error("{url}: the server answered {status}")]
+    Status {
+        /// The URL.
+        url: String,
+        /// The status.
+        status: StatusCode,
+    },
+    /// Redirects went round in a loop or were too many.
+    #[error("{url}: {reason}")]
+    Redirect {
+        /// The URL.
+        url: String,
+        /// The loop, or the limit.
+        reason: String,
+    },
+    /// The body is larger than `max_size`.
+    #[error("{url}: the body is larger than the limit of {limit} bytes")]
+    TooLarge {
+        /// The URL.
+        url: String,
+        /// The limit.
+        limit: u64,
+    },
+    /// Every retry failed (the partial file is kept, so a later run resumes).
+    #[error("{url}: gave up after {failures} failed attempts in a row: {last}")]
+    GaveUp {
+        /// The URL.
+        url: String,
+        /// Failed attempts in a row.
+        failures: u32,
+        /// The last failure.
+        last: String,
+    },
+    /// The partial file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The partial file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: io::Error,
+    },
+    /// The [`Body`] failed.
+    #[error("{url}: {source}")]
+    Body {
+        /// The URL.
+        url: String,
+        /// The body's error.
+        #[source]
+        source: BodyError,
+    },
+    /// The HTTP client could not be set up.
+    #[error("cannot set up the HTTP client: {0}")]
+    Client(#[source] BodyError),
+}
+
+impl FetchError {
+    /// Whether the partial file is worth keeping for a later run.
+    fn keeps_partial(&self) -> bool {
+        matches!(self, FetchError::GaveUp { .. } | FetchError::Io { .. })
+    }
+}
+
+/// Downloads, politely, with retries and resumption. One fetcher is shared by all downloads
+/// (it is `Sync`): per-host limits hold across them.
+#[derive(Debug)]
+pub struct Fetcher {
+    client: Client,
+    options: FetchOptions,
+    hosts: Mutex<HashMap<String, Arc<Host>>>,
+}
+
+/// Why a redirect chain was refused.
+#[derive(Debug, thiserror::Error)]
+enum RedirectError {
+    #[error("redirect loop: {0} was already visited")]
+    Loop(Url),
+    #[error("more than {0} redirects")]
+    TooMany(usize),
+}
+
+/// How one attempt ended, short of success.
+enum Failure {
+    /// Worth another attempt, after `wait` if the server said so.
+    Retry {
+        reason: String,
+        wait: Option<Duration>,
+    },
+    /// The bytes so far were not those of the resource any more: start again at once.
+    Restart(String),
+    Fatal(FetchError),
+}
+
+impl Fetcher {
+    /// A fetcher with `options`. TLS is rustls on the ring provider, checked against the
+    /// platform's roots.
+    pub fn new(options: FetchOptions) -> Result<Fetcher, FetchError> {
+        let client_error = |e: &dyn std::fmt::Display| FetchError::Client(e.to_string().into());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let verifier = rustls_platform_verifier::Verifier::new(provider.clone())
+            .map_err(|e| client_error(&e))?;
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| client_error(&e))?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier))
+            .with_no_client_auth();
+        let max = options.max_redirects;
+        let policy = redirect::Policy::custom(move |attempt| {
+            if attempt.previous().contains(attempt.url()) {
+                let url = attempt.url().clone();
+                attempt.error(RedirectError::Loop(url))
+            } else if attempt.previous().len() > max {
+                attempt.error(RedirectError::TooMany(max))
+            } else {
+                attempt.follow()
+            }
+        });
+        let client = Client::builder()
+            .tls_backend_preconfigured(tls)
+            .user_agent(options.user_agent.clone())
+            .connect_timeout(options.connect_timeout)
+            .timeout(options.idle_timeout)
+            .redirect(policy)
+            .build()
+            .map_err(|e| client_error(&e))?;
+        Ok(Fetcher {
+            client,
+            options,
+            hosts: Mutex::default(),
+        })
+    }
+
+    /// The options.
+    pub fn options(&self) -> &FetchOptions {
+        &self.options
+    }
+
+    /// Downloads `url` into the partial file `part` and into `body`.
+    ///
+    /// If `part` and its state file are left from an earlier call for the same URL, their bytes
+    /// are read into `body` first and the download continues where it stopped. On success the
+    /// whole body is in `part`, synced; [`Fetched::persist`] gives it its final name. On
+    /// failure `part` is kept when a later call may resume ([`FetchError::GaveUp`]) and
+    /// removed otherwise.
+    pub fn fetch(
+        &self,
+        url: &str,
+        part: &Path,
+        body: &mut dyn Body,
+        events: &mut dyn FnMut(Event),
+    ) -> Result<Fetched, FetchError> {
+        let parsed = parse_url(url)?;
+        let host = self.host(&parsed);
+        let io_error = |source| FetchError::Io {
+            path: part.to_owned(),
+            source,
+        };
+        let (mut file, mut state) = PartFile::open(part, url).map_err(io_error)?;
+        let resumed_from = file.len;
+        if resumed_from > 0 {
+            events(Event::Length(state.as_ref().and_then(|s| s.length)));
+            let mut existing = file.existing().map_err(io_error)?;
+            let read = body
+                .read_from(&mut existing)
+                .map_err(|e| FetchError::Body {
+                    url: url.to_owned(),
+                    source: e,
+                })?;
+            if read != resumed_from {
+                return Err(io_error(io::ErrorKind::UnexpectedEof.into()));
+            }
+            file.seek_end().map_err(io_error)?;
+            events(Event::Data(read));
+        }
+        let mut download = Download {
+            fetcher: self,
+            url: &parsed,
+            host: &host,
+            part: file,
+            state: state.take(),
+            body,
+            events,
+            requests: 0,
+            restarts: 0,
+        };
+        match download.run() {
+            Ok(state) => {
+                download.part.sync().map_err(io_error)?;
+                Ok(Fetched {
+                    url: url.to_owned(),
+                    final_url: state.final_url,
+                    content_type: state.content_type,
+                    length: download.part.len,
+                    etag: state.etag,
+                    last_modified: state.last_modified,
+                    resumed_from,
+                    requests: download.requests,
+                    restarts: download.restarts,
+                    part: part.to_owned(),
+                })
+            }
+            Err(e) => {
+                if !e.keeps_partial() {
+                    download.part.discard();
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn host(&self, url: &Url) -> Arc<Host> {
+        let key = format!(
+            "{}:{}",
+            url.host_str().unwrap_or(""),
+            url.port_or_known_default().unwrap_or(0)
+        );
+        let mut hosts = self.hosts.lock().unwrap_or_else(PoisonError::into_inner);
+        hosts
+            .entry(key)
+            .or_insert_with(|| Arc::new(Host::new(self.options.per_host, self.options.rate)))
+            .clone()
+    }
+
+    /// The wait after `failures` failed attempts in a row: exponential, with jitter.
+    fn backoff(&self, failures: u32) -> Duration {
+        let exp = self
+            .options
+            .backoff
+            .saturating_mul(1 << failures.saturating_sub(1).min(20))
+            .min(self.options.max_backoff);
+        exp / 2 + exp.mul_f64(fastrand::f64() / 2.0)
+    }
+}
+
+fn parse_url(url: &str) -> Result<Url, FetchError> {
+    let bad = |reason: String| FetchError::Url {
+        url: url.to_owned(),
+        reason,
+    };
+    let parsed = Url::parse(url).map_err(|e| bad(e.to_string()))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(bad(format!("the scheme is {}", parsed.scheme())));
+    }
+    Ok(parsed)
+}
+
+/// One download in progress.
+struct Download<'a> {
+    fetcher: &'a Fetcher,
+    url: &'a Url,
+    host: &'a Host,
+    part: PartFile,
+    /// What the response that started the bytes in `part` said; `None` while `part` is empty.
+    state: Option<State>,
+    body: &'a mut dyn Body,
+    events: &'a mut dyn FnMut(Event),
+    requests: u32,
+    restarts: u32,
+}
+
+impl Download<'_> {
+    fn run(&mut self) -> Result<State, FetchError> {
+        let options = &self.fetcher.options;
+        let mut failures = 0u32;
+        loop {
+            if let Some(state) = &self.state {
+                if state.length == Some(self.part.len) {
+                    return Ok(state.clone());
+                }
+            }
+            let before = self.part.len;
+            let failure = match self.attempt() {
+                Ok(state) => return Ok(state),
+                Err(failure) => failure,
+            };
+            if self.part.len > before {
+                failures = 0;
+            }
+            let (reason, wait) = match failure {
+                Failure::Fatal(e) => return Err(e),
+                Failure::Restart(reason) => {
+                    self.restart(&reason)?;
+                    if self.restarts <= options.retries {
+                        continue;
+                    }
+                    (reason, None)
+                }
+                Failure::Retry { reason, wait } => (reason, wait),
+            };
+            failures += 1;
+            if failures > options.retries || self.restarts > options.retries {
+                return Err(FetchError::GaveUp {
+                    url: self.url.to_string(),
+                    failures,
+                    last: reason,
+                });
+            }
+            let wait = match wait {
+                Some(wait) if wait > options.max_retry_after => {
+                    return Err(FetchError::GaveUp {
+                        url: self.url.to_string(),
+                        failures,
+                        last: format!("{reason}, and the server asks to wait {wait:?}"),
+                    })
+                }
+                Some(wait) => wait,
+                None => self.fetcher.backoff(failures),
+            };
+            (self.events)(Event::Retry {
+                failures,
+                wait,
+                reason: &reason,
+            });
+            std::thread::sleep(wait);
+        }
+    }
+
+    /// Drops every byte so far.
+    fn restart(&mut self, reason: &str) -> Result<(), FetchError> {
+        self.restarts += 1;
+        self.body.restart().map_err(|e| FetchError::Body {
+            url: self.url.to_string(),
+            source: e,
+        })?;
+        self.part.reset().map_err(|source| FetchError::Io {
+            path: self.part.path.clone(),
+            source,
+        })?;
+        self.state = None;
+        (self.events)(Event::Restart { reason });
+        Ok(())
+    }
+
+    /// One request: continues the body from `part.len`, or starts it.
+    fn attempt(&mut self) -> Result<State, Failure> {
+        let _slot = self.host.slot();
+        let have = self.part.len;
+        let mut request = self
+            .fetcher
+            .client
+            .get(self.url.clone())
+            .header(header::ACCEPT_ENCODING, "identity");
+        if let Some(state) = self.state.as_ref().filter(|_| have > 0) {
+            request = request.header(header::RANGE, format!("bytes={have}-"));
+            if let Some(validator) = state.if_range() {
+                request = request.header(header::IF_RANGE, validator);
+            }
+        }
+        self.requests += 1;
+        let response = request.send().map_err(|e| self.classify(e))?;
+        let status = response.status();
+        let headers = response.headers();
+        match (status, self.state.as_ref().filter(|_| have > 0)) {
+            (StatusCode::PARTIAL_CONTENT, Some(state)) => {
+                let (start, total) = content_range(headers);
+                if start != Some(have) {
+                    return Err(Failure::Restart(format!(
+                        "asked for the bytes from {have}, the server sent a range from {}",
+                        start.map_or("an unknown offset".into(), |s| s.to_string())
+                    )));
+                }
+                if total != state.length {
+                    return Err(Failure::Restart(format!(
+                        "the length changed from {} to {}",
+                        describe(state.length),
+                        describe(total)
+                    )));
+                }
+                if let Some(which) = changed_validator(state, headers) {
+                    return Err(Failure::Restart(format!("the {which} changed")));
+                }
+            }
+            (StatusCode::OK, resuming) => {
+                if resuming.is_some() {
+                    let reason = if headers.contains_key(header::ACCEPT_RANGES)
+                        && self.state.as_ref().and_then(State::if_range).is_some()
+                    {
+                        "the resource changed (If-Range did not match)"
+                    } else {
+                        "the server does not resume (it ignored Range)"
+                    };
+                    self.restart(reason).map_err(Failure::Fatal)?;
+                }
+                let length = response.content_length();
+                if length.is_some_and(|l| l > self.fetcher.options.max_size) {
+                    return Err(Failure::Fatal(self.too_large()));
+                }
+                let state = State {
+                    url: self.url.to_string(),
+                    length,
+                    etag: header_text(headers, header::ETAG),
+                    last_modified: header_text(headers, header::LAST_MODIFIED),
+                    content_type: header_text(headers, header::CONTENT_TYPE),
+                    final_url: response.url().to_string(),
+                };
+                self.part.save_state(&state).map_err(|source| {
+                    Failure::Fatal(FetchError::Io {
+                        path: self.part.path.clone(),
+                        source,
+                    })
+                })?;
+                self.state = Some(state);
+                (self.events)(Event::Length(length));
+            }
+            (StatusCode::RANGE_NOT_SATISFIABLE, Some(state)) => {
+                let (_, total) = content_range(headers);
+                return if total == Some(have) && state.length == Some(have) {
+                    Ok(state.clone())
+                } else {
+                    Err(Failure::Restart(format!(
+                        "the server cannot send the bytes from {have} (its length is {})",
+                        describe(total)
+                    )))
+                };
+            }
+            (s, _) if retryable(s) => {
+                return Err(Failure::Retry {
+                    reason: format!("the server answered {s}"),
+                    wait: retry_after(headers),
+                })
+            }
+            (s, _) => {
+                return Err(Failure::Fatal(FetchError::Status {
+                    url: self.url.to_string(),
+                    status: s,
+                }))
+            }
+        }
+        self.receive(response)
+    }
+
+    /// Streams a response body into the partial file and the body.
+    fn receive(&mut self, response: Response) -> Result<State, Failure> {
+        let limit = self.fetcher.options.max_size;
+        let mut tee = Tee {
+            response,
+            part: &mut self.part,
+            host: self.host,
+            events: &mut *self.events,
+            limit,
+            failure: None,
+        };
+        let result = self.body.read_from(&mut tee);
+        let failure = tee.failure.take();
+        let state = self
+            .state
+            .clone()
+            .expect("a body is received after its state");
+        match (result, failure) {
+            (Ok(_), _) => match state.length {
+                Some(length) if self.part.len < length => Err(Failure::Retry {
+                    reason: format!(
+                        "the connection closed at byte {} of {length}",
+                        self.part.len
+                    ),
+                    wait: None,
+                }),
+                _ => Ok(state),
+            },
+            (Err(_), Some(TeeFailure::Network(e))) => Err(self.classify_io(e)),
+            (Err(_), Some(TeeFailure::Disk(source))) => Err(Failure::Fatal(FetchError::Io {
+                path: self.part.path.clone(),
+                source,
+            })),
+            (Err(_), Some(TeeFailure::TooLarge)) => Err(Failure::Fatal(self.too_large())),
+            (Err(source), None) => Err(Failure::Fatal(FetchError::Body {
+                url: self.url.to_string(),
+                source,
+            })),
+        }
+    }
+
+    fn too_large(&self) -> FetchError {
+        FetchError::TooLarge {
+            url: self.url.to_string(),
+            limit: self.fetcher.options.max_size,
+        }
+    }
+
+    /// Sorts a failed request into retry (the network) or fatal (redirects, our own bugs).
+    fn classify(&self, e: reqwest::Error) -> Failure {
+        if let Some(redirect) = find_source::<RedirectError>(&e) {
+            return Failure::Fatal(FetchError::Redirect {
+                url: self.url.to_string(),
+                reason: redirect.to_string(),
+            });
+        }
+        if e.is_builder() {
+            return Failure::Fatal(FetchError::Url {
+                url: self.url.to_string(),
+                reason: chain(&e),
+            });
+        }
+        Failure::Retry {
+            reason: chain(&e),
+            wait: None,
+        }
+    }
+
+    fn classify_io(&self, e: io::Error) -> Failure {
+        Failure::Retry {
+            reason: format!(
+                "the transfer broke at byte {}: {}",
+                self.part.len,
+                chain(&e)
+            ),
+            wait: None,
+        }
+    }
+}
+
+/// Reads the response, copying each read into the partial file (the reader's buffer is the
+/// importer's chunk buffer, so the bytes are copied once into it and once to the disk).
+struct Tee<'a> {
+    response: Response,
+    part: &'a mut PartFile,
+    host: &'a Host,
+    events: &'a mut dyn FnMut(Event),
+    limit: u64,
+    failure: Option<TeeFailure>,
+}
+
+enum TeeFailure {
+    Network(io::Error),
+    Disk(io::Error),
+    TooLarge,
+}
+
+impl Read for Tee<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = match self.response.read(buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Err(e),
+            Err(e) => {
+                let copy = io::Error::new(e.kind(), chain(&e));
+                self.failure = Some(TeeFailure::Network(e));
+                return Err(copy);
+            }
+        };
+        if self.part.len + n as u64 > self.limit {
+            self.failure = Some(TeeFailure::TooLarge);
+            return Err(io::Error::other("the body is too large"));
+        }
+        if let Err(e) = self.part.append(&buf[..n]) {
+            let copy = io::Error::new(e.kind(), e.to_string());
+            self.failure = Some(TeeFailure::Disk(e));
+            return Err(copy);
+        }
+        self.host.throttle(n);
+        (self.events)(Event::Data(n as u64));
+        Ok(n)
+    }
+}
+
+/// `408`, `429` and server errors other than "not implemented" and "version not supported".
+fn retryable(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 408 | 429)
+        || (status.is_server_error() && !matches!(status.as_u16(), 501 | 505))
+}
+
+/// `Retry-After` as seconds or as an HTTP date.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = header_text(headers, header::RETRY_AFTER)?;
+    if let Ok(secs) = value.trim().parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(&value).ok()?;
+    Some(
+        when.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// `Content-Range: bytes START-END/TOTAL` (or `bytes */TOTAL`): the start and the total.
+fn content_range(headers: &HeaderMap) -> (Option<u64>, Option<u64>) {
+    let Some(value) = header_text(headers, header::CONTENT_RANGE) else {
+        return (None, None);
+    };
+    let Some(rest) = value.strip_prefix("bytes ") else {
+        return (None, None);
+    };
+    let (range, total) = rest.split_once('/').unwrap_or((rest, "*"));
+    let start = range.split_once('-').and_then(|(s, _)| s.parse().ok());
+    (start, total.parse().ok())
+}
+
+/// Which validator of the response differs from the one the bytes so far came with.
+fn changed_validator(state: &State, headers: &HeaderMap) -> Option<&'static str> {
+    let differs = |old: &Option<String>, name| match (old, header_text(headers, name)) {
+        (Some(old), Some(new)) => *old != new,
+        _ => false,
+    };
+    if differs(&state.etag, header::ETAG) {
+        Some("ETag")
+    } else if differs(&state.last_modified, header::LAST_MODIFIED) {
+        Some("Last-Modified")
+    } else {
+        None
+    }
+}
+
+/// A header's value if it is short, visible ASCII text.
+fn header_text(headers: &HeaderMap, name: HeaderName) -> Option<String> {
+    let value = headers.get(name)?.to_str().ok()?;
+    (value.len() <= 1024).then(|| value.to_owned())
+}
+
+fn describe(length: Option<u64>) -> String {
+    length.map_or_else(|| "unknown".to_owned(), |l| l.to_string())
+}
+
+/// An error and its sources, as one line.
+fn chain(e: &dyn StdError) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let next = s.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = s.source();
+    }
+    text
+}
+
+fn find_source<'a, T: StdError + 'static>(e: &'a (dyn StdError + 'static)) -> Option<&'a T> {
+    let mut current = Some(e);
+    while let Some(e) = current {
+        if let Some(found) = e.downcast_ref::<T>() {
+            return Some(found);
+        }
+        current = e.source();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(pairs: &[(HeaderName, &str)]) -> HeaderMap {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.clone(), HeaderValue::from_str(v).unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn content_ranges() {
+        let h = |v| headers(&[(header::CONTENT_RANGE, v)]);
+        assert_eq!(
+            content_range(&h("bytes 100-199/1000")),
+            (Some(100), Some(1000))
+        );
+        assert_eq!(content_range(&h("bytes 100-199/*")), (Some(100), None));
+        assert_eq!(content_range(&h("bytes */1000")), (None, Some(1000)));
+        assert_eq!(content_range(&h("items 1-2/3")), (None, None));
+        assert_eq!(content_range(&HeaderMap::new()), (None, None));
+    }
+
+    #[test]
+    fn retry_after_as_seconds_or_date() {
+        let h = |v| headers(&[(header::RETRY_AFTER, v)]);
+        assert_eq!(retry_after(&h("3")), Some(Duration::from_secs(3)));
+        let past = httpdate::fmt_http_date(SystemTime::UNIX_EPOCH);
+        assert_eq!(retry_after(&h(&past)), Some(Duration::ZERO));
+        let later = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(120));
+        let wait = retry_after(&h(&later)).unwrap();
+        assert!(wait > Duration::from_secs(100) && wait <= Duration::from_secs(120));
+        assert_eq!(retry_after(&h("soon")), None);
+    }
+
+    #[test]
+    fn which_statuses_are_retried() {
+        for s in [408, 429, 500, 502, 503, 504] {
+            assert!(retryable(StatusCode::from_u16(s).unwrap()), "{s}");
+        }
+        for s in [400, 401, 403, 404, 410, 416, 501, 505] {
+            assert!(!retryable(StatusCode::from_u16(s).unwrap()), "{s}");
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_up_to_the_cap() {
+        let fetcher = Fetcher::new(FetchOptions {
+            backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(1),
+            ..FetchOptions::default()
+        })
+        .unwrap();
+        for (failures, full) in [
+            (1, 100),
+            (2, 200),
+            (3, 400),
+            (4, 800),
+            (5, 1000),
+            (40, 1000),
+        ] {
+            let full = Duration::from_millis(full);
+            for _ in 0..20 {
+                let wait = fetcher.backoff(failures);
+                assert!(wait >= full / 2 && wait <= full, "{failures}: {wait:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn only_http_urls() {
+        assert!(matches!(
+            parse_url("ftp://x/y"),
+            Err(FetchError::Url { .. })
+        ));
+        assert!(matches!(
+            parse_url("not a url"),
+            Err(FetchError::Url { .. })
+        ));
+        assert!(parse_url("https://example.org/v.mp4").is_ok());
+    }
+
+    #[test]
+    fn a_changed_validator_is_named() {
+        let state = State {
+            url: "u".into(),
+            length: Some(10),
+            etag: Some("\"a\"".into()),
+            last_modified: Some("Mon, 01 Jan 2024 00:00:00 GMT".into()),
+            content_type: None,
+            final_url: "u".into(),
+        };
+        let same = headers(&[(header::ETAG, "\"a\"")]);
+        assert_eq!(changed_validator(&state, &same), None);
+        let etag = headers(&[(header::ETAG, "\"b\"")]);
+        assert_eq!(changed_validator(&state, &etag), Some("ETag"));
+        let date = headers(&[(header::LAST_MODIFIED, "Tue, 02 Jan 2024 00:00:00 GMT")]);
+        assert_eq!(changed_validator(&state, &date), Some("Last-Modified"));
+    }
+}

@@ -1,0 +1,230 @@
+//! The partial file of a download and the small state file beside it that lets a later run
+//! resume: which URL it is, the length the server announced and its validators.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The state file is ours, but may be damaged: never read more than this.
+const MAX_STATE_LEN: u64 = 64 * 1024;
+
+/// What a later run needs to resume a download, kept as `PART.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct State {
+    pub url: String,
+    pub length: Option<u64>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub content_type: Option<String>,
+    pub final_url: String,
+}
+
+impl State {
+    /// The validator for `If-Range`: a strong ETag, else `Last-Modified`.
+    pub fn if_range(&self) -> Option<&str> {
+        match &self.etag {
+            Some(etag) if !etag.starts_with("W/") => Some(etag),
+            _ => self.last_modified.as_deref(),
+        }
+    }
+}
+
+/// The partial file: its length is always the number of body bytes taken so far.
+#[derive(Debug)]
+pub(super) struct PartFile {
+    pub path: PathBuf,
+    state_path: PathBuf,
+    file: File,
+    pub len: u64,
+}
+
+impl PartFile {
+    /// Opens `path` to continue the download of `url` if the state beside it says it belongs to
+    /// that URL, and starts it empty otherwise.
+    pub fn open(path: &Path, url: &str) -> io::Result<(PartFile, Option<State>)> {
+        let state_path = state_path(path);
+        let state = read_state(&state_path).filter(|s| s.url == url);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
+        // One download of a file at a time: a second process would interleave its bytes.
+        file.try_lock().map_err(|e| match e {
+            std::fs::TryLockError::WouldBlock => io::Error::new(
+                io::ErrorKind::WouldBlock,
+                "another process is downloading into this file",
+            ),
+            std::fs::TryLockError::Error(e) => e,
+        })?;
+        let mut part = PartFile {
+            path: path.to_owned(),
+            state_path,
+            file,
+            len: 0,
+        };
+        let len = part.file.metadata()?.len();
+        match state {
+            Some(state) if state.length.is_none_or(|l| len <= l) => {
+                part.len = len;
+                part.file.seek(SeekFrom::Start(len))?;
+                Ok((part, Some(state)))
+            }
+            _ => {
+                part.reset()?;
+                Ok((part, None))
+            }
+        }
+    }
+
+    /// A reader of the bytes already in the file, from the start.
+    pub fn existing(&self) -> io::Result<impl Read> {
+        let mut f = self.file.try_clone()?;
+        f.seek(SeekFrom::Start(0))?;
+        // The clone shares the file position: the writer seeks back to the end afterwards.
+        Ok(f.take(self.len))
+    }
+
+    /// Positions the writer at the end again (after [`PartFile::existing`] was read).
+    pub fn seek_end(&mut self) -> io::Result<()> {
+        self.file.seek(SeekFrom::Start(self.len)).map(drop)
+    }
+
+    /// Forgets every byte: the download starts again from zero.
+    pub fn reset(&mut self) -> io::Result<()> {
+        self.file.set_len(0)?;
+        self.file.seek(SeekFrom::Start(0))?;
+        self.len = 0;
+        match std::fs::remove_file(&self.state_path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Appends body bytes.
+    pub fn append(&mut self, data: &[u8]) -> io::Result<()> {
+        self.file.write_all(data)?;
+        self.len += data.len() as u64;
+        Ok(())
+    }
+
+    /// Writes the state file (to a temporary name, then renamed, so it is whole or absent).
+    pub fn save_state(&self, state: &State) -> io::Result<()> {
+        let tmp = self.state_path.with_extension("json.tmp");
+        std::fs::write(&tmp, serde_json::to_vec(state).map_err(io::Error::other)?)?;
+        std::fs::rename(&tmp, &self.state_path)
+    }
+
+    /// Makes the bytes durable.
+    pub fn sync(&self) -> io::Result<()> {
+        self.file.sync_all()
+    }
+
+    /// Removes the partial file and its state.
+    pub fn discard(self) {
+        let _ = std::fs::remove_file(&self.state_path);
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// `NAME.json` beside the partial file `NAME`.
+pub(super) fn state_path(part: &Path) -> PathBuf {
+    let mut name = part.as_os_str().to_owned();
+    name.push(".json");
+    PathBuf::from(name)
+}
+
+fn read_state(path: &Path) -> Option<State> {
+    let mut bytes = Vec::new();
+    File::open(path)
+        .ok()?
+        .take(MAX_STATE_LEN)
+        .read_to_end(&mut bytes)
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(url: &str, length: Option<u64>) -> State {
+        State {
+            url: url.into(),
+            length,
+            etag: Some("\"v1\"".into()),
+            last_modified: None,
+            content_type: None,
+            final_url: url.into(),
+        }
+    }
+
+    #[test]
+    fn resumes_only_its_own_url_within_the_announced_length() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.part");
+        let (mut part, old) = PartFile::open(&path, "http://a/1").unwrap();
+        assert!(old.is_none());
+        part.append(b"hello").unwrap();
+        part.save_state(&state("http://a/1", Some(10))).unwrap();
+        drop(part);
+
+        let (mut part, old) = PartFile::open(&path, "http://a/1").unwrap();
+        assert_eq!(old, Some(state("http://a/1", Some(10))));
+        assert_eq!(part.len, 5);
+        let mut bytes = Vec::new();
+        part.existing().unwrap().read_to_end(&mut bytes).unwrap();
+        assert_eq!(bytes, b"hello");
+        part.seek_end().unwrap();
+        part.append(b" you").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"hello you");
+        drop(part);
+
+        // Another URL starts afresh, and so does a file longer than the announced length.
+        let (part, old) = PartFile::open(&path, "http://a/2").unwrap();
+        assert!(old.is_none());
+        assert_eq!((part.len, std::fs::metadata(&path).unwrap().len()), (0, 0));
+        let mut part = part;
+        part.append(b"0123456789ab").unwrap();
+        part.save_state(&state("http://a/2", Some(10))).unwrap();
+        drop(part);
+        let (part, old) = PartFile::open(&path, "http://a/2").unwrap();
+        assert!(old.is_none() && part.len == 0);
+        assert!(!state_path(&path).exists());
+    }
+
+    #[test]
+    fn one_download_of_a_file_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.part");
+        let first = PartFile::open(&path, "http://a/1").unwrap();
+        let err = PartFile::open(&path, "http://a/1").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+        drop(first);
+        assert!(PartFile::open(&path, "http://a/1").is_ok());
+    }
+
+    #[test]
+    fn a_damaged_state_file_starts_afresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.part");
+        std::fs::write(&path, b"stale").unwrap();
+        std::fs::write(state_path(&path), b"{not json").unwrap();
+        let (part, old) = PartFile::open(&path, "http://a/1").unwrap();
+        assert!(old.is_none());
+        assert_eq!(part.len, 0);
+    }
+
+    #[test]
+    fn if_range_prefers_a_strong_etag() {
+        let mut s = state("u", None);
+        assert_eq!(s.if_range(), Some("\"v1\""));
+        s.etag = Some("W/\"weak\"".into());
+        assert_eq!(s.if_range(), None);
+        s.last_modified = Some("Tue, 01 Dec 2026 00:00:00 GMT".into());
+        assert_eq!(s.if_range(), Some("Tue, 01 Dec 2026 00:00:00 GMT"));
+    }
+}
