@@ -4,63 +4,22 @@
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::Duration;
 
 use anyhow::Context;
+use ingest_core::writer::Writeback;
 use tempfile::NamedTempFile;
-
-/// How often the background thread pushes written data to the disk.
-const WRITEBACK_INTERVAL: Duration = Duration::from_millis(100);
 
 /// A file being written to a temporary name beside `dest`.
 ///
 /// The data is made durable before the rename, so even a power cut never leaves a truncated
 /// file under the final name. Syncing a 1 GiB CAR at the end costs about 0.5 s here; to hide it,
-/// a background thread syncs what has been written so far every [`WRITEBACK_INTERVAL`], so the
-/// disk works while the import hashes and the last sync only has the tail left to write.
+/// a [`Writeback`] syncs what has been written so far every 100 ms, so the disk works while the
+/// import hashes and the last sync only has the tail left to write.
 #[derive(Debug)]
 pub struct AtomicFile {
     tmp: NamedTempFile,
     dest: PathBuf,
     writeback: Option<Writeback>,
-}
-
-/// The background sync thread; stopped (and joined) when dropped.
-#[derive(Debug)]
-struct Writeback {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Writeback {
-    fn start(file: File) -> Writeback {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
-        let thread = std::thread::spawn(move || {
-            while !flag.load(Ordering::Relaxed) {
-                std::thread::park_timeout(WRITEBACK_INTERVAL);
-                // An error here resurfaces in the final sync_all, which is checked.
-                let _ = file.sync_data();
-            }
-        });
-        Writeback {
-            stop,
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for Writeback {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            thread.thread().unpark();
-            let _ = thread.join();
-        }
-    }
 }
 
 impl AtomicFile {
@@ -87,6 +46,11 @@ impl AtomicFile {
             dest: dest.to_owned(),
             writeback,
         })
+    }
+
+    /// The temporary file's path.
+    pub fn path(&self) -> &Path {
+        self.tmp.path()
     }
 
     /// The temporary file.

@@ -46,6 +46,7 @@ mod layout;
 mod profile;
 mod record;
 mod sink;
+pub mod writer;
 
 pub use block::{cid_of, encode_symlink, sha2_256, DAG_CBOR, DAG_PB, RAW, SHA2_256};
 pub use car::{BaseCar, CarError, CarIndex, CarReader, CarWriter, MAX_FRAME_LEN, MAX_HEADER_LEN};

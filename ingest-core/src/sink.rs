@@ -40,6 +40,18 @@ impl<S: BlockSink + ?Sized> BlockSink for Box<S> {
     }
 }
 
+/// `Some(sink)` passes every block on; `None` drops them, as [`HashOnly`] does (an output the
+/// caller may leave out).
+impl<S: BlockSink> BlockSink for Option<S> {
+    type Error = S::Error;
+    fn put(&mut self, cid: &Cid, block: &[u8]) -> Result<(), Self::Error> {
+        match self {
+            Some(sink) => sink.put(cid, block),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Drops every block: computes CIDs only, like `ipfs add --only-hash`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct HashOnly;

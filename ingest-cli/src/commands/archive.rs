@@ -1,15 +1,14 @@
 //! `ingest archive`: import what yt-dlp downloaded (or plain files) and write the video's record
 //! and a CAR of everything.
 
-use std::fs::File;
 use std::io::Seek;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use ingest_core::{
-    CarWriter, CidVersion, FileImporter, FoundFile, InfoJson, Meta, Profile, Record, RecordFile,
-    Role, Source, VideoDirectory,
+    writer::FileWriter, CarWriter, CidVersion, FileImporter, FoundFile, InfoJson, Meta, Profile,
+    Record, RecordFile, Role, Source, VideoDirectory,
 };
 use serde_json::json;
 
@@ -85,7 +84,8 @@ pub struct Archived {
     pub record: Record,
     pub cids: VideoDirectory,
     pub record_path: PathBuf,
-    pub car_path: PathBuf,
+    /// `None` when no CAR was asked for.
+    pub car_path: Option<PathBuf>,
 }
 
 impl Archived {
@@ -118,7 +118,7 @@ impl Archived {
             "video": self.video().cid.to_string(),
             "files": files,
             "record_path": self.record_path.display().to_string(),
-            "car_path": self.car_path.display().to_string(),
+            "car_path": self.car_path.as_ref().map(|p| p.display().to_string()),
             "warnings": warnings,
         })
     }
@@ -136,12 +136,12 @@ impl Archived {
                 self.cids.record,
                 self.record_path.display()
             )?;
-            writeln!(
-                out,
-                "directory  {}  {}",
-                self.cids.directory,
-                self.car_path.display()
-            )?;
+            match &self.car_path {
+                Some(car) => {
+                    writeln!(out, "directory  {}  {}", self.cids.directory, car.display())?
+                }
+                None => writeln!(out, "directory  {}", self.cids.directory)?,
+            }
             writeln!(
                 out,
                 "video      {}  {}",
@@ -156,48 +156,56 @@ impl Archived {
 /// The outputs of one video while they are written: the CAR under a temporary name (its
 /// [`CarWriter`] is handed out separately, so an importer can own it), then the record.
 pub struct PendingArchive {
-    atomic: AtomicFile,
-    car_path: PathBuf,
+    car: Option<(AtomicFile, PathBuf)>,
     record_path: PathBuf,
 }
 
+/// The CAR of a [`PendingArchive`], if it writes one.
+pub type ArchiveCar = Option<CarWriter<FileWriter>>;
+
 impl PendingArchive {
-    /// Starts `<site>-<id>.car` in `out` (created if needed), rooted at a pending CID of
-    /// `version`.
+    /// Starts the outputs of `source` in `out` (created if needed): `<site>-<id>.car`, rooted
+    /// at a pending CID of `version`, unless `with_car` is false, and `<site>-<id>.record.cbor`.
     pub fn create(
         out: &Path,
         source: &Source,
         version: CidVersion,
-    ) -> anyhow::Result<(PendingArchive, CarWriter<File>)> {
+        with_car: bool,
+    ) -> anyhow::Result<(PendingArchive, ArchiveCar)> {
         std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
         let stem = format!("{}-{}", source.site, source.id);
-        let car_path = out.join(format!("{stem}.car"));
         let record_path = out.join(format!("{stem}.record.cbor"));
+        if !with_car {
+            let pending = PendingArchive {
+                car: None,
+                record_path,
+            };
+            return Ok((pending, None));
+        }
+        let car_path = out.join(format!("{stem}.car"));
         let mut atomic = AtomicFile::create(&car_path)?;
+        // The CAR is written on a thread of its own: see `ingest_core::writer`.
         let file = atomic
             .file()
             .try_clone()
+            .and_then(|f| FileWriter::direct(f, atomic.path()))
             .with_context(|| format!("cannot write {}", car_path.display()))?;
         let car = CarWriter::with_pending_root(file, version)?;
-        Ok((
-            PendingArchive {
-                atomic,
-                car_path,
-                record_path,
-            },
-            car,
-        ))
+        let pending = PendingArchive {
+            car: Some((atomic, car_path)),
+            record_path,
+        };
+        Ok((pending, Some(car)))
     }
 
     /// Empties the CAR to start again (a download that restarted from zero).
-    pub fn restart_car(
-        car: CarWriter<File>,
-        version: CidVersion,
-    ) -> anyhow::Result<CarWriter<File>> {
-        let mut file = car.finish()?;
+    pub fn restart_car(car: ArchiveCar, version: CidVersion) -> anyhow::Result<ArchiveCar> {
+        let Some(car) = car else { return Ok(None) };
+        let mut writer = car.finish()?;
+        let file = writer.drain()?;
         file.set_len(0)?;
         file.rewind()?;
-        Ok(CarWriter::with_pending_root(file, version)?)
+        Ok(Some(CarWriter::with_pending_root(writer, version)?))
     }
 
     /// Builds the record of `files` and its directory into `car`, then moves the CAR and the
@@ -209,7 +217,7 @@ impl PendingArchive {
         source: Source,
         meta: Meta,
         files: Vec<RecordFile>,
-        mut car: CarWriter<File>,
+        mut car: ArchiveCar,
         place_files: impl FnOnce() -> anyhow::Result<()>,
     ) -> anyhow::Result<Archived> {
         let record = Record {
@@ -223,9 +231,17 @@ impl PendingArchive {
         let cids = record
             .write_directory(&mut car)
             .context("cannot build the per-video directory")?;
-        car.finish_with_root(&cids.directory)
-            .with_context(|| format!("cannot write {}", self.car_path.display()))?;
-        self.atomic.commit()?;
+        let car_path = match (self.car, car) {
+            (Some((atomic, car_path)), Some(car)) => {
+                car.finish_with_root(&cids.directory)
+                    .map_err(std::io::Error::other)
+                    .and_then(FileWriter::into_inner)
+                    .with_context(|| format!("cannot write {}", car_path.display()))?;
+                atomic.commit()?;
+                Some(car_path)
+            }
+            _ => None,
+        };
         let mut record_file = AtomicFile::create(&self.record_path)?;
         std::io::Write::write_all(record_file.file(), &bytes)
             .with_context(|| format!("cannot write {}", self.record_path.display()))?;
@@ -234,7 +250,7 @@ impl PendingArchive {
             record,
             cids,
             record_path: self.record_path,
-            car_path: self.car_path,
+            car_path,
         })
     }
 }
@@ -250,7 +266,7 @@ pub fn write_archive(
     out: &Path,
     quiet: bool,
 ) -> anyhow::Result<Archived> {
-    let (pending, mut car) = PendingArchive::create(out, &source, profile.cid_version())?;
+    let (pending, mut car) = PendingArchive::create(out, &source, profile.cid_version(), true)?;
     let total = inputs
         .iter()
         .filter_map(|i| std::fs::metadata(&i.path).ok())

@@ -11,11 +11,11 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ingest_core::fetch::{Event, FetchOptions, Fetched, Fetcher, ImportBody};
-use ingest_core::{CarWriter, Meta, Profile, RecordFile, Role, Source};
+use ingest_core::{Meta, Profile, RecordFile, Role, Source};
 use serde_json::json;
 
 use crate::cli::{parse_duration, parse_size, PerfArgs, ProfileArgs};
-use crate::commands::archive::{Archived, PendingArchive};
+use crate::commands::archive::{ArchiveCar, Archived, PendingArchive};
 use crate::output::json_line;
 
 /// Download videos over HTTP(S) and archive them in the same pass.
@@ -64,6 +64,11 @@ pub struct Args {
     /// Where to write the files, records and CARs.
     #[arg(long, short, default_value = ".", value_name = "DIR")]
     pub out: PathBuf,
+    /// Write no CAR, only the file and its record: half the disk space and half the writing.
+    /// The CIDs are the same; `ingest archive` (or `ipfs add` with the profile's settings)
+    /// makes the blocks from the file later.
+    #[arg(long)]
+    pub no_car: bool,
     /// Downloads at once.
     #[arg(long, short, default_value = "4", value_name = "N")]
     pub jobs: NonZeroUsize,
@@ -188,9 +193,9 @@ fn fetch_one(
         return Ok(Outcome::Exists(record_path));
     }
     let version = profile.cid_version();
-    let (pending, car) = PendingArchive::create(&args.out, &item.source, version)?;
+    let (pending, car) = PendingArchive::create(&args.out, &item.source, version, !args.no_car)?;
     let restart =
-        move |car: CarWriter<File>| PendingArchive::restart_car(car, version).map_err(|e| e.into());
+        move |car: ArchiveCar| PendingArchive::restart_car(car, version).map_err(|e| e.into());
     let mut body = ImportBody::new(profile, args.perf.options(), car, restart);
     let part = args.out.join(format!("{stem}.part"));
     let fetched = fetcher.fetch(&item.url, &part, &mut body, &mut |event| match event {

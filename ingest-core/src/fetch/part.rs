@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::writer::FileWriter;
+
 /// The state file is ours, but may be damaged: never read more than this.
 const MAX_STATE_LEN: u64 = 64 * 1024;
 
@@ -31,12 +33,13 @@ impl State {
     }
 }
 
-/// The partial file: its length is always the number of body bytes taken so far.
+/// The partial file: its length is always the number of body bytes taken so far (some may
+/// still be on their way to the disk, on the writer's thread).
 #[derive(Debug)]
 pub(super) struct PartFile {
     pub path: PathBuf,
     state_path: PathBuf,
-    file: File,
+    file: FileWriter,
     pub len: u64,
 }
 
@@ -60,13 +63,13 @@ impl PartFile {
             ),
             std::fs::TryLockError::Error(e) => e,
         })?;
+        let len = file.metadata()?.len();
         let mut part = PartFile {
             path: path.to_owned(),
             state_path,
-            file,
+            file: FileWriter::direct(file, path)?,
             len: 0,
         };
-        let len = part.file.metadata()?.len();
         match state {
             Some(state) if state.length.is_none_or(|l| len <= l) => {
                 part.len = len;
@@ -81,8 +84,8 @@ impl PartFile {
     }
 
     /// A reader of the bytes already in the file, from the start.
-    pub fn existing(&self) -> io::Result<impl Read> {
-        let mut f = self.file.try_clone()?;
+    pub fn existing(&mut self) -> io::Result<impl Read> {
+        let mut f = self.file.drain()?.try_clone()?;
         f.seek(SeekFrom::Start(0))?;
         // The clone shares the file position: the writer seeks back to the end afterwards.
         Ok(f.take(self.len))
@@ -95,8 +98,9 @@ impl PartFile {
 
     /// Forgets every byte: the download starts again from zero.
     pub fn reset(&mut self) -> io::Result<()> {
-        self.file.set_len(0)?;
-        self.file.seek(SeekFrom::Start(0))?;
+        let file = self.file.drain()?;
+        file.set_len(0)?;
+        file.seek(SeekFrom::Start(0))?;
         self.len = 0;
         match std::fs::remove_file(&self.state_path) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
@@ -119,12 +123,13 @@ impl PartFile {
     }
 
     /// Makes the bytes durable.
-    pub fn sync(&self) -> io::Result<()> {
-        self.file.sync_all()
+    pub fn sync(&mut self) -> io::Result<()> {
+        self.file.drain()?.sync_all()
     }
 
     /// Removes the partial file and its state.
     pub fn discard(self) {
+        drop(self.file);
         let _ = std::fs::remove_file(&self.state_path);
         let _ = std::fs::remove_file(&self.path);
     }
