@@ -185,6 +185,7 @@ mod tests {
         assert_eq!(bytes, b"hello");
         part.seek_end().unwrap();
         part.append(b" you").unwrap();
+        part.sync().unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"hello you");
         drop(part);
 
