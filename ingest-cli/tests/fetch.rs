@@ -189,11 +189,13 @@ fn a_slow_body_and_an_idle_connection() {
         rate: Some(4_000_000),
         ..Answer::default()
     };
-    fetch_ok(
+    // The idle timeout bounds a silence, not the whole transfer (0.45 s here).
+    let line = fetch_ok(
         &serve(Resource::new(a.bytes.clone()).answers([slow])).url("/v/42.mp4"),
         &a,
-        &[],
+        &["--idle-timeout", "300ms"],
     );
+    assert_eq!(line["http"]["requests"], 1);
     // A connection that goes silent is given up after --idle-timeout and resumed.
     let silent = Answer {
         cut_after: Some(400_000),
@@ -492,4 +494,24 @@ fn the_rate_limit_is_respected() {
         "{:?}",
         start.elapsed()
     );
+}
+
+#[test]
+fn no_car_writes_the_file_and_the_same_record() {
+    let a = video_a();
+    let server = serve(Resource::new(a.bytes.clone()));
+    let with_car = fetch_ok(&server.url("/v/42.mp4"), &a, &[]);
+    let out = tempfile::tempdir().unwrap();
+    let run = fetch(
+        out.path(),
+        &[&server.url("/v/42.mp4"), "--site", "example", "--no-car"],
+    );
+    assert!(run.status.success(), "{}", stderr(&run));
+    let [line] = lines(&run).try_into().unwrap();
+    for key in ["record", "directory", "video"] {
+        assert_eq!(line[key], with_car[key], "{key}");
+    }
+    assert_eq!(line["car_path"], serde_json::Value::Null);
+    assert_eq!(entries(out.path()), ["42.mp4", "example-42.record.cbor"]);
+    assert!(std::fs::read(out.path().join("42.mp4")).unwrap() == a.bytes);
 }

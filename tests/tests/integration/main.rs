@@ -4,5 +4,6 @@
 //! this project's output.
 
 mod dir_vectors;
+mod fetch;
 mod file_vectors;
 mod split;
