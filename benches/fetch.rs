@@ -14,6 +14,7 @@
 //! - `ingest fetch --no-car`: the file and the record only (1 GiB written and synced).
 //! - `ingest fetch --threads 1`: one hashing thread.
 //! - `curl -o` then `ingest archive`: the two-pass way, for context.
+//! - `dd` of 2 GiB with `O_DIRECT`, synced: the disk's floor for writing the file and the CAR.
 //!
 //! Usage: `benches/fetch.sh` (builds first). Environment: `INGEST_BIN`, `INGEST_BENCH_DIR`
 //! (default: the system temp dir; needs 3 GiB). Results are kept in `benches/runs/`.
@@ -103,6 +104,21 @@ fn main() {
                 .arg(&url),
         )
     });
+    // The disk's own limit: writing the file and the CAR (2 GiB) durably takes at least this.
+    let (disk, _, _) = repeat(&out, |out| {
+        measure(
+            Command::new("dd")
+                .args([
+                    "if=/dev/zero",
+                    "bs=4M",
+                    "count=512",
+                    "oflag=direct",
+                    "conv=fsync",
+                ])
+                .arg(format!("of={}", out.join("zero").display()))
+                .stderr(std::process::Stdio::null()),
+        )
+    });
     let fetch = |extra: &[&str]| {
         let (time, rss, printed) = repeat(&out, |out| {
             measure(
@@ -171,5 +187,10 @@ fn main() {
         );
     }
     println!();
+    println!(
+        "disk: 2 GiB written with O_DIRECT and synced (dd bs=4M) in {:.2} s, the floor for \
+         writing the file and the CAR durably",
+        disk.as_secs_f64()
+    );
     println!("video CID {} (the vector's)", vector.cid);
 }
