@@ -296,9 +296,13 @@ pub enum FetchError {
 }
 
 impl FetchError {
-    /// Whether the partial file is worth keeping for a later run.
+    /// Whether the partial file is worth keeping for a later run: the server may come back,
+    /// and the disk may be freed; a refusal from the server is final.
     fn keeps_partial(&self) -> bool {
-        matches!(self, FetchError::GaveUp { .. } | FetchError::Io { .. })
+        matches!(
+            self,
+            FetchError::GaveUp { .. } | FetchError::Io { .. } | FetchError::Body { .. }
+        )
     }
 }
 
@@ -382,8 +386,8 @@ impl Fetcher {
     /// If `part` and its state file are left from an earlier call for the same URL, their bytes
     /// are read into `body` first and the download continues where it stopped. On success the
     /// whole body is in `part`, synced; [`Fetched::persist`] gives it its final name. On
-    /// failure `part` is kept when a later call may resume ([`FetchError::GaveUp`]) and
-    /// removed otherwise.
+    /// failure `part` is kept when a later call may resume ([`FetchError::GaveUp`], a local
+    /// I/O or body error) and removed when the server's answer is final.
     pub fn fetch(
         &self,
         url: &str,
@@ -397,7 +401,7 @@ impl Fetcher {
             path: part.to_owned(),
             source,
         };
-        let (mut file, mut state) = PartFile::open(part, url).map_err(io_error)?;
+        let (mut file, state) = PartFile::open(part, url).map_err(io_error)?;
         let resumed_from = file.len;
         if resumed_from > 0 {
             events(Event::Length(state.as_ref().and_then(|s| s.length)));
@@ -419,7 +423,7 @@ impl Fetcher {
             url: &parsed,
             host: &host,
             part: file,
-            state: state.take(),
+            state,
             body,
             events,
             requests: 0,
@@ -480,8 +484,11 @@ fn parse_url(url: &str) -> Result<Url, FetchError> {
         reason,
     };
     let parsed = Url::parse(url).map_err(|e| bad(e.to_string()))?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+    if !matches!(parsed.scheme(), "http" | "https") {
         return Err(bad(format!("the scheme is {}", parsed.scheme())));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(bad("it names no host".into()));
     }
     Ok(parsed)
 }
