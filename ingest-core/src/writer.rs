@@ -10,8 +10,9 @@
 //! `O_DIRECT` gets buffered writes instead.
 //!
 //! This pays where several streams compete for the cores: `ingest fetch` receives, hashes and
-//! writes a file and a CAR at once (1 GiB: 1.16 s with these writers, 1.39–1.87 s with plain
-//! buffered writes on the receiving thread). For one stream read from disk (`ingest add
+//! writes a file and a CAR at once (1 GiB from 127.0.0.1: 2.0–2.6 s with buffered writes on the
+//! receiving thread, 1.6–1.9 s with these writers, which is the disk's own limit for 2 GiB; the
+//! file alone 1.2–1.4 s). For one stream read from disk (`ingest add
 //! --car`) a plain buffered write with a [`Writeback`] measured as fast or faster (1 GiB:
 //! 0.93–1.07 s, against 0.99–1.32 s), so that is what `add` and `merge` keep using.
 
