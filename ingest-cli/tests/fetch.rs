@@ -515,3 +515,103 @@ fn no_car_writes_the_file_and_the_same_record() {
     assert_eq!(entries(out.path()), ["42.mp4", "example-42.record.cbor"]);
     assert!(std::fs::read(out.path().join("42.mp4")).unwrap() == a.bytes);
 }
+
+/// `openssl s_server -WWW` serving `dir` over HTTPS on a free port of 127.0.0.1, with a
+/// self-signed certificate for `localhost` written to `dir/cert.pem`; killed when dropped.
+struct TlsServer {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl TlsServer {
+    fn start(dir: &Path) -> TlsServer {
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(dir)
+                .output()
+                .expect("openssl runs (.ci/run installs it)");
+            assert!(out.status.success(), "{}", stderr(&out));
+        };
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "cert.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+        ]);
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("openssl")
+            .args([
+                "s_server", "-quiet", "-WWW", "-cert", "cert.pem", "-key", "key.pem",
+            ])
+            .args(["-accept", &format!("127.0.0.1:{port}")])
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "openssl s_server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        TlsServer { child, port }
+    }
+}
+
+impl Drop for TlsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn https_with_rustls_checks_the_certificate() {
+    let a = video_a();
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(site.path().join("42.mp4"), &a.bytes).unwrap();
+    let server = TlsServer::start(site.path());
+    let url = format!("https://localhost:{}/42.mp4", server.port);
+
+    // Not trusted: refused at once (a certificate does not get better with retries).
+    let out = tempfile::tempdir().unwrap();
+    let start = Instant::now();
+    let run = fetch(out.path(), &[&url, "--site", "example"]);
+    assert_eq!(run.status.code(), Some(1));
+    let err = stderr(&run);
+    assert!(err.contains(&url) && err.contains("TLS failed"), "{err}");
+    assert!(start.elapsed() < Duration::from_secs(5), "not retried");
+
+    // Trusted (SSL_CERT_FILE names the roots, as for OpenSSL): the vector's CID.
+    let run = Command::new(env!("CARGO_BIN_EXE_ingest"))
+        .args(["fetch", &url, "--site", "example", "--json", "--out"])
+        .arg(out.path())
+        .env("SSL_CERT_FILE", site.path().join("cert.pem"))
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", stderr(&run));
+    let [line] = lines(&run).try_into().unwrap();
+    assert_eq!(line["video"], a.cid.as_str());
+    assert!(std::fs::read(out.path().join("42.mp4")).unwrap() == a.bytes);
+}

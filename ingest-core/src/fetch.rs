@@ -290,6 +290,14 @@ pub enum FetchError {
         #[source]
         source: BodyError,
     },
+    /// The server's certificate was refused (retrying cannot change it).
+    #[error("{url}: TLS failed: {reason}")]
+    Tls {
+        /// The URL.
+        url: String,
+        /// What rustls refused.
+        reason: String,
+    },
     /// The HTTP client could not be set up.
     #[error("cannot set up the HTTP client: {0}")]
     Client(#[source] BodyError),
@@ -734,6 +742,12 @@ impl Download<'_> {
                 reason: redirect.to_string(),
             });
         }
+        if let Some(tls) = find_source::<rustls::Error>(&e) {
+            return Failure::Fatal(FetchError::Tls {
+                url: self.url.to_string(),
+                reason: tls.to_string(),
+            });
+        }
         if e.is_builder() {
             return Failure::Fatal(FetchError::Url {
                 url: self.url.to_string(),
@@ -873,13 +887,18 @@ fn chain(e: &dyn StdError) -> String {
     text
 }
 
+/// The first error of type `T` in `e`'s chain, looking inside `io::Error`s too (whose `source`
+/// skips the error they wrap).
 fn find_source<'a, T: StdError + 'static>(e: &'a (dyn StdError + 'static)) -> Option<&'a T> {
     let mut current = Some(e);
     while let Some(e) = current {
         if let Some(found) = e.downcast_ref::<T>() {
             return Some(found);
         }
-        current = e.source();
+        current = match e.downcast_ref::<io::Error>().and_then(io::Error::get_ref) {
+            Some(inner) => Some(inner as &(dyn StdError + 'static)),
+            None => e.source(),
+        };
     }
     None
 }
