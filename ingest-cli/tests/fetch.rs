@@ -248,6 +248,10 @@ fn status_503_with_retry_after_and_429_are_retried() {
         err.contains(&url) && err.contains("503") && err.contains("gave up after 4"),
         "{err}"
     );
+    assert!(
+        err.contains("example-42: the server answered 503 Service Unavailable; retry 1 in"),
+        "{err}"
+    );
     assert_eq!(lines(&run)[0]["status"], "failed");
 }
 

@@ -158,7 +158,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
                 let Some(item) = next else { return };
                 let bar = bars.start(&item);
-                let result = fetch_one(fetcher, profile, args, &item, &bar);
+                let result = fetch_one(fetcher, profile, args, &item, bars, &bar);
                 bars.finish(bar);
                 if done.send((item, result)).is_err() {
                     return;
@@ -185,6 +185,7 @@ fn fetch_one(
     profile: &Profile,
     args: &Args,
     item: &Item,
+    bars: &Bars,
     bar: &ProgressBar,
 ) -> anyhow::Result<Outcome> {
     let stem = format!("{}-{}", item.source.site, item.source.id);
@@ -204,16 +205,19 @@ fn fetch_one(
         Event::Data(n) => bar.inc(n),
         Event::Restart { reason } => {
             bar.set_position(0);
-            bar.println(format!("{stem}: starting again: {reason}"));
+            bars.note(bar, format!("{stem}: starting again: {reason}"));
         }
         Event::Retry {
             failures,
             wait,
             reason,
-        } => bar.println(format!(
-            "{stem}: {reason}; retry {failures} in {:.1} s",
-            wait.as_secs_f64()
-        )),
+        } => bars.note(
+            bar,
+            format!(
+                "{stem}: {reason}; retry {failures} in {:.1} s",
+                wait.as_secs_f64()
+            ),
+        ),
     })?;
     let (summary, car) = body
         .finish()
@@ -452,6 +456,7 @@ fn extension(url: &str, final_url: &str, content_type: Option<&str>) -> String {
 struct Bars {
     multi: Option<MultiProgress>,
     total: ProgressBar,
+    quiet: bool,
 }
 
 impl Bars {
@@ -460,6 +465,7 @@ impl Bars {
             return Bars {
                 multi: None,
                 total: ProgressBar::hidden(),
+                quiet,
             };
         }
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
@@ -472,6 +478,17 @@ impl Bars {
         Bars {
             multi: Some(multi),
             total,
+            quiet,
+        }
+    }
+
+    /// A line about a download (a retry, a restart): above the bars on a terminal, else on
+    /// stderr unless quiet.
+    fn note(&self, bar: &ProgressBar, line: String) {
+        if self.multi.is_some() {
+            bar.println(line);
+        } else if !self.quiet {
+            eprintln!("ingest: {line}");
         }
     }
 
