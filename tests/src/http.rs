@@ -348,44 +348,36 @@ fn send_body(
     rate: Option<u64>,
     out: &mut TcpStream,
 ) -> io::Result<()> {
-    let mut reader: Box<dyn Read> = match body {
-        // `File` → `TcpStream` through `io::copy` uses sendfile on Linux: the benchmark's
-        // server must not be the bottleneck.
-        Body::File(p) if rate.is_none() => {
-            let mut f = File::open(p)?;
-            f.seek(SeekFrom::Start(from))?;
-            return io::copy(&mut f.take(len), out).map(drop);
-        }
+    let mut reader: Box<dyn Read + '_> = match body {
         Body::File(p) => {
             let mut f = File::open(p)?;
             f.seek(SeekFrom::Start(from))?;
-            Box::new(f.take(len))
+            let mut f = f.take(len);
+            if rate.is_none() {
+                // `File` → `TcpStream` through `io::copy` uses sendfile on Linux: the
+                // benchmark's server must not be the bottleneck.
+                return io::copy(&mut f, out).map(drop);
+            }
+            Box::new(f)
         }
-        Body::Bytes(b) => {
-            let end = (from + len) as usize;
-            return match rate {
-                None => out.write_all(&b[from as usize..end]),
-                Some(rate) => {
-                    let piece = (rate / 20).max(1) as usize;
-                    for (i, part) in b[from as usize..end].chunks(piece).enumerate() {
-                        if i > 0 {
-                            std::thread::sleep(Duration::from_millis(50));
-                        }
-                        out.write_all(part)?;
-                    }
-                    Ok(())
-                }
-            };
-        }
+        Body::Bytes(b) => Box::new(&b[from as usize..(from + len) as usize]),
     };
-    let piece = rate.map_or(1 << 20, |r| (r / 20).max(1));
-    let mut first = true;
-    loop {
-        if !std::mem::take(&mut first) {
+    let Some(rate) = rate else {
+        return io::copy(&mut reader, out).map(drop);
+    };
+    // A twentieth of the rate every 50 ms, with no pause after the last piece: the answer ends
+    // with its last byte.
+    let piece = (rate / 20).max(1);
+    let mut left = len;
+    while left > 0 {
+        let sent = io::copy(&mut (&mut reader).take(piece.min(left)), out)?;
+        if sent == 0 {
+            break;
+        }
+        left -= sent;
+        if left > 0 {
             std::thread::sleep(Duration::from_millis(50));
         }
-        if io::copy(&mut (&mut reader).take(piece), out)? == 0 {
-            return Ok(());
-        }
     }
+    Ok(())
 }

@@ -1,7 +1,7 @@
 //! `ingest fetch`: download videos over HTTP(S) and archive them in the same pass.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, IsTerminal};
+use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -267,9 +267,10 @@ fn report(args: &Args, item: &Item, result: &anyhow::Result<Outcome>) -> anyhow:
         "site": item.source.site,
         "id": item.source.id,
     });
-    let mut line = match result {
+    let line = match result {
         Ok(Outcome::Archived(archived, fetched, path)) => {
             let mut line = archived.to_json(&[]);
+            line["url"] = item.url.clone().into();
             line["status"] = "archived".into();
             line["path"] = path.display().to_string().into();
             line["http"] = json!({
@@ -284,7 +285,6 @@ fn report(args: &Args, item: &Item, result: &anyhow::Result<Outcome>) -> anyhow:
                 "restarts": fetched.restarts,
             });
             if !args.json && !args.quiet {
-                use std::io::Write;
                 writeln!(
                     out,
                     "fetched    {} ({} bytes{})",
@@ -301,7 +301,6 @@ fn report(args: &Args, item: &Item, result: &anyhow::Result<Outcome>) -> anyhow:
         }
         Ok(Outcome::Exists(record)) => {
             if !args.json && !args.quiet {
-                use std::io::Write;
                 writeln!(out, "exists     {}", record.display())?;
             }
             let mut line = base;
@@ -318,9 +317,6 @@ fn report(args: &Args, item: &Item, result: &anyhow::Result<Outcome>) -> anyhow:
         }
     };
     if args.json {
-        if line.get("url").is_none() {
-            line["url"] = item.url.clone().into();
-        }
         json_line(&mut out, &line)?;
     }
     Ok(())
