@@ -17,7 +17,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ingest_core::{cid_of, CidVersion, CountingSink, DirBuilder, Profile, DAG_PB, RAW};
+use ingest_core::unixfs::{cid_of, CidVersion, CountingSink, DirBuilder, Profile, DAG_PB, RAW};
 
 mod common;
 use common::measure;

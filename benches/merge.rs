@@ -18,7 +18,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use ingest_core::{cid_of, CarWriter, CidVersion, Meta, Record, RecordFile, Role, Source, RAW};
+use ingest_core::archive::{Meta, Record, RecordFile, Role, Source};
+use ingest_core::car::CarWriter;
+use ingest_core::unixfs::{cid_of, CidVersion, RAW};
 
 mod common;
 use common::measure;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use ingest_core::{CidVersion, ImportOptions, Overrides, Profile};
+use ingest_core::unixfs::{CidVersion, ImportOptions, Overrides, Profile};
 
 use crate::commands;
 
@@ -46,7 +46,7 @@ pub struct ProfileArgs {
     pub profile: Profile,
     /// Override the CID version (0 or 1), as kubo's --cid-version; 1 also makes leaves raw
     /// unless --raw-leaves says otherwise.
-    #[arg(long, value_name = "0|1", value_parser = ingest_core::parse_cid_version)]
+    #[arg(long, value_name = "0|1", value_parser = ingest_core::unixfs::parse_cid_version)]
     pub cid_version: Option<CidVersion>,
     /// Override the leaf encoding, as kubo's --raw-leaves (--raw-leaves=false for dag-pb leaves).
     #[arg(
@@ -58,7 +58,7 @@ pub struct ProfileArgs {
     )]
     pub raw_leaves: Option<bool>,
     /// Override the chunker, as kubo's --chunker: size-N (fixed-size chunks of N bytes).
-    #[arg(long, short = 's', value_name = "size-N", value_parser = ingest_core::parse_chunker)]
+    #[arg(long, short = 's', value_name = "size-N", value_parser = ingest_core::unixfs::parse_chunker)]
     pub chunker: Option<u32>,
     /// Override the links per internal file node (kubo: 174; unixfs-v1-2025: 1024).
     #[arg(long, value_name = "N")]

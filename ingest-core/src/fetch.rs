@@ -52,7 +52,7 @@ use reqwest::blocking::{Client, Response};
 use reqwest::header::{self, HeaderMap, HeaderName};
 use reqwest::{redirect, StatusCode, Url};
 
-use crate::{BlockSink, FileImporter, FileSummary, ImportError, ImportOptions, Profile};
+use crate::unixfs::{BlockSink, FileImporter, FileSummary, ImportError, ImportOptions, Profile};
 use host::Host;
 use part::{PartFile, State};
 
@@ -216,7 +216,48 @@ pub struct Fetched {
     part: PathBuf,
 }
 
+/// The last segment of a URL's path, without query or fragment.
+fn url_file_name(url: &str) -> Option<&str> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let path = rest.split(['?', '#']).next()?;
+    let (_, path) = path.split_once('/')?;
+    path.rsplit('/').next().filter(|n| !n.is_empty())
+}
+
+/// The file name of a URL's path without its extension (`…/v/42.mp4?tok=1` → `42`): the id a
+/// download gets when none is given.
+pub fn url_file_stem(url: &str) -> Option<String> {
+    let name = url_file_name(url)?;
+    let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
+    (!stem.is_empty()).then(|| stem.to_owned())
+}
+
+/// A file extension for a download: the URL's (as asked, then after redirects) if it looks like
+/// one, else one for the Content-Type ([`crate::archive::extension_of_media_type`]), else
+/// `bin`.
+fn download_extension(url: &str, final_url: &str, content_type: Option<&str>) -> String {
+    let from_url = |url: &str| {
+        let (_, ext) = url_file_name(url)?.rsplit_once('.')?;
+        let ok = (1..=5).contains(&ext.len()) && ext.bytes().all(|b| b.is_ascii_alphanumeric());
+        ok.then(|| ext.to_ascii_lowercase())
+    };
+    from_url(url)
+        .or_else(|| from_url(final_url))
+        .or_else(|| {
+            content_type
+                .and_then(crate::archive::extension_of_media_type)
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "bin".to_owned())
+}
+
 impl Fetched {
+    /// The extension the downloaded file gets: see [`url_file_stem`] for the id; the URL's
+    /// extension (as asked, then after redirects), else one for the Content-Type, else `bin`.
+    pub fn file_extension(&self) -> String {
+        download_extension(&self.url, &self.final_url, self.content_type.as_deref())
+    }
+
     /// Renames the partial file to `dest` (same file system) and removes its state file.
     pub fn persist(&self, dest: &Path) -> io::Result<()> {
         std::fs::rename(&self.part, dest)?;
@@ -906,6 +947,36 @@ fn find_source<'a, T: StdError + 'static>(e: &'a (dyn StdError + 'static)) -> Op
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_from_urls() {
+        assert_eq!(
+            url_file_name("https://cdn.example/v/42.mp4?tok=1#t"),
+            Some("42.mp4")
+        );
+        assert_eq!(
+            url_file_stem("https://cdn.example/v/42.mp4?tok=1"),
+            Some("42".into())
+        );
+        assert_eq!(url_file_stem("https://cdn.example/v/42"), Some("42".into()));
+        assert_eq!(url_file_name("https://cdn.example/"), None);
+        assert_eq!(url_file_name("https://cdn.example"), None);
+    }
+
+    fn ext(url: &str, content_type: Option<&str>) -> String {
+        download_extension(url, url, content_type)
+    }
+
+    #[test]
+    fn extensions_from_the_url_then_the_content_type() {
+        assert_eq!(ext("http://h/a/42.MP4", None), "mp4");
+        assert_eq!(
+            ext("http://h/watch?v=42", Some("video/webm; codecs=vp9")),
+            "webm"
+        );
+        assert_eq!(ext("http://h/42", None), "bin");
+        assert_eq!(ext("http://h/42.not-an-ext", Some("video/mp4")), "mp4");
+    }
     use reqwest::header::HeaderValue;
 
     fn headers(pairs: &[(HeaderName, &str)]) -> HeaderMap {

@@ -295,7 +295,7 @@ pub type Imported = (String, u64, u64);
 /// `vectors` (all of that content); panics unless the content matches the vectors' `sha256`.
 /// Returns what each importer gave, in the order of `vectors`.
 pub fn import_content_for(seed: &str, size: u64, vectors: &[FileVector]) -> Vec<Imported> {
-    use ingest_core::{CountingSink, FileImporter, Profile};
+    use ingest_core::unixfs::{CountingSink, FileImporter, Profile};
     let mut sha = Sha256::new();
     let mut importers: Vec<_> = vectors
         .iter()

@@ -7,14 +7,17 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use indicatif::ProgressBar;
-use ingest_core::{
-    import_path, Added, BlockSink, CarWriter, EntryKind, FileImporter, FileSummary, HashOnly,
-    ImportOptions, Profile, WalkObserver, WalkOptions,
+use ingest_core::car::{CarError, CarWriter};
+use ingest_core::io::AtomicFile;
+use ingest_core::unixfs::{
+    import_path, Added, BlockSink, EntryKind, FileImporter, FileSummary, ImportOptions, Profile,
+    WalkObserver, WalkOptions,
 };
+use ingest_core::Cid;
 use serde_json::json;
 
 use crate::cli::{PerfArgs, ProfileArgs};
-use crate::output::{json_line, AtomicFile};
+use crate::output::json_line;
 use crate::progress::bytes_bar;
 
 /// Import a file or a directory tree and print its CID, as `ipfs add --only-hash` would.
@@ -89,6 +92,14 @@ impl Input {
         }
     }
 
+    /// Back to the start, for a second pass (files only: stdin is spooled instead).
+    fn rewind(&mut self) -> io::Result<()> {
+        match self {
+            Input::Stdin => Err(io::Error::other("standard input cannot be read twice")),
+            Input::File { file, .. } => file.rewind(),
+        }
+    }
+
     fn reader(&mut self) -> Box<dyn Read + '_> {
         match self {
             Input::Stdin => Box::new(io::stdin().lock()),
@@ -115,64 +126,99 @@ fn import<S: BlockSink>(
         .with_context(|| format!("cannot import {name}"))
 }
 
-/// Imports into a CAR written at `out`, atomically.
-fn import_to_car_file(
-    reader: &mut dyn Read,
-    name: &str,
-    profile: &Profile,
-    options: ImportOptions,
-    bar: &ProgressBar,
-    out: &Path,
-) -> anyhow::Result<FileSummary> {
-    let mut atomic = AtomicFile::create(out)?;
-    let car = CarWriter::with_pending_root(atomic.file(), profile.cid_version())?;
-    let (summary, car) = import(reader, name, profile, options, bar, car)?;
-    car.finish_with_root(&summary.root)
-        .with_context(|| format!("cannot write {}", out.display()))?;
-    atomic.commit()?;
-    Ok(summary)
+/// Where `add` sends the blocks, chosen once from `--car`: the one place that dispatches.
+enum CarOut<'a> {
+    /// No CAR: hash only.
+    None,
+    /// A CAR file, written atomically.
+    File(&'a Path),
+    /// A CAR on stdout, whose header needs the root first: the input is imported twice (hashed,
+    /// then written), so no disk is used.
+    Stdout,
+    /// A CAR on stdout of an input that cannot be read twice (stdin): spooled to an unnamed
+    /// temporary file, then copied out.
+    StdoutSpooled,
 }
 
-/// Imports into a CAR on stdout. The header needs the root first: a file is read twice (hashed,
-/// then written), so no disk is used; stdin is spooled to an unnamed temporary file.
-fn import_to_car_stdout(
-    input: &mut Input,
-    name: &str,
-    profile: &Profile,
-    options: ImportOptions,
-    bar: &ProgressBar,
-) -> anyhow::Result<FileSummary> {
-    let stdout = io::stdout();
-    match input {
-        Input::File { file, .. } => {
-            let (first, _) = import(
-                &mut *file,
-                name,
-                profile,
-                options,
-                &ProgressBar::hidden(),
-                HashOnly,
-            )?;
-            file.rewind()
-                .with_context(|| format!("cannot reread {name}"))?;
-            let car = CarWriter::new(stdout.lock(), &[first.root])?;
-            let (summary, car) = import(&mut *file, name, profile, options, bar, car)?;
-            if summary.root != first.root {
-                bail!("{name} changed while it was being read: the CAR on stdout is invalid");
-            }
-            car.finish()?.flush()?;
-            Ok(summary)
+/// The sink of one pass of an import.
+enum AddSink {
+    Hash,
+    File(CarWriter<File>),
+    Stdout(CarWriter<io::StdoutLock<'static>>),
+}
+
+impl BlockSink for AddSink {
+    type Error = CarError;
+    fn put(&mut self, cid: &Cid, block: &[u8]) -> Result<(), CarError> {
+        match self {
+            AddSink::Hash => Ok(()),
+            AddSink::File(car) => car.put(cid, block),
+            AddSink::Stdout(car) => car.put(cid, block),
         }
-        Input::Stdin => {
-            let spool = tempfile::tempfile().context("cannot create a temporary file")?;
-            let car = CarWriter::with_pending_root(spool, profile.cid_version())?;
-            let (summary, car) = import(&mut io::stdin().lock(), name, profile, options, bar, car)?;
-            let mut spool = car.finish_with_root(&summary.root)?;
-            spool.rewind()?;
-            let mut out = stdout.lock();
-            io::copy(&mut spool, &mut out)?;
-            out.flush()?;
-            Ok(summary)
+    }
+}
+
+/// Which pass of an import `import` is asked for: a first one only to learn the root (show
+/// nothing), or the one that counts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    RootOnly,
+    Final,
+}
+
+impl CarOut<'_> {
+    /// Runs `import` into this output (twice for [`CarOut::Stdout`]) and finishes the CAR.
+    /// `import` returns its result and the root. `what` names the input in errors.
+    fn run<T>(
+        self,
+        profile: &Profile,
+        what: &str,
+        mut import: impl FnMut(&mut AddSink, Pass) -> anyhow::Result<(T, Cid)>,
+    ) -> anyhow::Result<T> {
+        match self {
+            CarOut::None => Ok(import(&mut AddSink::Hash, Pass::Final)?.0),
+            CarOut::File(out) => {
+                let mut atomic = AtomicFile::create(out)?;
+                let file = atomic.file().try_clone()?;
+                let car = CarWriter::with_pending_root(file, profile.cid_version())?;
+                let mut sink = AddSink::File(car);
+                let (result, root) = import(&mut sink, Pass::Final)?;
+                let AddSink::File(car) = sink else {
+                    unreachable!("the sink stays a file")
+                };
+                car.finish_with_root(&root)
+                    .with_context(|| format!("cannot write {}", out.display()))?;
+                atomic.commit()?;
+                Ok(result)
+            }
+            CarOut::Stdout => {
+                let (_, first) = import(&mut AddSink::Hash, Pass::RootOnly)?;
+                let mut sink = AddSink::Stdout(CarWriter::new(io::stdout().lock(), &[first])?);
+                let (result, root) = import(&mut sink, Pass::Final)?;
+                if root != first {
+                    bail!("{what} changed while it was being read: the CAR on stdout is invalid");
+                }
+                let AddSink::Stdout(car) = sink else {
+                    unreachable!("the sink stays stdout")
+                };
+                car.finish()?.flush()?;
+                Ok(result)
+            }
+            CarOut::StdoutSpooled => {
+                let mut spool = tempfile::tempfile().context("cannot create a temporary file")?;
+                let car = CarWriter::with_pending_root(spool.try_clone()?, profile.cid_version())?;
+                let mut sink = AddSink::File(car);
+                let (result, root) = import(&mut sink, Pass::Final)?;
+                let AddSink::File(car) = sink else {
+                    unreachable!("the sink stays a file")
+                };
+                car.finish_with_root(&root)?;
+                spool.rewind()?;
+                let mut out = io::stdout().lock();
+                io::copy(&mut spool, &mut out)?;
+                out.flush()?;
+                Ok(result)
+            }
         }
     }
 }
@@ -280,41 +326,31 @@ fn import_tree<S: BlockSink>(
     Ok(root)
 }
 
-fn run_tree(args: &Args, profile: &Profile) -> anyhow::Result<()> {
+fn run_tree(args: &Args, profile: &Profile, car: CarOut) -> anyhow::Result<()> {
     let bar = bytes_bar(None, args.quiet || args.quieter);
-    let car_to_stdout = args.car.as_deref().is_some_and(|p| p.as_os_str() == "-");
     let report = Report {
         args,
         profile,
-        to_stderr: car_to_stdout,
+        to_stderr: matches!(car, CarOut::Stdout),
     };
-    match &args.car {
-        None => {
-            import_tree(args, profile, Some(&report), &bar, &mut HashOnly)?;
-        }
-        Some(_) if car_to_stdout => {
-            // The header needs the root first: hash the tree, then write it.
-            let first = import_tree(args, profile, None, &ProgressBar::hidden(), &mut HashOnly)?;
-            let mut car = CarWriter::new(io::stdout().lock(), &[first.cid])?;
-            let root = import_tree(args, profile, Some(&report), &bar, &mut car)?;
-            if root.cid != first.cid {
-                bail!(
-                    "{} changed while it was being read: the CAR on stdout is invalid",
-                    args.path.display()
-                );
-            }
-            car.finish()?.flush()?;
-        }
-        Some(out) => {
-            let mut atomic = AtomicFile::create(out)?;
-            let mut car = CarWriter::with_pending_root(atomic.file(), profile.cid_version())?;
-            let root = import_tree(args, profile, Some(&report), &bar, &mut car)?;
-            car.finish_with_root(&root.cid)
-                .with_context(|| format!("cannot write {}", out.display()))?;
-            atomic.commit()?;
-        }
+    let what = args.path.display().to_string();
+    car.run(profile, &what, |sink, pass| {
+        let root = match pass {
+            Pass::RootOnly => import_tree(args, profile, None, &ProgressBar::hidden(), sink)?,
+            Pass::Final => import_tree(args, profile, Some(&report), &bar, sink)?,
+        };
+        Ok(((), root.cid))
+    })
+}
+
+/// The CAR output `--car` asks for; `once` when the input cannot be read twice.
+fn car_out(args: &Args, once: bool) -> CarOut<'_> {
+    match args.car.as_deref() {
+        None => CarOut::None,
+        Some(p) if p.as_os_str() == "-" && once => CarOut::StdoutSpooled,
+        Some(p) if p.as_os_str() == "-" => CarOut::Stdout,
+        Some(p) => CarOut::File(p),
     }
-    Ok(())
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -333,7 +369,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             );
         }
         if meta.is_dir() || args.wrap {
-            run_tree(&args, &profile)?;
+            run_tree(&args, &profile, car_out(&args, false))?;
             return Ok(ExitCode::SUCCESS);
         }
     }
@@ -344,24 +380,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Input::File { .. } => args.path.display().to_string(),
     };
     let bar = bytes_bar(input.len(), args.quiet || args.quieter);
-    let car_to_stdout = args.car.as_deref().is_some_and(|p| p.as_os_str() == "-");
-    let summary = match &args.car {
-        None => {
-            import(
-                &mut input.reader(),
-                &name,
-                &profile,
-                options,
-                &bar,
-                HashOnly,
-            )?
-            .0
+    let car = car_out(&args, matches!(input, Input::Stdin));
+    let car_to_stdout = matches!(car, CarOut::Stdout | CarOut::StdoutSpooled);
+    let summary = car.run(&profile, &name, |sink, pass| {
+        let (summary, _) = match pass {
+            Pass::RootOnly => {
+                let hidden = ProgressBar::hidden();
+                import(&mut input.reader(), &name, &profile, options, &hidden, sink)?
+            }
+            Pass::Final => import(&mut input.reader(), &name, &profile, options, &bar, sink)?,
+        };
+        if pass == Pass::RootOnly {
+            input
+                .rewind()
+                .with_context(|| format!("cannot reread {name}"))?;
         }
-        Some(_) if car_to_stdout => {
-            import_to_car_stdout(&mut input, &name, &profile, options, &bar)?
-        }
-        Some(out) => import_to_car_file(&mut input.reader(), &name, &profile, options, &bar, out)?,
-    };
+        Ok((summary.clone(), summary.root))
+    })?;
     bar.finish_and_clear();
     // Like kubo: a file is listed under its name, standard input under its CID.
     let shown = match &input {

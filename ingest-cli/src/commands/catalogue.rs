@@ -2,29 +2,14 @@
 
 use std::collections::HashSet;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use ingest_core::{read_video_record, shard_of, videos, CarIndex, Cid, Profile, Role};
+use ingest_core::catalogue::{shard_of, Catalogue};
 use serde_json::json;
 
 use crate::output::json_line;
-
-/// A catalogue CAR and its root.
-fn open(path: &Path) -> anyhow::Result<(CarIndex, Cid)> {
-    let index = CarIndex::open(path)
-        .with_context(|| format!("cannot read the catalogue {}", path.display()))?;
-    let [root] = index.roots() else {
-        bail!(
-            "the catalogue {} names {} roots, not one",
-            path.display(),
-            index.roots().len()
-        );
-    };
-    let root = *root;
-    Ok((index, root))
-}
 
 /// List every archived video: site, id, record CID, video CID.
 #[derive(Debug, clap::Args)]
@@ -40,15 +25,11 @@ pub struct LsArgs {
 }
 
 pub fn ls(args: LsArgs) -> anyhow::Result<ExitCode> {
-    let (mut index, root) = open(&args.catalogue)?;
-    let profile = Profile::default();
+    let mut catalogue = Catalogue::open(&args.catalogue)?;
     let mut out = std::io::stdout().lock();
-    for v in videos(&profile, &mut index, &root, args.site.as_deref())? {
-        let (record_cid, record) = read_video_record(&mut index, &v.directory)?;
-        let video = record
-            .file(Role::Video)
-            .or_else(|| record.file(Role::Audio))
-            .unwrap_or(&record.files[0]);
+    for v in catalogue.videos(args.site.as_deref())? {
+        let (record_cid, record) = catalogue.record(&v.directory)?;
+        let video = record.primary_file();
         if args.json {
             json_line(
                 &mut out,
@@ -94,10 +75,10 @@ fn parse_shard(s: &str) -> Result<(u64, u64), String> {
 }
 
 pub fn todo(args: TodoArgs) -> anyhow::Result<ExitCode> {
-    let (mut index, root) = open(&args.catalogue)?;
+    let mut catalogue = Catalogue::open(&args.catalogue)?;
     let mut have: HashSet<(String, String)> = HashSet::new();
     let mut have_id: HashSet<String> = HashSet::new();
-    for v in videos(&Profile::default(), &mut index, &root, None)? {
+    for v in catalogue.videos(None)? {
         have_id.insert(v.id.clone());
         have.insert((v.site, v.id));
     }
@@ -146,9 +127,9 @@ pub struct ExportArgs {
 }
 
 pub fn export_archive(args: ExportArgs) -> anyhow::Result<ExitCode> {
-    let (mut index, root) = open(&args.catalogue)?;
+    let mut catalogue = Catalogue::open(&args.catalogue)?;
     let mut out = std::io::stdout().lock();
-    for v in videos(&Profile::default(), &mut index, &root, None)? {
+    for v in catalogue.videos(None)? {
         writeln!(out, "{} {}", v.site, v.id)?;
     }
     Ok(ExitCode::SUCCESS)

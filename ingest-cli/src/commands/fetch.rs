@@ -10,13 +10,15 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use ingest_core::fetch::{Event, FetchOptions, Fetched, Fetcher, ImportBody};
-use ingest_core::{Meta, Profile, RecordFile, Role, Source};
+use ingest_core::archive::{
+    Archive, ArchiveCar, ArchivePaths, Archived, Meta, RecordFile, Role, Source,
+};
+use ingest_core::fetch::{url_file_stem, Event, FetchOptions, Fetched, Fetcher, ImportBody};
+use ingest_core::Profile;
 use serde_json::json;
 
 use crate::cli::{parse_duration, parse_size, PerfArgs, ProfileArgs};
-use crate::commands::archive::{ArchiveCar, Archived, PendingArchive};
-use crate::output::json_line;
+use crate::output::{archived_json, json_line, print_archived};
 
 /// Download videos over HTTP(S) and archive them in the same pass.
 ///
@@ -188,51 +190,46 @@ fn fetch_one(
     bars: &Bars,
     bar: &ProgressBar,
 ) -> anyhow::Result<Outcome> {
-    let stem = format!("{}-{}", item.source.site, item.source.id);
-    let record_path = args.out.join(format!("{stem}.record.cbor"));
-    if record_path.exists() {
-        return Ok(Outcome::Exists(record_path));
+    let stem = item.source.stem();
+    let paths = ArchivePaths::new(&args.out, &item.source);
+    if paths.record.exists() {
+        return Ok(Outcome::Exists(paths.record));
     }
     let version = profile.cid_version();
-    let (pending, car) = PendingArchive::create(&args.out, &item.source, version, !args.no_car)?;
-    let restart =
-        move |car: ArchiveCar| PendingArchive::restart_car(car, version).map_err(|e| e.into());
+    let (archive, car) = Archive::create(&args.out, &item.source, version, !args.no_car)?;
+    let restart = move |car: ArchiveCar| Archive::restart_car(car, version).map_err(|e| e.into());
     let mut body = ImportBody::new(profile, args.perf.options(), car, restart);
-    let part = args.out.join(format!("{stem}.part"));
-    let fetched = fetcher.fetch(&item.url, &part, &mut body, &mut |event| match event {
-        Event::Length(Some(length)) => bar.set_length(length),
-        Event::Length(None) => {}
-        Event::Data(n) => bar.inc(n),
-        Event::Restart { reason } => {
-            bar.set_position(0);
-            bars.note(bar, format!("{stem}: starting again: {reason}"));
-        }
-        Event::Retry {
-            failures,
-            wait,
-            reason,
-        } => bars.note(
-            bar,
-            format!(
-                "{stem}: {reason}; retry {failures} in {:.1} s",
-                wait.as_secs_f64()
+    let fetched = fetcher.fetch(
+        &item.url,
+        &paths.part,
+        &mut body,
+        &mut |event| match event {
+            Event::Length(Some(length)) => bar.set_length(length),
+            Event::Length(None) => {}
+            Event::Data(n) => bar.inc(n),
+            Event::Restart { reason } => {
+                bar.set_position(0);
+                bars.note(bar, format!("{stem}: starting again: {reason}"));
+            }
+            Event::Retry {
+                failures,
+                wait,
+                reason,
+            } => bars.note(
+                bar,
+                format!(
+                    "{stem}: {reason}; retry {failures} in {:.1} s",
+                    wait.as_secs_f64()
+                ),
             ),
-        ),
-    })?;
+        },
+    )?;
     let (summary, car) = body
         .finish()
         .with_context(|| format!("cannot import {}", item.url))?;
     let name = match &item.name {
         Some(name) => name.clone(),
-        None => format!(
-            "{}.{}",
-            item.source.id,
-            extension(
-                &fetched.url,
-                &fetched.final_url,
-                fetched.content_type.as_deref()
-            )
-        ),
+        None => format!("{}.{}", item.source.id, fetched.file_extension()),
     };
     let path = args.out.join(&name);
     let files = vec![RecordFile {
@@ -244,7 +241,7 @@ fn fetch_one(
         format_id: None,
     }];
     // The record is checked (names, sizes) before anything gets its final name.
-    let archived = pending.finish(
+    let archived = archive.finish(
         profile,
         item.source.clone(),
         item.meta.clone(),
@@ -269,7 +266,7 @@ fn report(args: &Args, item: &Item, result: &anyhow::Result<Outcome>) -> anyhow:
     });
     let line = match result {
         Ok(Outcome::Archived(archived, fetched, path)) => {
-            let mut line = archived.to_json(&[]);
+            let mut line = archived_json(archived, &[]);
             line["url"] = item.url.clone().into();
             line["status"] = "archived".into();
             line["path"] = path.display().to_string().into();
@@ -295,7 +292,7 @@ fn report(args: &Args, item: &Item, result: &anyhow::Result<Outcome>) -> anyhow:
                         n => format!(", resumed at {n}"),
                     }
                 )?;
-                archived.print(false, false, &[])?;
+                print_archived(&mut out, archived)?;
             }
             line
         }
@@ -380,7 +377,7 @@ fn item(
     let site = site.with_context(|| format!("{url}: give the site (--site, or `URL SITE ID`)"))?;
     let id = match id {
         Some(id) => id.to_owned(),
-        None => file_stem(url)
+        None => url_file_stem(url)
             .with_context(|| format!("{url}: no id in the URL's file name: give --id"))?,
     };
     let source = Source {
@@ -397,55 +394,6 @@ fn item(
         name: None,
         meta: Meta::default(),
     })
-}
-
-/// The last segment of a URL's path, without query or fragment.
-fn file_name(url: &str) -> Option<&str> {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let path = rest.split(['?', '#']).next()?;
-    let (_, path) = path.split_once('/')?;
-    path.rsplit('/').next().filter(|n| !n.is_empty())
-}
-
-fn file_stem(url: &str) -> Option<String> {
-    let name = file_name(url)?;
-    let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
-    (!stem.is_empty()).then(|| stem.to_owned())
-}
-
-/// The file's extension: the URL's (as asked, then after redirects) if it looks like one,
-/// else one for the Content-Type, else `bin`.
-fn extension(url: &str, final_url: &str, content_type: Option<&str>) -> String {
-    let from_url = |url: &str| {
-        let (_, ext) = file_name(url)?.rsplit_once('.')?;
-        let ok = (1..=5).contains(&ext.len()) && ext.bytes().all(|b| b.is_ascii_alphanumeric());
-        ok.then(|| ext.to_ascii_lowercase())
-    };
-    if let Some(ext) = from_url(url).or_else(|| from_url(final_url)) {
-        return ext;
-    }
-    let mime = content_type
-        .and_then(|c| c.split(';').next())
-        .map(|c| c.trim().to_ascii_lowercase());
-    let ext = match mime.as_deref() {
-        Some("video/mp4") => "mp4",
-        Some("video/webm") => "webm",
-        Some("video/x-matroska") => "mkv",
-        Some("video/quicktime") => "mov",
-        Some("video/x-flv") => "flv",
-        Some("video/3gpp") => "3gp",
-        Some("video/mp2t") => "ts",
-        Some("audio/mp4") => "m4a",
-        Some("audio/mpeg") => "mp3",
-        Some("audio/webm") => "weba",
-        Some("audio/ogg") => "ogg",
-        Some("image/jpeg") => "jpg",
-        Some("image/png") => "png",
-        Some("image/webp") => "webp",
-        Some("text/vtt") => "vtt",
-        _ => "bin",
-    };
-    ext.to_owned()
 }
 
 /// A bar for each active download and one for the whole run, on a terminal only.
@@ -518,40 +466,5 @@ impl Bars {
             Some(multi) => multi.suspend(f),
             None => f(),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_from_urls() {
-        assert_eq!(
-            file_name("https://cdn.example/v/42.mp4?tok=1#t"),
-            Some("42.mp4")
-        );
-        assert_eq!(
-            file_stem("https://cdn.example/v/42.mp4?tok=1"),
-            Some("42".into())
-        );
-        assert_eq!(file_stem("https://cdn.example/v/42"), Some("42".into()));
-        assert_eq!(file_name("https://cdn.example/"), None);
-        assert_eq!(file_name("https://cdn.example"), None);
-    }
-
-    fn ext(url: &str, content_type: Option<&str>) -> String {
-        extension(url, url, content_type)
-    }
-
-    #[test]
-    fn extensions_from_the_url_then_the_content_type() {
-        assert_eq!(ext("http://h/a/42.MP4", None), "mp4");
-        assert_eq!(
-            ext("http://h/watch?v=42", Some("video/webm; codecs=vp9")),
-            "webm"
-        );
-        assert_eq!(ext("http://h/42", None), "bin");
-        assert_eq!(ext("http://h/42.not-an-ext", Some("video/mp4")), "mp4");
     }
 }

@@ -1,17 +1,15 @@
 //! `ingest merge`: link records into the catalogue, one deterministic tree.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use ingest_core::{
-    BaseCar, BlockSink, CarError, CarReader, CarWriter, Cid, Merge, Profile, Record, DAG_CBOR,
-    MAX_RECORD_LEN,
-};
+use ingest_core::catalogue::merge_car;
+use ingest_core::Profile;
 use serde_json::json;
 
 use crate::cli::ProfileArgs;
-use crate::output::{json_line, AtomicFile};
+use crate::output::json_line;
 
 /// The exit status when the merge succeeded but some inputs were rejected.
 pub const EXIT_REJECTED: u8 = 3;
@@ -43,25 +41,6 @@ pub struct Args {
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub json: bool,
-}
-
-/// The merge's sink: blocks the base already copied to the output are not written twice.
-struct SkipCopied<'a, W: std::io::Write> {
-    base: Option<&'a BaseCar>,
-    car: &'a mut CarWriter<W>,
-}
-
-impl<W: std::io::Write> BlockSink for SkipCopied<'_, W> {
-    type Error = CarError;
-    fn put(&mut self, cid: &Cid, block: &[u8]) -> Result<(), CarError> {
-        if let Some(base) = self.base {
-            if base.copied(cid) {
-                return Ok(());
-            }
-            base.note_written(cid);
-        }
-        self.car.put(cid, block)
-    }
 }
 
 /// Every input file: the paths given, and below each directory its `.record.cbor` and `.car`
@@ -99,73 +78,6 @@ fn input_files(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Feeds the records of one input to the merge; an unreadable input or record is rejected with
-/// its reason, never fatal.
-fn read_input<S: BlockSink, Src: ingest_core::BlockSource>(
-    path: &Path,
-    merge: &mut Merge<'_, S, Src>,
-) -> anyhow::Result<()> {
-    let name = path.display();
-    let is_car = path.extension().is_some_and(|e| e == "car");
-    if !is_car {
-        let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-        let result = if len > MAX_RECORD_LEN as u64 {
-            Err(format!(
-                "{len} bytes, over the record limit of {MAX_RECORD_LEN}"
-            ))
-        } else {
-            std::fs::read(path)
-                .map_err(|e| e.to_string())
-                .and_then(|bytes| {
-                    Record::decode(&bytes)
-                        .map(|r| (r, bytes))
-                        .map_err(|e| e.to_string())
-                })
-        };
-        match result {
-            Ok((record, bytes)) => merge.add_encoded(&record, &bytes)?,
-            Err(reason) => merge.reject(format!("{name}: {reason}")),
-        }
-        return Ok(());
-    }
-    let file = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) => {
-            merge.reject(format!("{name}: {e}"));
-            return Ok(());
-        }
-    };
-    let mut reader = match CarReader::new(file) {
-        Ok(r) => r,
-        Err(e) => {
-            merge.reject(format!("{name}: {e}"));
-            return Ok(());
-        }
-    };
-    let mut found = 0;
-    loop {
-        match reader.next_block() {
-            Ok(None) => break,
-            Ok(Some((cid, block))) if cid.codec() == DAG_CBOR => match Record::decode(&block) {
-                Ok(record) => {
-                    found += 1;
-                    merge.add_encoded(&record, &block)?;
-                }
-                Err(e) => merge.reject(format!("{name}: block {cid}: {e}")),
-            },
-            Ok(Some(_)) => {}
-            Err(e) => {
-                merge.reject(format!("{name}: {e} (the records before it were read)"));
-                break;
-            }
-        }
-    }
-    if found == 0 {
-        merge.reject(format!("{name}: no record in this CAR"));
-    }
-    Ok(())
-}
-
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let profile = args.profile.resolve()?;
     if !Profile::PRESETS.iter().any(|p| p.name() == profile.name()) {
@@ -175,58 +87,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     let files = input_files(&args.inputs)?;
-    let mut atomic = AtomicFile::create(&args.out)?;
-    let mut car = CarWriter::with_pending_root(atomic.file(), profile.cid_version())?;
-    // The base is read once: its records and files go to the output now, its directories are
-    // kept in memory for the merge (see `BaseCar`).
-    let base = match &args.base {
-        Some(path) => {
-            let base = BaseCar::load(path, &mut car).with_context(|| {
-                format!(
-                    "cannot read the base catalogue {}; nothing was written",
-                    path.display()
-                )
-            })?;
-            let [root] = base.roots() else {
-                anyhow::bail!(
-                    "the base catalogue {} names {} roots, not one",
-                    path.display(),
-                    base.roots().len()
-                );
-            };
-            let root = *root;
-            Some((base, root))
-        }
-        None => None,
-    };
-    let copied_early = base.as_ref().map_or(0, |(b, _)| b.blocks_copied);
-    let summary = {
-        let mut sink = SkipCopied {
-            base: base.as_ref().map(|(b, _)| b),
-            car: &mut car,
-        };
-        let mut source = base.as_ref().map(|(b, root)| (b, *root));
-        let base_ref = source.as_mut().map(|(b, root)| (b, *root));
-        let mut merge = Merge::new(&profile, base_ref, &mut sink);
-        for file in &files {
-            read_input(file, &mut merge)?;
-        }
-        merge
-            .finish()
-            .context("the merge failed; nothing was written")?
-    };
-    let written = car.blocks() - copied_early;
-    let (read, copied) = match &base {
-        Some((b, _)) => (
-            b.blocks_read(),
-            copied_early + b.copy_kept(&mut car, &summary.replaced)?,
-        ),
-        None => (0, 0),
-    };
-    let root = summary.root.expect("a merge always has a root");
-    car.finish_with_root(&root)
-        .with_context(|| format!("cannot write {}", args.out.display()))?;
-    atomic.commit()?;
+    let report = merge_car(&profile, args.base.as_deref(), &files, &args.out)?;
+    let (summary, root) = (&report.summary, report.root);
+    let (read, written, copied) = (
+        summary.blocks_read,
+        report.blocks_written,
+        report.blocks_copied,
+    );
 
     let mut out = std::io::stdout().lock();
     if args.json {

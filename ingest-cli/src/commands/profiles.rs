@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use ingest_core::{CidVersion, Profile};
+use ingest_core::unixfs::{CidVersion, Profile};
 use serde_json::json;
 
 use crate::output::json_line;

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Subcommand;
-use ingest_core::{FileImporter, HashOnly, Record};
+use ingest_core::archive::{verify_files, Record};
+use ingest_core::HashOnly;
 use serde_json::json;
 
 use crate::cli::PerfArgs;
@@ -65,34 +66,15 @@ fn check(
     perf: &PerfArgs,
 ) -> anyhow::Result<ExitCode> {
     let (record, _) = read_record(path)?;
-    let profile = record.profile()?;
+    record.profile()?;
     let cid = record.cid()?;
     let directory = record.write_directory(&mut HashOnly)?.directory;
     let mut out = std::io::stdout().lock();
     let mut bad = 0;
     if let Some(dir) = data {
-        for f in &record.files {
-            let file_path = dir.join(&f.name);
-            let verdict = match std::fs::File::open(&file_path) {
-                Err(e) => format!("missing: {e}"),
-                Ok(mut file) => {
-                    let mut importer =
-                        FileImporter::with_options(&profile, perf.options(), HashOnly);
-                    importer
-                        .read_from(&mut file)
-                        .with_context(|| format!("cannot read {}", file_path.display()))?;
-                    let (got, _) = importer.finish()?;
-                    if (got.root, got.file_size, got.dag_size) == (f.cid, f.size, f.dag_size) {
-                        "ok".to_owned()
-                    } else {
-                        format!(
-                            "differs: the file gives {} ({} bytes), the record says {} ({} bytes)",
-                            got.root, got.file_size, f.cid, f.size
-                        )
-                    }
-                }
-            };
-            if verdict != "ok" {
+        for (f, check) in verify_files(&record, dir, perf.options())? {
+            let verdict = check.describe(f);
+            if !check.is_ok() {
                 bad += 1;
             }
             if json {
@@ -105,11 +87,11 @@ fn check(
                 writeln!(
                     out,
                     "{:<8} {} {}",
-                    if verdict == "ok" { "ok" } else { "FAILED" },
+                    if check.is_ok() { "ok" } else { "FAILED" },
                     f.cid,
                     f.name
                 )?;
-                if verdict != "ok" {
+                if !check.is_ok() {
                     writeln!(out, "         {verdict}")?;
                 }
             }

@@ -1,7 +1,10 @@
 use super::*;
-use crate::block::RAW;
-use crate::record::{Meta, RecordFile, Role, Source};
-use crate::sink::MemorySink;
+use crate::archive::Record;
+use crate::archive::{Meta, RecordFile, Role, Source};
+use crate::unixfs::block::cid_of;
+use crate::unixfs::block::RAW;
+use crate::unixfs::sink::MemorySink;
+use crate::unixfs::{BlockSink, CidVersion, Profile};
 use proptest::prelude::*;
 
 fn record(site: &str, id: &str, variant: u8, profile: &Profile) -> Record {
@@ -61,12 +64,8 @@ fn merge_onto(
 
 /// Every video of the catalogue with its record's CID, reading only from `store`: fails if a
 /// needed block is missing.
-fn contents(
-    profile: &Profile,
-    store: &mut MemorySink,
-    root: &Cid,
-) -> Vec<(String, String, String)> {
-    videos(profile, store, root, None)
+fn contents(store: &mut MemorySink, root: &Cid) -> Vec<(String, String, String)> {
+    videos(store, root, None)
         .unwrap()
         .into_iter()
         .map(|v| {
@@ -132,7 +131,7 @@ proptest! {
         }
         let (mut store, root) = base.unwrap();
         prop_assert_eq!(root, want);
-        let listed = contents(profile, &mut store, &root);
+        let listed = contents(&mut store, &root);
         let distinct: std::collections::BTreeSet<_> = records.iter().map(|r| (&r.source.site, &r.source.id)).collect();
         prop_assert_eq!(listed.len(), distinct.len());
     }
@@ -154,13 +153,13 @@ fn a_conflict_keeps_every_record_and_the_smallest_cid_wins() {
     assert_eq!(summary.conflicts[0].winner, win);
     assert_eq!(summary.conflicts[0].others, [lose]);
     assert_eq!(
-        contents(p, &mut store, &root),
+        contents(&mut store, &root),
         [("youtube".into(), "x".into(), win.to_string())]
     );
     // The loser is reachable at _conflicts/youtube/x/<cid>.
     let mut at = root;
     for name in [CONFLICTS_DIR, "youtube", "x", &lose.to_string()] {
-        at = dir::lookup(p, &mut store, &at, name)
+        at = crate::unixfs::dir::lookup(&mut store, &at, name)
             .unwrap()
             .expect(name)
             .0;

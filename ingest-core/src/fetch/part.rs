@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::writer::FileWriter;
+use crate::io::writer::FileWriter;
 
 /// The state file is ours, but may be damaged: never read more than this.
 const MAX_STATE_LEN: u64 = 64 * 1024;

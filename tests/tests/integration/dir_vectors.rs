@@ -4,10 +4,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use ingest_core::{
-    import_path, Cid, CountingSink, DirBuilder, DirKind, FileImporter, HashOnly, Profile,
-    WalkOptions,
+use ingest_core::unixfs::{
+    import_path, CountingSink, DirBuilder, DirKind, FileImporter, HashOnly, Profile, WalkOptions,
 };
+use ingest_core::Cid;
 use ingest_tests::{dir_vectors, Content, DirVector};
 
 enum Node {
@@ -186,7 +186,7 @@ mod order {
             let entries: Vec<(String, Cid, u64)> = (0..count)
                 .map(|i| {
                     let name = format!("{tag}{i}");
-                    let cid = ingest_core::cid_of(ingest_core::CidVersion::V1, ingest_core::RAW, name.as_bytes());
+                    let cid = ingest_core::unixfs::cid_of(ingest_core::unixfs::CidVersion::V1, ingest_core::unixfs::RAW, name.as_bytes());
                     (name, cid, i as u64)
                 })
                 .collect();

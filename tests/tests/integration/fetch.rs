@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use ingest_core::fetch::{Event, FetchError, FetchOptions, Fetcher, ImportBody};
-use ingest_core::{HashOnly, ImportOptions, Profile};
+use ingest_core::unixfs::{HashOnly, ImportOptions, Profile};
 use ingest_tests::http::{Answer, Resource, Server};
 use ingest_tests::{file_vectors, Content};
 

@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 use std::io::Cursor;
 use std::num::NonZeroUsize;
 
-use ingest_core::{
-    BlockSink, CarReader, CarWriter, CountingSink, FileImporter, HashOnly, ImportOptions,
-    ImportWriter, MemorySink, Profile,
+use ingest_core::car::{CarReader, CarWriter};
+use ingest_core::unixfs::{
+    BlockSink, CountingSink, FileImporter, HashOnly, ImportOptions, ImportWriter, MemorySink,
+    Profile,
 };
 use ingest_tests::{file_vectors_by_content, import_content_for, Content, FileVector};
 
@@ -139,7 +140,8 @@ fn import_bytes_equals_streaming_for_every_small_vector() {
         let data = Content::bytes(&seed, size);
         for v in &vectors {
             let (summary, sink) =
-                ingest_core::import_bytes(&profile(v), &data, CountingSink::default()).unwrap();
+                ingest_core::unixfs::import_bytes(&profile(v), &data, CountingSink::default())
+                    .unwrap();
             assert_eq!(summary.root.to_string(), v.cid, "{}", describe(v));
             assert_eq!(sink.distinct() as u64, v.blocks, "{}", describe(v));
         }

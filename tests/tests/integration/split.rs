@@ -3,7 +3,7 @@
 
 use std::num::NonZeroUsize;
 
-use ingest_core::{CidVersion, FileImporter, HashOnly, ImportOptions, Overrides, Profile};
+use ingest_core::unixfs::{CidVersion, FileImporter, HashOnly, ImportOptions, Overrides, Profile};
 use proptest::prelude::*;
 
 fn root(profile: &Profile, threads: usize, data: &[u8], cuts: &[usize]) -> String {

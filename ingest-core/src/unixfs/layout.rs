@@ -13,9 +13,9 @@
 //! O(depth × max_links) links: at most 3 levels × 1024 links × ~110 bytes ≈ 340 KiB for a
 //! 1 TiB file under `unixfs-v1-2025`, 4 × 174 × 110 ≈ 77 KiB under the 256 KiB-chunk profiles.
 
-use crate::block::{cid_of, encode_file_node, Link, DAG_PB};
-use crate::profile::{CidVersion, Profile};
-use crate::sink::BlockSink;
+use crate::unixfs::block::{cid_of, encode_file_node, Link, DAG_PB};
+use crate::unixfs::profile::{CidVersion, Profile};
+use crate::unixfs::sink::BlockSink;
 
 /// A finished subtree: its link and the file bytes under it.
 pub(crate) type Subtree = (Link, u64);

@@ -29,7 +29,7 @@ pub const BLOCK_SIZE_LIMIT: usize = 2 * 1024 * 1024;
 /// its `blocksizes` entry at most 11.
 const MAX_LINK_COST: usize = 64;
 
-/// Bytes a dag-pb leaf adds around its chunk (see [`crate::block`]): at most 20.
+/// Bytes a dag-pb leaf adds around its chunk (see [`crate::unixfs::block`]): at most 20.
 const MAX_LEAF_OVERHEAD: usize = 20;
 
 /// CID version of the blocks a profile writes.

@@ -20,20 +20,16 @@
 //! its name plus `record.cbor`, the record's bytes as a file. Its CID is a pure function of the
 //! record.
 
-mod ytdlp;
-
-pub use ytdlp::{FoundFile, InfoJson, InfoJsonError, MAX_INFO_JSON_LEN};
-
 use std::collections::BTreeMap;
 
 use cid::Cid;
 use ipld_core::ipld::Ipld;
 
-use crate::block::{cid_of, DAG_CBOR};
-use crate::dir::{check_entry_name, put, DirBuilder, DirError};
-use crate::importer::{import_bytes, ImportError};
-use crate::profile::{CidVersion, Profile};
-use crate::sink::BlockSink;
+use crate::unixfs::block::{cid_of, DAG_CBOR};
+use crate::unixfs::dir::{check_entry_name, put, DirBuilder, DirError};
+use crate::unixfs::importer::{import_bytes, ImportError};
+use crate::unixfs::profile::{CidVersion, Profile};
+use crate::unixfs::sink::BlockSink;
 
 /// The schema version this code writes and reads.
 pub const RECORD_VERSION: u64 = 1;
@@ -103,7 +99,7 @@ impl Role {
             .rsplit_once('.')
             .map_or("", |(_, e)| e)
             .to_ascii_lowercase();
-        ytdlp::role_of_extension(&ext)
+        super::media::role_of_extension(&ext)
     }
 }
 
@@ -287,6 +283,11 @@ fn check_site(site: &str) -> Result<(), RecordError> {
 }
 
 impl Source {
+    /// `<site>-<id>`: the stem of every output file of this video.
+    pub fn stem(&self) -> String {
+        format!("{}-{}", self.site, self.id)
+    }
+
     /// Checks the site (a lower-case extractor key), the id (a valid directory entry name of at
     /// most 256 bytes: it names the video's directory in the catalogue) and the URL's length.
     pub fn validate(&self) -> Result<(), RecordError> {
@@ -381,6 +382,14 @@ impl Record {
                 format!("{:?} is not a known profile", self.profile),
             )
         })
+    }
+
+    /// The main file of the video: the first video file, else the first audio file, else the
+    /// first file. Its CID is "the video's CID" in every listing.
+    pub fn primary_file(&self) -> &RecordFile {
+        self.file(Role::Video)
+            .or_else(|| self.file(Role::Audio))
+            .unwrap_or(&self.files[0])
     }
 
     /// The first file of role `role`.
@@ -784,6 +793,3 @@ impl Fields {
         }
     }
 }
-
-#[cfg(test)]
-mod tests;

@@ -22,10 +22,10 @@ use std::path::{Path, PathBuf};
 use cid::Cid;
 
 use super::{put, DirBuilder, DirError};
-use crate::block::{cid_of, encode_symlink, DAG_PB};
-use crate::importer::{FileImporter, ImportError, ImportOptions};
-use crate::profile::Profile;
-use crate::sink::BlockSink;
+use crate::unixfs::block::{cid_of, encode_symlink, DAG_PB};
+use crate::unixfs::importer::{FileImporter, ImportError, ImportOptions};
+use crate::unixfs::profile::Profile;
+use crate::unixfs::sink::BlockSink;
 
 /// How to walk a tree.
 #[derive(Clone, Debug, Default)]

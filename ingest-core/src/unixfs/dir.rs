@@ -23,9 +23,9 @@ pub use walk::{import_path, Added, EntryKind, WalkError, WalkObserver, WalkOptio
 
 use cid::Cid;
 
-use crate::block::{cid_of, dir_link_encoded_len, encode_directory, DAG_PB, DIR_DATA_LEN};
-use crate::profile::{DirSizeEstimate, Profile};
-use crate::sink::BlockSink;
+use crate::unixfs::block::{cid_of, dir_link_encoded_len, encode_directory, DAG_PB, DIR_DATA_LEN};
+use crate::unixfs::profile::{DirSizeEstimate, Profile};
+use crate::unixfs::sink::BlockSink;
 
 /// One child of a directory.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -240,7 +240,7 @@ impl DirBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sink::HashOnly;
+    use crate::unixfs::sink::HashOnly;
 
     fn file_cid() -> Cid {
         "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
@@ -289,7 +289,7 @@ mod tests {
                 .unwrap();
         }
         let estimate = dir.estimate();
-        let mut sink = crate::sink::MemorySink::new();
+        let mut sink = crate::unixfs::sink::MemorySink::new();
         let summary = dir.finish(&mut sink).unwrap();
         assert_eq!(sink.get(&summary.root).unwrap().len() as u64, estimate);
     }

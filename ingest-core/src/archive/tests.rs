@@ -1,6 +1,10 @@
 use super::*;
-use crate::block::RAW;
-use crate::sink::MemorySink;
+use crate::unixfs::block::cid_of;
+use crate::unixfs::block::RAW;
+use crate::unixfs::profile::{CidVersion, Profile};
+use crate::unixfs::sink::MemorySink;
+use cid::Cid;
+use ipld_core::ipld::Ipld;
 use proptest::prelude::*;
 
 fn raw_cid(bytes: &[u8]) -> Cid {

@@ -6,7 +6,7 @@
 //! into the chunk buffers, and [`ImportWriter`] is a `std::io::Write`.
 //!
 //! Memory is flat in the file size: at most `2 × threads + 2` chunk buffers (5 MiB with 2
-//! threads and 1 MiB chunks) plus the layout's open nodes (see [`crate::layout`]).
+//! threads and 1 MiB chunks) plus the layout's open nodes (see [`crate::unixfs::layout`]).
 
 mod leaves;
 
@@ -15,13 +15,11 @@ use std::num::NonZeroUsize;
 
 use cid::Cid;
 
-use crate::block::{
-    cid_of, empty_file_leaf, wrap_file_leaf, Link, DAG_PB, LEAF_HEADROOM, LEAF_TAILROOM, RAW,
-};
-use crate::chunker::Chunker;
-use crate::layout::BalancedLayout;
-use crate::profile::{CidVersion, Profile};
-use crate::sink::BlockSink;
+use crate::unixfs::block::{encode_leaf, Link, LEAF_HEADROOM, LEAF_TAILROOM};
+use crate::unixfs::chunker::Chunker;
+use crate::unixfs::layout::BalancedLayout;
+use crate::unixfs::profile::Profile;
+use crate::unixfs::sink::BlockSink;
 use leaves::{Leaf, LeafHasher, WorkerDied};
 
 /// Settings that change how fast an import runs, never its result.
@@ -241,18 +239,15 @@ impl<S: BlockSink> FileImporter<S> {
             Some((link, _)) => (link.cid, link.dag_size),
             None => {
                 // An empty file has no chunk: kubo writes an empty leaf.
-                let block = if self.profile.raw_leaves() {
-                    Vec::new()
-                } else {
-                    empty_file_leaf()
-                };
-                let (version, codec) = if self.profile.raw_leaves() {
-                    (CidVersion::V1, RAW)
-                } else {
-                    (self.profile.cid_version(), DAG_PB)
-                };
-                let cid = cid_of(version, codec, &block);
-                sink.put(&cid, &block)?;
+                let mut buf = [0u8; LEAF_HEADROOM + LEAF_TAILROOM];
+                let (range, cid) = encode_leaf(
+                    self.profile.raw_leaves(),
+                    self.profile.cid_version(),
+                    &mut buf,
+                    0,
+                );
+                let block = &buf[range];
+                sink.put(&cid, block)?;
                 self.leaf_blocks += 1;
                 (cid, block.len() as u64)
             }
@@ -286,22 +281,16 @@ pub fn import_bytes<S: BlockSink>(
         return importer.finish();
     }
     // One chunk: the leaf is the root (raw, or a dag-pb leaf wrapped around the bytes).
-    let (cid, block) = if profile.raw_leaves() {
-        (
-            cid_of(CidVersion::V1, RAW, bytes),
-            std::borrow::Cow::Borrowed(bytes),
-        )
-    } else {
-        let mut buf = vec![0u8; LEAF_HEADROOM + bytes.len() + LEAF_TAILROOM];
-        buf[LEAF_HEADROOM..LEAF_HEADROOM + bytes.len()].copy_from_slice(bytes);
-        let range = wrap_file_leaf(&mut buf, bytes.len());
-        let block = buf[range].to_vec();
-        (
-            cid_of(profile.cid_version(), DAG_PB, &block),
-            std::borrow::Cow::Owned(block),
-        )
-    };
-    Tracked(&mut sink).put(&cid, &block)?;
+    let mut buf = vec![0u8; LEAF_HEADROOM + bytes.len() + LEAF_TAILROOM];
+    buf[LEAF_HEADROOM..LEAF_HEADROOM + bytes.len()].copy_from_slice(bytes);
+    let (range, cid) = encode_leaf(
+        profile.raw_leaves(),
+        profile.cid_version(),
+        &mut buf,
+        bytes.len(),
+    );
+    let block = &buf[range];
+    Tracked(&mut sink).put(&cid, block)?;
     let summary = FileSummary {
         root: cid,
         file_size: bytes.len() as u64,

@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::{Meta, Role, Source};
+use super::media::{role_of_extension, AUDIO_EXTS, VIDEO_EXTS};
+use super::{ArchiveInput, Meta, Role, Source};
 
 /// The largest info.json read: 64 MiB (one with every format and subtitle listed is a few MiB).
 pub const MAX_INFO_JSON_LEN: u64 = 64 * 1024 * 1024;
@@ -53,19 +54,6 @@ pub enum InfoJsonError {
     },
 }
 
-/// A file found beside an info.json.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FoundFile {
-    /// Where it is.
-    pub path: PathBuf,
-    /// Its name (the name it gets in the per-video directory).
-    pub name: String,
-    /// What it is.
-    pub role: Role,
-    /// The format it holds, when known.
-    pub format_id: Option<String>,
-}
-
 /// A parsed `.info.json`.
 #[derive(Clone, Debug)]
 pub struct InfoJson {
@@ -73,35 +61,8 @@ pub struct InfoJson {
     info: Map<String, Value>,
 }
 
-const VIDEO_EXTS: &[&str] = &[
-    "mp4", "webm", "mkv", "mov", "flv", "avi", "m4v", "3gp", "ts", "mpg", "mpeg", "ogv", "wmv",
-];
-const AUDIO_EXTS: &[&str] = &[
-    "m4a", "mp3", "opus", "ogg", "oga", "aac", "flac", "wav", "weba", "mka",
-];
-const IMAGE_EXTS: &[&str] = &["jpg", "jpeg", "png", "webp", "gif", "avif"];
-const SUBTITLE_EXTS: &[&str] = &[
-    "vtt", "srt", "ass", "ssa", "lrc", "ttml", "srv1", "srv2", "srv3", "json3",
-];
 /// yt-dlp's unfinished files: never archived.
 const PARTIAL_SUFFIXES: &[&str] = &[".part", ".ytdl", ".temp", ".info.json"];
-
-/// The role a file extension (lower-case, without the dot) suggests.
-pub(super) fn role_of_extension(ext: &str) -> Role {
-    if ext == "description" {
-        Role::Description
-    } else if IMAGE_EXTS.contains(&ext) {
-        Role::Thumbnail
-    } else if SUBTITLE_EXTS.contains(&ext) {
-        Role::Subtitles
-    } else if AUDIO_EXTS.contains(&ext) {
-        Role::Audio
-    } else if VIDEO_EXTS.contains(&ext) {
-        Role::Video
-    } else {
-        Role::Other
-    }
-}
 
 impl InfoJson {
     /// Reads `path` (at most [`MAX_INFO_JSON_LEN`] bytes).
@@ -242,7 +203,7 @@ impl InfoJson {
     }
 
     /// Every file yt-dlp left beside the info.json for this video, in name order.
-    pub fn files(&self) -> Result<Vec<FoundFile>, InfoJsonError> {
+    pub fn files(&self) -> Result<Vec<ArchiveInput>, InfoJsonError> {
         let Some(stem) = self.stem() else {
             return Err(InfoJsonError::Invalid {
                 path: self.path.clone(),
@@ -284,7 +245,7 @@ impl InfoJson {
                 _ => None,
             };
             let role = self.role_of(&ext, format_id.as_deref());
-            found.push(FoundFile {
+            found.push(ArchiveInput {
                 path: entry.path(),
                 name,
                 role,
@@ -296,7 +257,7 @@ impl InfoJson {
     }
 
     /// Signs that `files` are not the bytes the site serves, each naming its reason.
-    pub fn warnings(&self, files: &[FoundFile]) -> Vec<String> {
+    pub fn warnings(&self, files: &[ArchiveInput]) -> Vec<String> {
         let mut warnings = Vec::new();
         let merged: Vec<String> = match self.info.get("requested_formats") {
             Some(Value::Array(formats)) if formats.len() > 1 => formats

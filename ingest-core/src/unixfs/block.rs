@@ -20,7 +20,7 @@ use cid::Cid;
 use multihash::Multihash;
 use sha2::{Digest, Sha256};
 
-use crate::profile::CidVersion;
+use crate::unixfs::profile::CidVersion;
 
 /// Multicodec of dag-pb blocks.
 pub const DAG_PB: u64 = 0x70;
@@ -38,14 +38,33 @@ pub(crate) const LEAF_HEADROOM: usize = 16;
 /// chunk length (at most 4 bytes for a chunk under 2 MiB), rounded up.
 pub(crate) const LEAF_TAILROOM: usize = 8;
 
-/// UnixFS node types.
+/// UnixFS node types (the `Type` field of the UnixFS `Data` message), as this crate writes and
+/// reads them. `Raw` (0) and `Metadata` (3) are never produced by an import.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
-pub(crate) enum UnixFsType {
+pub enum UnixFsType {
+    /// A plain directory: one node, links sorted by name.
     Directory = 1,
+    /// A file or a piece of one.
     File = 2,
+    /// A symbolic link; the target is the node's data.
     Symlink = 4,
+    /// One shard of a HAMT-sharded directory.
     HamtShard = 5,
+}
+
+impl UnixFsType {
+    /// The type with number `n`, if it is one of those above.
+    pub fn from_number(n: u64) -> Option<UnixFsType> {
+        [
+            UnixFsType::Directory,
+            UnixFsType::File,
+            UnixFsType::Symlink,
+            UnixFsType::HamtShard,
+        ]
+        .into_iter()
+        .find(|t| *t as u64 == n)
+    }
 }
 
 /// The sha2-256 multihash of `bytes`.
@@ -130,7 +149,7 @@ fn put_link(out: &mut Vec<u8>, cid: &Cid, prefix: &[u8], name: &[u8], dag_size: 
 /// the trailer right after, giving `PBNode { Data: UnixFS { Type: File, Data: chunk,
 /// filesize: n } }`, byte for byte what boxo writes for a leaf. `buf` must be at least
 /// `LEAF_HEADROOM + n + LEAF_TAILROOM` long.
-pub(crate) fn wrap_file_leaf(buf: &mut [u8], n: usize) -> std::ops::Range<usize> {
+fn wrap_file_leaf(buf: &mut [u8], n: usize) -> std::ops::Range<usize> {
     let mut head = Vec::with_capacity(LEAF_HEADROOM);
     let mut tail = Vec::with_capacity(LEAF_TAILROOM);
     tail.push(0x18);
@@ -148,8 +167,39 @@ pub(crate) fn wrap_file_leaf(buf: &mut [u8], n: usize) -> std::ops::Range<usize>
 
 /// The dag-pb leaf of an empty file: `PBNode { Data: UnixFS { Type: File, filesize: 0 } }`.
 /// boxo leaves the UnixFS `Data` field out when there is no content.
-pub(crate) fn empty_file_leaf() -> Vec<u8> {
-    vec![0x0a, 0x04, 0x08, UnixFsType::File as u8, 0x18, 0x00]
+const EMPTY_FILE_LEAF: [u8; 6] = [0x0a, 0x04, 0x08, UnixFsType::File as u8, 0x18, 0x00];
+
+/// The leaf rule, in one place: encodes the chunk `buf[LEAF_HEADROOM..LEAF_HEADROOM + n]` as
+/// a leaf block in place and returns the block's range in `buf` and its CID.
+///
+/// - raw leaves: the chunk itself, always named with CIDv1 (kubo does so even when the rest of
+///   the DAG is CIDv0);
+/// - dag-pb leaves: the chunk wrapped in a UnixFS File node ([`wrap_file_leaf`]), named with
+///   `version`; an empty file (`n == 0`) is the node without a `Data` field, as boxo writes it.
+///
+/// `buf` must be at least `LEAF_HEADROOM + n + LEAF_TAILROOM` long.
+pub(crate) fn encode_leaf(
+    raw: bool,
+    version: CidVersion,
+    buf: &mut [u8],
+    n: usize,
+) -> (std::ops::Range<usize>, Cid) {
+    let block = if raw {
+        LEAF_HEADROOM..LEAF_HEADROOM + n
+    } else if n == 0 {
+        let start = LEAF_HEADROOM - EMPTY_FILE_LEAF.len();
+        buf[start..LEAF_HEADROOM].copy_from_slice(&EMPTY_FILE_LEAF);
+        start..LEAF_HEADROOM
+    } else {
+        wrap_file_leaf(buf, n)
+    };
+    let (version, codec) = if raw {
+        (CidVersion::V1, RAW)
+    } else {
+        (version, DAG_PB)
+    };
+    let cid = cid_of(version, codec, &buf[block.clone()]);
+    (block, cid)
 }
 
 /// Encodes an internal file node into `out` (cleared first).
@@ -251,8 +301,8 @@ pub(crate) struct PbLink {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct PbDir {
     pub(crate) links: Vec<PbLink>,
-    /// UnixFS type: 1 directory, 5 HAMT shard.
-    pub(crate) kind: u64,
+    /// [`UnixFsType::Directory`] or [`UnixFsType::HamtShard`].
+    pub(crate) kind: UnixFsType,
     /// The shard's fanout (HAMT only).
     pub(crate) fanout: u64,
 }
@@ -361,9 +411,10 @@ pub(crate) fn decode_dir(block: &[u8]) -> Result<PbDir, PbError> {
             (_, w) => unixfs.skip(w)?,
         }
     }
-    if kind != UnixFsType::Directory as u64 && kind != UnixFsType::HamtShard as u64 {
-        return Err(PbError("not a UnixFS directory"));
-    }
+    let kind = match UnixFsType::from_number(kind) {
+        Some(kind @ (UnixFsType::Directory | UnixFsType::HamtShard)) => kind,
+        _ => return Err(PbError("not a UnixFS directory")),
+    };
     Ok(PbDir {
         links,
         kind,
@@ -420,7 +471,7 @@ mod tests {
             [(b"a".as_slice(), &cid, 1), (b"b".as_slice(), &cid, 300)],
         );
         let dir = decode_dir(&out).unwrap();
-        assert_eq!(dir.kind, 1);
+        assert_eq!(dir.kind, UnixFsType::Directory);
         let links: Vec<_> = dir
             .links
             .iter()
@@ -441,7 +492,8 @@ mod tests {
     #[test]
     fn empty_file_leaf_is_the_well_known_empty_file() {
         // `ipfs add` of an empty file, quoted in kubo's own `ipfs add --help`.
-        let cid = cid_of(CidVersion::V0, DAG_PB, &empty_file_leaf());
+        let mut buf = [0u8; LEAF_HEADROOM + LEAF_TAILROOM];
+        let (_, cid) = encode_leaf(false, CidVersion::V0, &mut buf, 0);
         assert_eq!(
             cid.to_string(),
             "QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH"

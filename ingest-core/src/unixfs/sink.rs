@@ -16,7 +16,7 @@ use cid::Cid;
 ///   block last. The same block may be put more than once (a file of repeated chunks makes
 ///   identical leaves); a sink that stores blocks should keep one copy.
 /// - An error from `put` stops the import at once and comes back to the caller as
-///   [`crate::ImportError::Sink`]; the sink is not called again.
+///   [`crate::unixfs::ImportError::Sink`]; the sink is not called again.
 /// - Calls come from the thread that drives the importer, so a sink need not be `Send`.
 pub trait BlockSink {
     /// What a failed `put` reports.

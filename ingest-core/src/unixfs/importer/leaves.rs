@@ -26,9 +26,9 @@ use std::time::Duration;
 
 use cid::Cid;
 
-use crate::block::{cid_of, wrap_file_leaf, DAG_PB, LEAF_HEADROOM, RAW};
-use crate::chunker::ChunkBuf;
-use crate::profile::{CidVersion, Profile};
+use crate::unixfs::block::encode_leaf;
+use crate::unixfs::chunker::ChunkBuf;
+use crate::unixfs::profile::{CidVersion, Profile};
 
 /// A hashed leaf: its block is `buf[block]`.
 #[derive(Debug)]
@@ -49,16 +49,7 @@ struct LeafKind {
 impl LeafKind {
     fn make(self, chunk: ChunkBuf) -> Leaf {
         let ChunkBuf { mut buf, len } = chunk;
-        let (block, cid) = if self.raw {
-            // kubo names raw leaves with CIDv1 even when the rest of the DAG is CIDv0.
-            let block = LEAF_HEADROOM..LEAF_HEADROOM + len;
-            let cid = cid_of(CidVersion::V1, RAW, &buf[block.clone()]);
-            (block, cid)
-        } else {
-            let block = wrap_file_leaf(&mut buf, len);
-            let cid = cid_of(self.version, DAG_PB, &buf[block.clone()]);
-            (block, cid)
-        };
+        let (block, cid) = encode_leaf(self.raw, self.version, &mut buf, len);
         Leaf {
             buf,
             block,

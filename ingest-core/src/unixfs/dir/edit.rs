@@ -12,9 +12,9 @@ use std::collections::BTreeMap;
 use cid::Cid;
 
 use super::{hamt, DirBuilder, DirError, DirKind, Entry};
-use crate::block::{decode_dir, PbDir};
-use crate::profile::Profile;
-use crate::sink::{BlockSink, MemorySink};
+use crate::unixfs::block::{decode_dir, PbDir, UnixFsType};
+use crate::unixfs::profile::Profile;
+use crate::unixfs::sink::{BlockSink, MemorySink};
 
 /// Where existing blocks come from.
 pub trait BlockSource {
@@ -80,14 +80,13 @@ pub(crate) fn read_dir<Src: BlockSource + ?Sized>(
 
 /// The entry `name` of the directory `dir`, if it has one.
 pub fn lookup<Src: BlockSource + ?Sized>(
-    profile: &Profile,
     src: &mut Src,
     dir: &Cid,
     name: &str,
 ) -> Result<Option<(Cid, u64)>, EditError> {
     let node = read_dir(src, dir)?;
-    if node.kind == 5 {
-        return hamt::lookup(profile, src, dir, name);
+    if node.kind == UnixFsType::HamtShard {
+        return hamt::lookup(src, node, dir, name);
     }
     Ok(node
         .links
@@ -99,14 +98,13 @@ pub fn lookup<Src: BlockSource + ?Sized>(
 /// The entries `names` of the directory `dir` (each `None` if absent), reading every node on
 /// their paths once.
 pub fn lookup_many<Src: BlockSource + ?Sized>(
-    profile: &Profile,
     src: &mut Src,
     dir: &Cid,
     names: &[&str],
 ) -> Result<Vec<Option<(Cid, u64)>>, EditError> {
     let node = read_dir(src, dir)?;
-    if node.kind == 5 {
-        return hamt::lookup_many(profile, src, dir, names);
+    if node.kind == UnixFsType::HamtShard {
+        return hamt::lookup_many(src, dir, names);
     }
     let links: std::collections::HashMap<&str, (Cid, u64)> = node
         .links
@@ -118,14 +116,13 @@ pub fn lookup_many<Src: BlockSource + ?Sized>(
 
 /// Every entry of the directory `dir`: (name, CID, dag size), in name order.
 pub fn list<Src: BlockSource + ?Sized>(
-    profile: &Profile,
     src: &mut Src,
     dir: &Cid,
 ) -> Result<Vec<(String, Cid, u64)>, EditError> {
     let node = read_dir(src, dir)?;
     let mut out = Vec::new();
-    if node.kind == 5 {
-        hamt::list(profile, src, dir, &mut out)?;
+    if node.kind == UnixFsType::HamtShard {
+        hamt::list(src, dir, &mut out)?;
         out.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     } else {
         out = node
@@ -161,7 +158,7 @@ pub fn update<S: BlockSink + ?Sized, Src: BlockSource + ?Sized>(
         None => None,
     };
     if let Some((cid, node)) = &node {
-        if node.kind == 5 {
+        if node.kind == UnixFsType::HamtShard {
             let (root, dag_size, _) = hamt::update(profile, src, cid, entries, sink, replaced)?;
             return Ok((root, dag_size, DirKind::Hamt));
         }
@@ -188,8 +185,8 @@ pub fn update<S: BlockSink + ?Sized, Src: BlockSource + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::block::{cid_of, RAW};
-    use crate::profile::CidVersion;
+    use crate::unixfs::block::{cid_of, RAW};
+    use crate::unixfs::profile::CidVersion;
     use proptest::prelude::*;
 
     fn entries(names: impl IntoIterator<Item = String>) -> BTreeMap<String, (Cid, u64)> {
@@ -244,14 +241,14 @@ mod tests {
                 store.put(block_cid, bytes).unwrap();
             }
             let names = ["video-0000000", "video-0006999", "new-00000", "new-02999", "absent"];
-            let many = lookup_many(profile, &mut store, &edited, &names).unwrap();
+            let many = lookup_many(&mut store, &edited, &names).unwrap();
             for (name, found_many) in names.iter().zip(many) {
-                let found = lookup(profile, &mut store, &edited, name).unwrap();
+                let found = lookup(&mut store, &edited, name).unwrap();
                 prop_assert_eq!(found, union.get(*name).copied(), "{}", name);
                 prop_assert_eq!(found_many, found, "{}", name);
             }
             if first + second < 9000 {
-                let listed = list(profile, &mut store, &edited).unwrap();
+                let listed = list(&mut store, &edited).unwrap();
                 prop_assert_eq!(listed.len(), union.len());
             }
         }

@@ -7,7 +7,7 @@
 //! was sliced. Each buffer keeps [`LEAF_HEADROOM`] bytes in front of the data and
 //! [`LEAF_TAILROOM`] after it, so a dag-pb leaf can be wrapped around the chunk in place.
 
-use crate::block::{LEAF_HEADROOM, LEAF_TAILROOM};
+use crate::unixfs::block::{LEAF_HEADROOM, LEAF_TAILROOM};
 
 /// A chunk buffer: `LEAF_HEADROOM` spare bytes, the chunk, then `LEAF_TAILROOM` spare bytes.
 #[derive(Debug)]

@@ -25,9 +25,9 @@ use std::collections::BTreeMap;
 
 use super::edit::{read_dir, BlockSource, EditError};
 use super::{put, DirError, Entry};
-use crate::block::{cid_of, encode_hamt_shard, PbLink, DAG_PB};
-use crate::profile::{CidVersion, Profile};
-use crate::sink::BlockSink;
+use crate::unixfs::block::{cid_of, encode_hamt_shard, PbDir, PbLink, UnixFsType, DAG_PB};
+use crate::unixfs::profile::{CidVersion, Profile};
+use crate::unixfs::sink::BlockSink;
 
 /// The 64 hash bits of a name, consumed from the most significant bit down: the first half
 /// (h1) of murmur3-x64-128 with seed 0, boxo's `murmur3.Sum64`.
@@ -51,13 +51,21 @@ struct Geometry {
 
 impl Geometry {
     fn of(profile: &Profile) -> Geometry {
-        let fanout = profile.hamt_fanout() as usize;
-        debug_assert!(fanout.is_power_of_two() && (8..=256).contains(&fanout));
-        Geometry {
+        Geometry::of_fanout(u64::from(profile.hamt_fanout())).expect("a profile's fanout is valid")
+    }
+
+    /// The geometry of a fanout read from a shard: a power of two from 8 to 1024 (boxo's
+    /// bounds), else `None`.
+    fn of_fanout(fanout: u64) -> Option<Geometry> {
+        if !(fanout.is_power_of_two() && (8..=1024).contains(&fanout)) {
+            return None;
+        }
+        let fanout = fanout as usize;
+        Some(Geometry {
             fanout,
             bits: fanout.trailing_zeros(),
             width: format!("{:X}", fanout - 1).len(),
-        }
+        })
     }
 
     /// The bucket `hash` falls in at `level`.
@@ -199,46 +207,72 @@ fn split_link_name(name: &str, width: usize) -> Option<(usize, &str)> {
     Some((bucket, &name[width..]))
 }
 
-/// Finds `name` in the HAMT rooted at `root`, reading one shard per level.
-pub(super) fn lookup<Src: BlockSource + ?Sized>(
-    profile: &Profile,
+/// The geometry of the shard `node` (block `cid`), read from its own fanout: reading a HAMT
+/// needs no profile.
+fn geometry(node: &PbDir, cid: &Cid) -> Result<Geometry, EditError> {
+    if node.kind != UnixFsType::HamtShard {
+        return Err(EditError::NotADirectory {
+            cid: *cid,
+            reason: "a HAMT links to a node that is not a shard",
+        });
+    }
+    Geometry::of_fanout(node.fanout).ok_or(EditError::NotADirectory {
+        cid: *cid,
+        reason: "a HAMT fanout that is not a power of two from 8 to 1024",
+    })
+}
+
+/// Reads the HAMT shard `cid` and its geometry.
+fn read_shard<Src: BlockSource + ?Sized>(
     src: &mut Src,
-    root: &Cid,
+    cid: &Cid,
+) -> Result<(PbDir, Geometry), EditError> {
+    let node = read_dir(src, cid)?;
+    let g = geometry(&node, cid)?;
+    Ok((node, g))
+}
+
+/// Finds `name` in the HAMT whose root shard `root` (block `root_cid`) is already decoded,
+/// reading one shard per level below it.
+pub(super) fn lookup<Src: BlockSource + ?Sized>(
+    src: &mut Src,
+    root: PbDir,
+    root_cid: &Cid,
     name: &str,
 ) -> Result<Option<(Cid, u64)>, EditError> {
-    let g = Geometry::of(profile);
-    let width = g.width;
     let hash = hash_name(name.as_bytes());
-    let mut shard = *root;
-    for level in 0..g.levels() {
-        let node = read_dir(src, &shard)?;
+    let (mut node, mut cid) = (root, *root_cid);
+    let mut level = 0;
+    loop {
+        let g = geometry(&node, &cid)?;
+        if level >= g.levels() {
+            return Ok(None);
+        }
         let bucket = g.bucket(hash, level);
         let Some(link) = node
             .links
             .iter()
-            .find(|l| split_link_name(&l.name, width).is_some_and(|(b, _)| b == bucket))
+            .find(|l| split_link_name(&l.name, g.width).is_some_and(|(b, _)| b == bucket))
         else {
             return Ok(None);
         };
-        match split_link_name(&link.name, width) {
-            Some((_, "")) => shard = link.cid,
+        match split_link_name(&link.name, g.width) {
+            Some((_, "")) => cid = link.cid,
             Some((_, entry)) if entry == name => return Ok(Some((link.cid, link.dag_size))),
             _ => return Ok(None),
         }
+        node = read_dir(src, &cid)?;
+        level += 1;
     }
-    Ok(None)
 }
 
 /// Finds each of `names` in the HAMT rooted at `root`, reading each shard on their paths once
 /// (a lookup one name at a time decodes the root shard again for every name).
 pub(super) fn lookup_many<Src: BlockSource + ?Sized>(
-    profile: &Profile,
     src: &mut Src,
     root: &Cid,
     names: &[&str],
 ) -> Result<Vec<Option<(Cid, u64)>>, EditError> {
-    let g = Geometry::of(profile);
-    let width = g.width;
     let mut found = vec![None; names.len()];
     // (hash, index into names), grouped by shard as the walk goes down.
     let items: Vec<(u64, usize)> = names
@@ -248,10 +282,11 @@ pub(super) fn lookup_many<Src: BlockSource + ?Sized>(
         .collect();
     let mut stack = vec![(*root, 0u32, items)];
     while let Some((shard, level, items)) = stack.pop() {
+        let (node, g) = read_shard(src, &shard)?;
         if level >= g.levels() {
             continue;
         }
-        let node = read_dir(src, &shard)?;
+        let width = g.width;
         let mut links: BTreeMap<usize, &PbLink> = BTreeMap::new();
         for link in &node.links {
             if let Some((bucket, _)) = split_link_name(&link.name, width) {
@@ -279,16 +314,14 @@ pub(super) fn lookup_many<Src: BlockSource + ?Sized>(
 
 /// Every entry of the HAMT rooted at `root` (reads every shard).
 pub(super) fn list<Src: BlockSource + ?Sized>(
-    profile: &Profile,
     src: &mut Src,
     root: &Cid,
     out: &mut Vec<(String, Cid, u64)>,
 ) -> Result<(), EditError> {
-    let width = Geometry::of(profile).width;
-    let node = read_dir(src, root)?;
+    let (node, g) = read_shard(src, root)?;
     for link in node.links {
-        match split_link_name(&link.name, width) {
-            Some((_, "")) => list(profile, src, &link.cid, out)?,
+        match split_link_name(&link.name, g.width) {
+            Some((_, "")) => list(src, &link.cid, out)?,
             Some((_, entry)) => out.push((entry.to_owned(), link.cid, link.dag_size)),
             None => {
                 return Err(EditError::NotADirectory {
@@ -329,7 +362,7 @@ fn update_shard<S: BlockSink + ?Sized, Src: BlockSource + ?Sized>(
     replaced: &mut Vec<Cid>,
 ) -> Result<(Cid, u64), EditError> {
     let node = read_dir(src, cid)?;
-    if node.kind != 5 || node.fanout != shards.fanout as u64 {
+    if node.kind != UnixFsType::HamtShard || node.fanout != shards.fanout as u64 {
         return Err(EditError::NotADirectory {
             cid: *cid,
             reason: "not a HAMT shard of this profile's fanout",

@@ -1,0 +1,315 @@
+//! The output set of one archived video: its names, and a commit that moves everything into
+//! place only once the record is known to be valid.
+//!
+//! An archive run writes, in one directory:
+//!
+//! | name | what |
+//! | --- | --- |
+//! | `<site>-<id>.record.cbor` | the record, canonical DAG-CBOR |
+//! | `<site>-<id>.car` | optional: every block (the files, the per-video directory, the record) |
+//! | `<site>-<id>.part`, `.part.json` | a download under way (`ingest fetch`) |
+//!
+//! Every output is written under a temporary name and renamed into place ([`AtomicFile`]); the
+//! record is renamed last, so a record on disk always means a finished archive (a re-run of a
+//! list skips it).
+
+use std::io::{Read, Seek};
+use std::path::{Path, PathBuf};
+
+use crate::archive::WriteDirectoryError;
+use crate::archive::{Meta, Record, RecordError, RecordFile, Role, Source, VideoDirectory};
+use crate::car::{CarError, CarWriter};
+use crate::io::{AtomicFile, FileWriter, OutputError};
+use crate::unixfs::{CidVersion, FileImporter, ImportError, ImportOptions, Profile};
+
+/// The names of one video's outputs in a directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArchivePaths {
+    /// `<site>-<id>.record.cbor`.
+    pub record: PathBuf,
+    /// `<site>-<id>.car`.
+    pub car: PathBuf,
+    /// `<site>-<id>.part`: a download under way.
+    pub part: PathBuf,
+}
+
+impl ArchivePaths {
+    /// The outputs of `source` in `out`.
+    pub fn new(out: &Path, source: &Source) -> ArchivePaths {
+        let stem = source.stem();
+        ArchivePaths {
+            record: out.join(format!("{stem}.record.cbor")),
+            car: out.join(format!("{stem}.car")),
+            part: out.join(format!("{stem}.part")),
+        }
+    }
+}
+
+/// Archiving a video failed. Nothing was moved into place.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ArchiveError {
+    /// The output directory could not be created.
+    #[error("cannot create {path}")]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An output could not be written or moved into place.
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    /// The CAR could not be written.
+    #[error("cannot write {path}")]
+    Car {
+        /// The CAR's final name.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: CarError,
+    },
+    /// An input file could not be opened.
+    #[error("cannot open {path}")]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An input file could not be imported.
+    #[error("cannot import {path}")]
+    Import {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: ImportError,
+    },
+    /// A file could not be read back.
+    #[error("cannot read {path}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: ImportError,
+    },
+    /// The record would not be valid (a name, a size, a field over its limit).
+    #[error("the record would be invalid")]
+    Record(#[source] RecordError),
+    /// The per-video directory could not be built.
+    #[error("cannot build the per-video directory")]
+    Directory(#[source] WriteDirectoryError),
+    /// The caller's own step before the commit failed (see [`Archive::finish`]).
+    #[error(transparent)]
+    Place(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// The CAR of an [`Archive`] under way, if it writes one: a [`CarWriter`] on a background
+/// [`FileWriter`], rooted at a placeholder until [`Archive::finish`].
+pub type ArchiveCar = Option<CarWriter<FileWriter>>;
+
+/// The outputs of one video while they are written: the CAR under a temporary name (its
+/// [`CarWriter`] is handed out separately, so an importer can own it), then the record.
+#[derive(Debug)]
+pub struct Archive {
+    car: Option<AtomicFile>,
+    paths: ArchivePaths,
+}
+
+/// What an archive run wrote.
+#[derive(Clone, Debug)]
+pub struct Archived {
+    /// The record.
+    pub record: Record,
+    /// The CIDs of the record and its per-video directory.
+    pub cids: VideoDirectory,
+    /// Where the record was written.
+    pub record_path: PathBuf,
+    /// Where the CAR was written; `None` when no CAR was asked for.
+    pub car_path: Option<PathBuf>,
+}
+
+impl Archived {
+    /// The main file of the video: see [`Record::primary_file`].
+    pub fn video(&self) -> &RecordFile {
+        self.record.primary_file()
+    }
+}
+
+impl Archive {
+    /// Starts the outputs of `source` in `out` (created if needed): `<site>-<id>.car`, rooted
+    /// at a pending CID of `version`, unless `with_car` is false, and `<site>-<id>.record.cbor`.
+    pub fn create(
+        out: &Path,
+        source: &Source,
+        version: CidVersion,
+        with_car: bool,
+    ) -> Result<(Archive, ArchiveCar), ArchiveError> {
+        std::fs::create_dir_all(out).map_err(|source| ArchiveError::CreateDir {
+            path: out.to_owned(),
+            source,
+        })?;
+        let paths = ArchivePaths::new(out, source);
+        if !with_car {
+            return Ok((Archive { car: None, paths }, None));
+        }
+        let mut atomic = AtomicFile::create(&paths.car)?;
+        let car_error = |source| ArchiveError::Car {
+            path: paths.car.clone(),
+            source,
+        };
+        // The CAR is written on a thread of its own: see `crate::io::writer`.
+        let file = atomic
+            .file()
+            .try_clone()
+            .and_then(|f| FileWriter::direct(f, atomic.path()))
+            .map_err(|e| car_error(CarError::Io(e)))?;
+        let car = CarWriter::with_pending_root(file, version).map_err(car_error)?;
+        let archive = Archive {
+            car: Some(atomic),
+            paths,
+        };
+        Ok((archive, Some(car)))
+    }
+
+    /// The names of the outputs.
+    pub fn paths(&self) -> &ArchivePaths {
+        &self.paths
+    }
+
+    /// Empties the CAR to start again (a download that restarted from zero).
+    pub fn restart_car(car: ArchiveCar, version: CidVersion) -> Result<ArchiveCar, CarError> {
+        let Some(car) = car else { return Ok(None) };
+        let mut writer = car.finish()?;
+        let file = writer.drain().map_err(CarError::Io)?;
+        file.set_len(0).map_err(CarError::Io)?;
+        file.rewind().map_err(CarError::Io)?;
+        Ok(Some(CarWriter::with_pending_root(writer, version)?))
+    }
+
+    /// Builds the record of `files` and its directory into `car`, then moves the CAR and the
+    /// record into place, the record last. `place_files` runs once the record is known to be
+    /// valid, before anything is moved (`fetch` moves the downloaded file there); its error is
+    /// returned as [`ArchiveError::Place`].
+    pub fn finish<E>(
+        self,
+        profile: &Profile,
+        source: Source,
+        meta: Meta,
+        files: Vec<RecordFile>,
+        mut car: ArchiveCar,
+        place_files: impl FnOnce() -> Result<(), E>,
+    ) -> Result<Archived, ArchiveError>
+    where
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let record = Record {
+            profile: profile.name().to_owned(),
+            source,
+            files,
+            meta,
+        };
+        let bytes = record.encode().map_err(ArchiveError::Record)?;
+        place_files().map_err(|e| ArchiveError::Place(e.into()))?;
+        let cids = record
+            .write_directory_encoded(&bytes, &mut car)
+            .map_err(ArchiveError::Directory)?;
+        let car_path = match (self.car, car) {
+            (Some(atomic), Some(car)) => {
+                car.finish_with_root(&cids.directory)
+                    .and_then(|w| FileWriter::into_inner(w).map_err(CarError::Io))
+                    .map_err(|source| ArchiveError::Car {
+                        path: self.paths.car.clone(),
+                        source,
+                    })?;
+                atomic.commit()?;
+                Some(self.paths.car)
+            }
+            _ => None,
+        };
+        AtomicFile::create(&self.paths.record)?.write_and_commit(&bytes)?;
+        Ok(Archived {
+            record,
+            cids,
+            record_path: self.paths.record,
+            car_path,
+        })
+    }
+}
+
+/// A local file to archive: where it is, and its name and role in the record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArchiveInput {
+    /// The file on disk.
+    pub path: PathBuf,
+    /// Its name in the record and the per-video directory.
+    pub name: String,
+    /// What it is.
+    pub role: Role,
+    /// The site's format id, when known.
+    pub format_id: Option<String>,
+}
+
+/// Imports `inputs` into a CAR, builds the record and its directory, and writes both outputs
+/// atomically into `out`. `progress` is called with the bytes read as the import goes.
+#[allow(clippy::too_many_arguments)]
+pub fn archive_files(
+    profile: &Profile,
+    options: ImportOptions,
+    source: Source,
+    meta: Meta,
+    inputs: &[ArchiveInput],
+    out: &Path,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Archived, ArchiveError> {
+    let (archive, mut car) = Archive::create(out, &source, profile.cid_version(), true)?;
+    let mut files = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        let open_error = |source| ArchiveError::Open {
+            path: input.path.clone(),
+            source,
+        };
+        let import_error = |source| ArchiveError::Import {
+            path: input.path.clone(),
+            source,
+        };
+        let file = std::fs::File::open(&input.path).map_err(open_error)?;
+        let mut importer = FileImporter::with_options(profile, options, &mut car);
+        importer
+            .read_from(&mut Progress {
+                inner: file,
+                progress: &mut *progress,
+            })
+            .map_err(import_error)?;
+        let (summary, _) = importer.finish().map_err(import_error)?;
+        files.push(RecordFile {
+            role: input.role,
+            name: input.name.clone(),
+            cid: summary.root,
+            size: summary.file_size,
+            dag_size: summary.dag_size,
+            format_id: input.format_id.clone(),
+        });
+    }
+    archive.finish(profile, source, meta, files, car, || {
+        Ok::<(), std::convert::Infallible>(())
+    })
+}
+
+/// A reader that reports how many bytes it read.
+struct Progress<'a, R> {
+    inner: R,
+    progress: &'a mut dyn FnMut(u64),
+}
+
+impl<R: Read> Read for Progress<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        (self.progress)(n as u64);
+        Ok(n)
+    }
+}

@@ -1,0 +1,245 @@
+//! [`merge_car`]: the whole merge on files: records from `.record.cbor` files and CARs, onto a
+//! base catalogue CAR or onto nothing, into a new catalogue CAR written atomically.
+//!
+//! The base is read once ([`BaseCar`]): its records and files (every block that is not dag-pb:
+//! a merge never replaces them) are copied to the output at once, and its directories are kept
+//! in memory for the merge to read. At the end the kept directories are copied too, except
+//! those the merge replaced and those it wrote again.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use cid::Cid;
+
+use super::base::BaseCar;
+use super::{CatalogueError, Merge, MergeSummary};
+use crate::archive::{Record, MAX_RECORD_LEN};
+use crate::car::{BlockKey, CarError, CarReader, CarWriter, KeyBuild};
+use crate::io::{AtomicFile, OutputError};
+use crate::unixfs::block::DAG_CBOR;
+use crate::unixfs::{BlockSink, BlockSource, MemorySink, Profile};
+
+/// What [`merge_car`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MergeReport {
+    /// The merge itself; `root` is always set.
+    pub summary: MergeSummary,
+    /// The new catalogue's root.
+    pub root: Cid,
+    /// Blocks the merge wrote (new directories and records).
+    pub blocks_written: u64,
+    /// Blocks of the base copied unchanged.
+    pub blocks_copied: u64,
+}
+
+/// [`merge_car`] failed; nothing was written under the output's name.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MergeCarError {
+    /// The base CAR could not be read, or a block of it does not match its CID.
+    #[error("cannot read the base catalogue {path}; nothing was written")]
+    Base {
+        /// The base CAR.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: CarError,
+    },
+    /// The base CAR does not name exactly one root.
+    #[error("the base catalogue {path} names {roots} roots, not one")]
+    BaseRoots {
+        /// The base CAR.
+        path: PathBuf,
+        /// How many it names.
+        roots: usize,
+    },
+    /// The merge failed.
+    #[error("the merge failed; nothing was written")]
+    Merge(#[source] CatalogueError),
+    /// The output could not be written.
+    #[error("cannot write {path}")]
+    Write {
+        /// The output.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: CarError,
+    },
+    /// The output could not be created or moved into place.
+    #[error(transparent)]
+    Output(#[from] OutputError),
+}
+
+/// The merge's sink: blocks the base already copied to the output are not written twice, and
+/// the kept base blocks written again are noted, so they are not copied at the end.
+struct SkipCopied<'a, W: Write> {
+    base: Option<&'a BaseCar>,
+    written: HashSet<BlockKey, KeyBuild>,
+    car: &'a mut CarWriter<W>,
+}
+
+impl<W: Write> BlockSink for SkipCopied<'_, W> {
+    type Error = CarError;
+    fn put(&mut self, cid: &Cid, block: &[u8]) -> Result<(), CarError> {
+        if let Some(base) = self.base {
+            if base.copied(cid) {
+                return Ok(());
+            }
+            if let Some(key) = BlockKey::of(cid) {
+                self.written.insert(key);
+            }
+        }
+        self.car.put(cid, block)
+    }
+}
+
+/// Merges the records of `inputs` (`.record.cbor` files and CARs holding records; see
+/// [`Merge::add_path`]) under `profile`, onto the catalogue CAR `base` if given, and writes the
+/// new catalogue CAR to `out` atomically. Inputs that cannot be read, and records that are
+/// invalid or of another profile, are rejected (listed in the summary) and the rest merged;
+/// a base that is truncated or holds a block that does not match its CID fails the merge before
+/// anything is written.
+pub fn merge_car(
+    profile: &Profile,
+    base: Option<&Path>,
+    inputs: &[PathBuf],
+    out: &Path,
+) -> Result<MergeReport, MergeCarError> {
+    let write_error = |source| MergeCarError::Write {
+        path: out.to_owned(),
+        source,
+    };
+    let mut atomic = AtomicFile::create(out)?;
+    let mut car =
+        CarWriter::with_pending_root(atomic.file(), profile.cid_version()).map_err(write_error)?;
+    let base = match base {
+        Some(path) => {
+            let base = BaseCar::load(path, &mut car).map_err(|source| MergeCarError::Base {
+                path: path.to_owned(),
+                source,
+            })?;
+            let [root] = base.roots() else {
+                return Err(MergeCarError::BaseRoots {
+                    path: path.to_owned(),
+                    roots: base.roots().len(),
+                });
+            };
+            let root = *root;
+            Some((base, root))
+        }
+        None => None,
+    };
+    let copied_early = base.as_ref().map_or(0, |(b, _)| b.blocks_copied);
+    let mut sink = SkipCopied {
+        base: base.as_ref().map(|(b, _)| b),
+        written: HashSet::default(),
+        car: &mut car,
+    };
+    let summary = match &base {
+        Some((b, root)) => {
+            let mut source = b;
+            merge_inputs(
+                Merge::new(profile, Some((&mut source, *root)), &mut sink),
+                inputs,
+            )
+        }
+        None => merge_inputs::<_, MemorySink>(Merge::new(profile, None, &mut sink), inputs),
+    }
+    .map_err(MergeCarError::Merge)?;
+    let mut skip = std::mem::take(&mut sink.written);
+    let blocks_written = car.blocks() - copied_early;
+    let blocks_copied = match &base {
+        Some((b, _)) => {
+            skip.extend(summary.replaced.iter().filter_map(BlockKey::of));
+            copied_early + b.copy_kept(&mut car, &skip).map_err(write_error)?
+        }
+        None => 0,
+    };
+    let root = summary.root.expect("a merge always has a root");
+    car.finish_with_root(&root).map_err(write_error)?;
+    atomic.commit()?;
+    Ok(MergeReport {
+        summary,
+        root,
+        blocks_written,
+        blocks_copied,
+    })
+}
+
+fn merge_inputs<S: BlockSink + ?Sized, Src: BlockSource + ?Sized>(
+    mut merge: Merge<'_, S, Src>,
+    inputs: &[PathBuf],
+) -> Result<MergeSummary, CatalogueError> {
+    for path in inputs {
+        merge.add_path(path)?;
+    }
+    merge.finish()
+}
+
+impl<S: BlockSink + ?Sized, Src: BlockSource + ?Sized> Merge<'_, S, Src> {
+    /// Adds the records of one file: a `.record.cbor` (at most [`MAX_RECORD_LEN`] bytes), or a
+    /// `.car` whose DAG-CBOR blocks are records. A file that cannot be read, a record that is
+    /// invalid, and a CAR that holds none are rejected with their reason (the records of a CAR
+    /// before a bad block are kept); only a failure to write is an error.
+    pub fn add_path(&mut self, path: &Path) -> Result<(), CatalogueError> {
+        let name = path.display();
+        if path.extension().is_none_or(|e| e != "car") {
+            let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+            let result = if len > MAX_RECORD_LEN as u64 {
+                Err(format!(
+                    "{len} bytes, over the record limit of {MAX_RECORD_LEN}"
+                ))
+            } else {
+                std::fs::read(path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|bytes| {
+                        Record::decode(&bytes)
+                            .map(|r| (r, bytes))
+                            .map_err(|e| e.to_string())
+                    })
+            };
+            match result {
+                Ok((record, bytes)) => self.add_encoded(&record, &bytes)?,
+                Err(reason) => self.reject(format!("{name}: {reason}")),
+            }
+            return Ok(());
+        }
+        let file = match std::fs::File::open(path) {
+            Ok(f) => f,
+            Err(e) => {
+                self.reject(format!("{name}: {e}"));
+                return Ok(());
+            }
+        };
+        let mut reader = match CarReader::new(file) {
+            Ok(r) => r,
+            Err(e) => {
+                self.reject(format!("{name}: {e}"));
+                return Ok(());
+            }
+        };
+        let mut found = 0;
+        loop {
+            match reader.next_block() {
+                Ok(None) => break,
+                Ok(Some((cid, block))) if cid.codec() == DAG_CBOR => match Record::decode(&block) {
+                    Ok(record) => {
+                        found += 1;
+                        self.add_encoded(&record, &block)?;
+                    }
+                    Err(e) => self.reject(format!("{name}: block {cid}: {e}")),
+                },
+                Ok(Some(_)) => {}
+                Err(e) => {
+                    self.reject(format!("{name}: {e} (the records before it were read)"));
+                    break;
+                }
+            }
+        }
+        if found == 0 {
+            self.reject(format!("{name}: no record in this CAR"));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,156 @@
+//! Reading a catalogue: its videos, and the record of each. No profile is needed.
+
+use std::path::Path;
+
+use cid::Cid;
+
+use super::{CatalogueError, CONFLICTS_DIR};
+use crate::archive::{Record, RecordError, RECORD_FILE_NAME};
+use crate::car::{CarError, CarIndex};
+use crate::unixfs::block::{cid_of, decode_dir, single_block_file, DAG_CBOR};
+use crate::unixfs::dir::{self, BlockSource, EditError};
+use crate::unixfs::profile::CidVersion;
+
+/// A catalogue CAR opened for reading: its blocks indexed, its one root.
+#[derive(Debug)]
+pub struct Catalogue {
+    /// The blocks.
+    pub blocks: CarIndex,
+    /// The catalogue's root directory.
+    pub root: Cid,
+}
+
+/// A catalogue CAR could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// The CAR could not be read.
+    #[error("cannot read the catalogue {path}")]
+    Car {
+        /// The CAR.
+        path: std::path::PathBuf,
+        /// The cause.
+        #[source]
+        source: CarError,
+    },
+    /// The CAR does not name exactly one root.
+    #[error("the catalogue {path} names {roots} roots, not one")]
+    Roots {
+        /// The CAR.
+        path: std::path::PathBuf,
+        /// How many it names.
+        roots: usize,
+    },
+}
+
+impl Catalogue {
+    /// Indexes the catalogue CAR at `path`.
+    pub fn open(path: &Path) -> Result<Catalogue, OpenError> {
+        let blocks = CarIndex::open(path).map_err(|source| OpenError::Car {
+            path: path.to_owned(),
+            source,
+        })?;
+        let [root] = blocks.roots() else {
+            return Err(OpenError::Roots {
+                path: path.to_owned(),
+                roots: blocks.roots().len(),
+            });
+        };
+        let root = *root;
+        Ok(Catalogue { blocks, root })
+    }
+
+    /// Every video at `<site>/<id>` (conflicts aside), in name order: see [`videos`].
+    pub fn videos(&mut self, site: Option<&str>) -> Result<Vec<CatalogueVideo>, CatalogueError> {
+        videos(&mut self.blocks, &self.root, site)
+    }
+
+    /// The record of a per-video directory, and its CID: see [`read_video_record`].
+    pub fn record(&mut self, directory: &Cid) -> Result<(Cid, Record), CatalogueError> {
+        read_video_record(&mut self.blocks, directory)
+    }
+}
+
+/// The bytes of `record.cbor` in a per-video directory.
+fn record_bytes<Src: BlockSource + ?Sized>(
+    src: &mut Src,
+    directory: &Cid,
+) -> Result<Vec<u8>, CatalogueError> {
+    let bad = |reason: &str| CatalogueError::BadVideoDirectory {
+        directory: directory.to_string(),
+        reason: reason.to_owned(),
+    };
+    let block = src
+        .get(directory)?
+        .ok_or(EditError::Missing { cid: *directory })?;
+    let node = decode_dir(&block).map_err(|e| bad(e.0))?;
+    let link = node
+        .links
+        .iter()
+        .find(|l| l.name == RECORD_FILE_NAME)
+        .ok_or_else(|| bad("no record.cbor entry"))?;
+    let leaf = src
+        .get(&link.cid)?
+        .ok_or(EditError::Missing { cid: link.cid })?;
+    single_block_file(link.cid.codec(), &leaf)
+        .ok_or_else(|| bad("record.cbor is not a one-block file"))
+}
+
+pub(super) fn record_cid_of<Src: BlockSource + ?Sized>(
+    src: &mut Src,
+    directory: &Cid,
+) -> Result<Cid, CatalogueError> {
+    Ok(cid_of(
+        CidVersion::V1,
+        DAG_CBOR,
+        &record_bytes(src, directory)?,
+    ))
+}
+
+/// One video of a catalogue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CatalogueVideo {
+    /// The site.
+    pub site: String,
+    /// The id.
+    pub id: String,
+    /// Its per-video directory.
+    pub directory: Cid,
+}
+
+/// Every video at `<site>/<id>` of the catalogue `root` (conflicts aside), in name order.
+/// Reads the root and the site directories only.
+pub fn videos<Src: BlockSource + ?Sized>(
+    src: &mut Src,
+    root: &Cid,
+    site: Option<&str>,
+) -> Result<Vec<CatalogueVideo>, CatalogueError> {
+    let mut out = Vec::new();
+    for (name, site_dir, _) in dir::list(src, root)? {
+        if name == CONFLICTS_DIR || site.is_some_and(|s| s != name) {
+            continue;
+        }
+        for (id, directory, _) in dir::list(src, &site_dir)? {
+            out.push(CatalogueVideo {
+                site: name.clone(),
+                id,
+                directory,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The record of a per-video directory, and its CID.
+pub fn read_video_record<Src: BlockSource + ?Sized>(
+    src: &mut Src,
+    directory: &Cid,
+) -> Result<(Cid, Record), CatalogueError> {
+    let bytes = record_bytes(src, directory)?;
+    let record =
+        Record::decode(&bytes).map_err(|e: RecordError| CatalogueError::BadVideoDirectory {
+            directory: directory.to_string(),
+            reason: e.to_string(),
+        })?;
+    Ok((cid_of(CidVersion::V1, DAG_CBOR, &bytes), record))
+}
