@@ -507,7 +507,7 @@ impl TlsServer {
                 .args(args)
                 .current_dir(dir)
                 .output()
-                .expect("openssl runs (.ci/run installs it)");
+                .expect("openssl runs (tests/setup.sh installs it)");
             assert!(out.status.success(), "{}", stderr(&out));
         };
         openssl(&[
