@@ -18,9 +18,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use ingest_core::archive::{Meta, Record, RecordFile, Role, Source};
-use ingest_core::car::CarWriter;
-use ingest_core::unixfs::{cid_of, CidVersion, RAW};
+use ingest_tests::fixtures::{write_records_car, Record, RecordBuilder, Role};
 
 mod common;
 use common::measure;
@@ -29,39 +27,21 @@ const PER_CAR: u64 = 50_000;
 
 fn record(i: u64) -> Record {
     let id = format!("v{i:010}");
-    let file = |role, name: String, size: u64| RecordFile {
-        role,
-        cid: cid_of(CidVersion::V1, RAW, name.as_bytes()),
-        name,
-        size,
-        dag_size: size,
-        format_id: None,
-    };
-    Record {
-        profile: "unixfs-v1-2025".into(),
-        source: Source {
-            site: "youtube".into(),
-            id: id.clone(),
-            url: Some(format!("https://www.youtube.com/watch?v={id}")),
-        },
-        files: vec![
-            file(Role::Video, format!("{id}.mp4"), 10_000_000 + i),
-            file(Role::Thumbnail, format!("{id}.jpg"), 30_000 + i % 1000),
-        ],
-        meta: Meta {
-            title: Some(format!("Video number {i}")),
-            uploader: Some(format!("uploader {}", i % 5000)),
-            upload_date: Some(format!(
-                "20{:02}{:02}{:02}",
-                10 + i % 15,
-                1 + i % 12,
-                1 + i % 28
-            )),
-            duration_ms: Some(15_000 + i % 600_000),
-            tags: vec!["short".into(), format!("tag{}", i % 100)],
-            ..Meta::default()
-        },
-    }
+    RecordBuilder::new("youtube", &id)
+        .url(format!("https://www.youtube.com/watch?v={id}"))
+        .file(Role::Video, format!("{id}.mp4"), 10_000_000 + i)
+        .file(Role::Thumbnail, format!("{id}.jpg"), 30_000 + i % 1000)
+        .title(format!("Video number {i}"))
+        .uploader(format!("uploader {}", i % 5000))
+        .upload_date(format!(
+            "20{:02}{:02}{:02}",
+            10 + i % 15,
+            1 + i % 12,
+            1 + i % 28
+        ))
+        .duration_ms(15_000 + i % 600_000)
+        .tags(vec!["short".into(), format!("tag{}", i % 100)])
+        .build()
 }
 
 /// Writes records `range` into CARs of `PER_CAR` records under `dir` (kept between runs).
@@ -73,15 +53,7 @@ fn generate(dir: &Path, range: std::ops::Range<u64>) -> Vec<PathBuf> {
         let end = (start + PER_CAR).min(range.end);
         let path = dir.join(format!("records-{start}-{end}.car"));
         if !path.exists() {
-            let tmp = path.with_extension("partial");
-            let mut car = CarWriter::new(std::fs::File::create(&tmp).unwrap(), &[]).unwrap();
-            for i in start..end {
-                let r = record(i);
-                car.write_block(&r.cid().unwrap(), &r.encode().unwrap())
-                    .unwrap();
-            }
-            car.finish().unwrap();
-            std::fs::rename(&tmp, &path).unwrap();
+            write_records_car(&path, (start..end).map(record));
         }
         cars.push(path);
         start = end;

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: format and lint checks, every Rust test in release mode
-# (the large vectors need it), then the checks against real clients: the npm interop checks and
-# the yt-dlp download test.
+# The whole test suite, as CI runs it: first tests/setup.sh installs what a fresh machine lacks,
+# then format and lint checks, every Rust test in release mode (the large vectors need it), then
+# the checks against real clients: the npm interop checks and the yt-dlp download test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
+
+bash tests/setup.sh
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --release -q -- -D warnings

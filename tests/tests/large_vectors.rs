@@ -1,4 +1,4 @@
-//! The 1 GiB and 7.9 GB file vectors under every profile. Minutes of hashing: `.ci/run` runs
+//! The 1 GiB and 7.9 GB file vectors under every profile. Minutes of hashing: `tests/run.sh` runs
 //! them in release mode; `cargo test --workspace` alone runs them too, only slower.
 //!
 //! Each content is generated once, on its own thread, and streamed into one importer per profile

@@ -15,7 +15,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 ingest=${1:-$repo/target/release/ingest}
 [ -x "$ingest" ] || (cd "$repo" && cargo build --release -q -p ingest-cli)
-command -v ffmpeg >/dev/null || { echo "ffmpeg is missing: apt-get install ffmpeg" >&2; exit 1; }
+command -v ffmpeg >/dev/null || { echo "ffmpeg is missing: bash tests/setup.sh installs it" >&2; exit 1; }
 venv=$repo/target/ytdlp-venv
 if [ ! -x "$venv/bin/yt-dlp" ]; then
   python3 -m venv "$venv"

@@ -6,9 +6,10 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use ingest_core::CarReader;
 use ingest_tests::http::{Answer, Body, Resource, Server};
 use ingest_tests::{file_vectors, Content};
+
+use crate::common::{car_root_and_cids, cli, entries, ingest, json_lines, stderr};
 
 const PROFILE: &str = "unixfs-v1-2025";
 
@@ -39,43 +40,18 @@ fn video_b() -> Video {
     video("public-11")
 }
 
+/// `ingest fetch --out OUT --json --retry-wait 10ms ARGS`.
 fn fetch(out: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ingest"))
-        .arg("fetch")
-        .args([
-            "--out",
-            out.to_str().unwrap(),
-            "--json",
-            "--retry-wait",
-            "10ms",
-        ])
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("ingest runs")
-}
-
-fn lines(out: &Output) -> Vec<serde_json::Value> {
-    String::from_utf8(out.stdout.clone())
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("one JSON object a line"))
-        .collect()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<_> = std::fs::read_dir(dir)
-        .map(|d| {
-            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
+    let mut all = vec![
+        "fetch",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+        "--retry-wait",
+        "10ms",
+    ];
+    all.extend_from_slice(args);
+    ingest(&all)
 }
 
 /// Fetches `url` as example/42 and checks everything a success promises: exit 0, the file
@@ -87,7 +63,7 @@ fn fetch_ok(url: &str, expected: &Video, args: &[&str]) -> serde_json::Value {
     all.extend_from_slice(args);
     let run = fetch(out.path(), &all);
     assert!(run.status.success(), "{}", stderr(&run));
-    let [line] = lines(&run).try_into().expect("one line");
+    let [line] = json_lines(&run).try_into().expect("one line");
     assert_eq!(line["status"], "archived", "{line}");
     assert_eq!(line["video"], expected.cid.as_str(), "{line}");
     let path = out.path().join(line["files"][0]["name"].as_str().unwrap());
@@ -95,16 +71,8 @@ fn fetch_ok(url: &str, expected: &Video, args: &[&str]) -> serde_json::Value {
         std::fs::read(&path).unwrap() == expected.bytes,
         "the file differs from the bytes served"
     );
-    let mut car =
-        CarReader::new(std::fs::File::open(out.path().join("example-42.car")).unwrap()).unwrap();
-    assert_eq!(
-        car.roots()[0].to_string(),
-        line["directory"].as_str().unwrap()
-    );
-    let cids: Vec<String> = car
-        .by_ref()
-        .map(|b| b.expect("every block checks").0.to_string())
-        .collect();
+    let (root, cids) = car_root_and_cids(&out.path().join("example-42.car"));
+    assert_eq!(root, line["directory"].as_str().unwrap());
     assert!(
         cids.contains(&expected.cid),
         "the CAR holds the video's root"
@@ -140,7 +108,8 @@ fn a_clean_download_equals_ingest_add_and_ingest_archive() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("42.mp4");
     std::fs::write(&file, &a.bytes).unwrap();
-    let archived = Command::new(env!("CARGO_BIN_EXE_ingest"))
+    let archived = cli()
+        .command()
         .args(["archive", "--json", "--site", "example", "--id", "42"])
         .arg(&file)
         .arg("--out")
@@ -148,7 +117,7 @@ fn a_clean_download_equals_ingest_add_and_ingest_archive() {
         .output()
         .unwrap();
     assert!(archived.status.success(), "{}", stderr(&archived));
-    let [archived] = lines(&archived).try_into().unwrap();
+    let [archived] = json_lines(&archived).try_into().unwrap();
     for key in ["record", "directory", "video"] {
         assert_eq!(line[key], archived[key], "{key}");
     }
@@ -252,7 +221,7 @@ fn status_503_with_retry_after_and_429_are_retried() {
         err.contains("example-42: the server answered 503 Service Unavailable; retry 1 in"),
         "{err}"
     );
-    assert_eq!(lines(&run)[0]["status"], "failed");
+    assert_eq!(json_lines(&run)[0]["status"], "failed");
 }
 
 #[test]
@@ -375,7 +344,8 @@ fn a_killed_download_resumes_and_nothing_appears_under_a_final_name_before_it_is
     let server = serve(Resource::new(a.bytes.clone()).answers([slow]));
     let out = tempfile::tempdir().unwrap();
     let url = server.url("/v/42.mp4");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ingest"))
+    let mut child = cli()
+        .command()
         .args(["fetch", &url, "--site", "example", "--id", "42", "--out"])
         .arg(out.path())
         .stdout(Stdio::null())
@@ -406,7 +376,7 @@ fn a_killed_download_resumes_and_nothing_appears_under_a_final_name_before_it_is
     // The next run re-reads the partial file and asks for the rest only.
     let run = fetch(out.path(), &[&url, "--site", "example", "--id", "42"]);
     assert!(run.status.success(), "{}", stderr(&run));
-    let [line] = lines(&run).try_into().unwrap();
+    let [line] = json_lines(&run).try_into().unwrap();
     assert_eq!(line["video"], a.cid.as_str());
     assert_eq!(line["http"]["resumed_from"], kept);
     assert_eq!(line["http"]["requests"], 1);
@@ -453,7 +423,7 @@ fn a_list_with_jobs_and_per_host_politeness() {
     );
     assert_eq!(run.status.code(), Some(1), "one download failed");
     assert_eq!(server.max_active(), 1, "one request at a time to the host");
-    let mut got = lines(&run);
+    let mut got = json_lines(&run);
     got.sort_by_key(|l| l["url"].as_str().unwrap().to_owned());
     let status: Vec<_> = got.iter().map(|l| l["status"].as_str().unwrap()).collect();
     assert_eq!(status, ["archived", "archived", "archived", "failed"]);
@@ -468,7 +438,10 @@ fn a_list_with_jobs_and_per_host_politeness() {
 
     // A second run skips what is archived.
     let run = fetch(&out, &args);
-    let status: Vec<_> = lines(&run).iter().map(|l| l["status"].clone()).collect();
+    let status: Vec<_> = json_lines(&run)
+        .iter()
+        .map(|l| l["status"].clone())
+        .collect();
     assert_eq!(status.iter().filter(|s| *s == "exists").count(), 3);
 
     // A bad list line is named before anything starts.
@@ -511,7 +484,7 @@ fn no_car_writes_the_file_and_the_same_record() {
         &[&server.url("/v/42.mp4"), "--site", "example", "--no-car"],
     );
     assert!(run.status.success(), "{}", stderr(&run));
-    let [line] = lines(&run).try_into().unwrap();
+    let [line] = json_lines(&run).try_into().unwrap();
     for key in ["record", "directory", "video"] {
         assert_eq!(line[key], with_car[key], "{key}");
     }
@@ -534,7 +507,7 @@ impl TlsServer {
                 .args(args)
                 .current_dir(dir)
                 .output()
-                .expect("openssl runs (.ci/run installs it)");
+                .expect("openssl runs (tests/setup.sh installs it)");
             assert!(out.status.success(), "{}", stderr(&out));
         };
         openssl(&[
@@ -608,14 +581,15 @@ fn https_with_rustls_checks_the_certificate() {
     assert!(start.elapsed() < Duration::from_secs(5), "not retried");
 
     // Trusted (SSL_CERT_FILE names the roots, as for OpenSSL): the vector's CID.
-    let run = Command::new(env!("CARGO_BIN_EXE_ingest"))
+    let run = cli()
+        .command()
         .args(["fetch", &url, "--site", "example", "--json", "--out"])
         .arg(out.path())
         .env("SSL_CERT_FILE", site.path().join("cert.pem"))
         .output()
         .unwrap();
     assert!(run.status.success(), "{}", stderr(&run));
-    let [line] = lines(&run).try_into().unwrap();
+    let [line] = json_lines(&run).try_into().unwrap();
     assert_eq!(line["video"], a.cid.as_str());
     assert!(std::fs::read(out.path().join("42.mp4")).unwrap() == a.bytes);
 }

@@ -1,0 +1,299 @@
+//! `ingest add`: files, stdin, CARs, directories, and its errors.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use ingest_tests::{file_vectors, Content, FileVector};
+
+use crate::common::{car_root_and_blocks, cli, entries, ingest, stderr, stdout};
+
+/// Multi-chunk vectors small enough to write to disk in a test.
+fn small_vectors() -> Vec<FileVector> {
+    file_vectors()
+        .into_iter()
+        .filter(|v| (1..=2_200_000).contains(&v.size))
+        .collect()
+}
+
+fn write_content(dir: &Path, v: &FileVector) -> PathBuf {
+    let path = dir.join(format!("{}.bin", v.seed));
+    if !path.exists() {
+        std::fs::write(&path, Content::bytes(&v.seed, v.size)).unwrap();
+    }
+    path
+}
+
+#[test]
+fn add_prints_the_vector_cids() {
+    let dir = tempfile::tempdir().unwrap();
+    for v in small_vectors() {
+        let path = write_content(dir.path(), &v);
+        let out = ingest(&["add", "--profile", &v.profile, path.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(
+            stdout(&out),
+            format!("added {} {}.bin\n", v.cid, v.seed),
+            "{}/{} under {}",
+            v.seed,
+            v.size,
+            v.profile
+        );
+    }
+}
+
+#[test]
+fn stdin_json_and_quiet() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = small_vectors()
+        .into_iter()
+        .find(|v| v.profile == "unixfs-v0-2015")
+        .unwrap();
+    let path = write_content(dir.path(), &v);
+    let out = cli()
+        .command()
+        .args(["add", "--profile", "unixfs-v0-2015", "--json", "-"])
+        .stdin(std::fs::File::open(&path).unwrap())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let line: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(line["cid"], v.cid.as_str());
+    assert_eq!(
+        line["name"],
+        v.cid.as_str(),
+        "stdin is named by its CID, as in kubo"
+    );
+    assert_eq!(line["size"], v.size);
+    assert_eq!(line["profile"], "unixfs-v0-2015");
+    let out = ingest(&[
+        "add",
+        "-q",
+        "--profile",
+        "unixfs-v0-2015",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(stdout(&out), format!("{}\n", v.cid));
+}
+
+#[test]
+fn car_output_holds_every_block_once_and_nothing_else_is_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = tempfile::tempdir().unwrap();
+    for v in small_vectors() {
+        let path = write_content(dir.path(), &v);
+        let car = out_dir.path().join("out.car");
+        let out = ingest(&[
+            "add",
+            "--profile",
+            &v.profile,
+            "--car",
+            car.to_str().unwrap(),
+            path.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(
+            car_root_and_blocks(&car),
+            (v.cid.clone(), v.blocks),
+            "{}/{} under {}",
+            v.seed,
+            v.size,
+            v.profile
+        );
+        assert_eq!(
+            entries(out_dir.path()),
+            ["out.car"],
+            "no temporary file is left"
+        );
+    }
+}
+
+#[test]
+fn a_failed_import_writes_nothing_and_keeps_the_old_output() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let car = out_dir.path().join("keep.car");
+    std::fs::write(&car, b"previous contents").unwrap();
+    // Opening /proc/self/mem succeeds; reading its first page fails with an I/O error.
+    let out = ingest(&["add", "--car", car.to_str().unwrap(), "/proc/self/mem"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("/proc/self/mem") && err.contains("reading the input failed"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&car).unwrap(), b"previous contents");
+    assert_eq!(entries(out_dir.path()), ["keep.car"]);
+}
+
+#[test]
+fn bad_input_gives_one_line_naming_it_and_a_nonzero_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.mp4");
+    let file = dir.path().join("f.bin");
+    std::fs::write(&file, b"x").unwrap();
+    let cases: Vec<(Vec<&str>, i32, &str)> = vec![
+        (vec!["add", missing.to_str().unwrap()], 1, "missing.mp4"),
+        (
+            vec!["add", dir.path().to_str().unwrap()],
+            1,
+            "is a directory",
+        ),
+        (vec!["add", "--profile", "unixfs-v9", "f"], 2, "unixfs-v9"),
+        (vec!["add", "--chunker", "buzhash", "f"], 2, "buzhash"),
+        (
+            vec!["add", "--max-links", "1", file.to_str().unwrap()],
+            1,
+            "max links 1",
+        ),
+        (
+            vec!["add", "-s", "size-4194304", file.to_str().unwrap()],
+            1,
+            "chunk size 4194304",
+        ),
+        (vec!["add", "--cid-version", "3", "f"], 2, "CID version"),
+        (
+            vec![
+                "add",
+                "--car",
+                "/nonexistent-dir/x.car",
+                file.to_str().unwrap(),
+            ],
+            1,
+            "/nonexistent-dir",
+        ),
+    ];
+    for (args, code, needle) in cases {
+        let out = ingest(&args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        if code == 1 {
+            assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        }
+        assert!(stdout(&out).is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn fixtures_match_their_expected_cids() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("expected.json")).unwrap())
+            .unwrap();
+    for file in expected["files"].as_array().unwrap() {
+        let path = root.join(file["path"].as_str().unwrap());
+        for (profile, want) in file["cids"].as_object().unwrap() {
+            let out = ingest(&["add", "-q", "--profile", profile, path.to_str().unwrap()]);
+            assert_eq!(
+                stdout(&out).trim(),
+                want["cid"],
+                "{} under {profile}",
+                path.display()
+            );
+        }
+    }
+}
+
+fn dir_vector(name: &str, profile: &str) -> ingest_tests::DirVector {
+    ingest_tests::dir_vectors()
+        .into_iter()
+        .find(|v| v.name == name && v.profile == profile)
+        .unwrap()
+}
+
+#[test]
+fn add_r_prints_every_entry_then_the_vector_root() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = tmp.path().join("nested");
+    let v = dir_vector("nested", "unixfs-v0-2015");
+    v.materialize(&tree).unwrap();
+    let out = ingest(&["add", "-r", "--profile", &v.profile, tree.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    // 6008 files + 8 directories below the root, then the root.
+    assert_eq!(lines.len(), 6008 + 8 + 1);
+    assert_eq!(*lines.last().unwrap(), format!("added {} nested", v.cid));
+    assert!(lines.contains(&"added QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn nested/empty"));
+
+    let out = ingest(&[
+        "add",
+        "-r",
+        "-Q",
+        "--profile",
+        &v.profile,
+        tree.to_str().unwrap(),
+    ]);
+    assert_eq!(stdout(&out), format!("{}\n", v.cid));
+
+    let out = ingest(&[
+        "add",
+        "-r",
+        "--json",
+        "--profile",
+        &v.profile,
+        tree.to_str().unwrap(),
+    ]);
+    let last: serde_json::Value =
+        serde_json::from_str(stdout(&out).lines().last().unwrap()).unwrap();
+    assert_eq!(last["cid"], v.cid.as_str());
+    assert_eq!(last["kind"], "directory");
+}
+
+#[test]
+fn add_r_car_holds_the_sharded_vector() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = tmp.path().join("tree");
+    let v = dir_vector("v1-2025-threshold-over", "unixfs-v1-2025");
+    v.materialize(&tree).unwrap();
+    let car = tmp.path().join("tree.car");
+    let out = ingest(&[
+        "add",
+        "-r",
+        "-Q",
+        "--car",
+        car.to_str().unwrap(),
+        tree.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), v.cid);
+    assert_eq!(car_root_and_blocks(&car), (v.cid.clone(), v.blocks));
+}
+
+#[test]
+fn trees_with_bad_entries_are_refused_naming_the_path() {
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("d");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("ok.txt"), b"ok").unwrap();
+
+    let out = ingest(&["add", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("use -r"), "{}", stderr(&out));
+
+    let bad = dir.join(std::ffi::OsStr::from_bytes(b"bad-\xff.bin"));
+    std::fs::write(&bad, b"x").unwrap();
+    let out = ingest(&["add", "-r", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("not UTF-8") && stderr(&out).contains("bad-"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::remove_file(&bad).unwrap();
+
+    let fifo = dir.join("pipe");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let out = ingest(&["add", "-r", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("pipe") && stderr(&out).contains("FIFO"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(stderr(&out).lines().count(), 1);
+}

@@ -1,0 +1,159 @@
+//! The catalogue: `ingest merge`, `ls`, `todo` and `export-archive`.
+
+use crate::common::{cli, entries, ingest, stderr, stdout};
+
+#[test]
+fn merge_is_order_independent_and_incremental() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut records = cli().archive_many(tmp.path(), "youtube", 6, "first");
+    records.extend(cli().archive_many(tmp.path(), "vimeo", 3, "first"));
+    let paths: Vec<&str> = records.iter().map(|p| p.to_str().unwrap()).collect();
+    let cat = |name: &str| tmp.path().join(name).to_str().unwrap().to_owned();
+    let (all, summary) = cli().merge_root(&[&paths[..], &["--out", &cat("all.car")]].concat());
+    assert_eq!(summary["added"], 9);
+    let mut reversed = paths.clone();
+    reversed.reverse();
+    let (again, _) = cli().merge_root(&[&reversed[..], &["--out", &cat("rev.car")]].concat());
+    assert_eq!(again, all);
+    // In two steps: the base, then the rest.
+    let (step1, _) = cli().merge_root(&[&paths[..4], &["--out", &cat("s1.car")]].concat());
+    assert_ne!(step1, all);
+    let (step2, summary) = cli().merge_root(
+        &[
+            &paths[4..],
+            &["--base", &cat("s1.car"), "--out", &cat("s2.car")],
+        ]
+        .concat(),
+    );
+    assert_eq!(step2, all);
+    assert!(summary["blocks_read"].as_u64().unwrap() > 0);
+    // The stepwise CAR holds the whole catalogue: every video listed.
+    let ls = ingest(&["ls", &cat("s2.car")]);
+    assert_eq!(stdout(&ls).lines().count(), 9);
+    // Merging the same records again changes nothing.
+    let (same, summary) = cli().merge_root(
+        &[
+            &paths[..],
+            &["--base", &cat("all.car"), "--out", &cat("same.car")],
+        ]
+        .concat(),
+    );
+    assert_eq!(same, all);
+    assert_eq!(summary["added"], 0);
+    assert_eq!(summary["unchanged"], 9);
+
+    // todo: what is missing, split between volunteers without overlap.
+    let ids = tmp.path().join("ids.txt");
+    let list: String = (0..40).map(|i| format!("youtube v{i}\n")).collect();
+    std::fs::write(&ids, list).unwrap();
+    let todo = stdout(&ingest(&[
+        "todo",
+        &cat("all.car"),
+        "--ids",
+        ids.to_str().unwrap(),
+    ]));
+    assert_eq!(todo.lines().count(), 34, "v0..v5 are archived");
+    assert!(!todo.contains("youtube v0\n"));
+    let mut shares: Vec<String> = (1..=3)
+        .flat_map(|i| {
+            let out = ingest(&[
+                "todo",
+                &cat("all.car"),
+                "--ids",
+                ids.to_str().unwrap(),
+                "--shard",
+                &format!("{i}/3"),
+            ]);
+            stdout(&out).lines().map(str::to_owned).collect::<Vec<_>>()
+        })
+        .collect();
+    shares.sort();
+    let mut want: Vec<String> = todo.lines().map(str::to_owned).collect();
+    want.sort();
+    assert_eq!(shares, want, "the shares are disjoint and cover everything");
+    let export = stdout(&ingest(&["export-archive", &cat("all.car")]));
+    assert!(export.lines().any(|l| l == "vimeo v2"));
+    assert_eq!(export.lines().count(), 9);
+}
+
+#[test]
+fn a_damaged_base_is_refused_and_nothing_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let records = cli().archive_many(tmp.path(), "youtube", 3, "x");
+    let base = tmp.path().join("base.car");
+    cli().merge_root(&[
+        records[0].to_str().unwrap(),
+        "--out",
+        base.to_str().unwrap(),
+    ]);
+    let good = std::fs::read(&base).unwrap();
+    let mut flipped = good.clone();
+    let last = flipped.len() - 5;
+    flipped[last] ^= 0x40;
+    let cases = [
+        (
+            "truncated.car",
+            good[..good.len() - 7].to_vec(),
+            "truncated",
+        ),
+        ("flipped.car", flipped, "does not match its cid"),
+        (
+            "garbage.car",
+            b"not a car at all".to_vec(),
+            "base catalogue",
+        ),
+    ];
+    for (name, bytes, needle) in cases {
+        let damaged = tmp.path().join(name);
+        std::fs::write(&damaged, &bytes).unwrap();
+        let out_car = tmp.path().join(format!("out-{name}"));
+        let out = ingest(&[
+            "merge",
+            records[1].to_str().unwrap(),
+            records[2].to_str().unwrap(),
+            "--base",
+            damaged.to_str().unwrap(),
+            "--out",
+            out_car.to_str().unwrap(),
+        ]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{name}: {err}");
+        assert!(err.contains(needle), "{name}: {err}");
+        assert!(!out_car.exists(), "{name}: an output was written");
+    }
+    assert!(entries(tmp.path()).iter().all(|n| !n.contains(".partial")));
+}
+
+#[test]
+fn rejected_records_are_listed_and_the_rest_merged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let records = cli().archive_many(tmp.path(), "youtube", 2, "x");
+    let bad = tmp.path().join("bad.record.cbor");
+    std::fs::write(&bad, b"\xa1\x61x\x01").unwrap();
+    let out_car = tmp.path().join("cat.car");
+    let out = ingest(&[
+        "merge",
+        records[0].to_str().unwrap(),
+        bad.to_str().unwrap(),
+        records[1].to_str().unwrap(),
+        "--profile",
+        "unixfs-v0-2015",
+        "--out",
+        out_car.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("rejected   3"), "{text}");
+    assert!(
+        text.contains("bad.record.cbor: field version: missing"),
+        "{text}"
+    );
+    assert!(
+        text.contains("record of profile unixfs-v1-2025, the catalogue is unixfs-v0-2015"),
+        "{text}"
+    );
+    assert!(
+        out_car.exists(),
+        "the rest is merged (here: nothing) and written"
+    );
+}

@@ -1,0 +1,11 @@
+//! End-to-end tests of the `ingest` binary, one module a subcommand. Expected CIDs come from
+//! `../shared/vectors`.
+
+mod common;
+
+mod add;
+mod archive;
+mod catalogue;
+mod fetch;
+mod profiles;
+mod record;
