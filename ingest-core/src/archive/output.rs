@@ -66,9 +66,9 @@ pub enum ArchiveError {
     Car {
         /// The CAR's final name.
         path: PathBuf,
-        /// The cause.
+        /// The cause (boxed: it carries CIDs, and keeps this enum small).
         #[source]
-        source: CarError,
+        source: Box<CarError>,
     },
     /// An input file could not be opened.
     #[error("cannot open {path}")]
@@ -86,7 +86,7 @@ pub enum ArchiveError {
         path: PathBuf,
         /// The cause.
         #[source]
-        source: ImportError,
+        source: Box<ImportError>,
     },
     /// A file could not be read back.
     #[error("cannot read {path}")]
@@ -95,7 +95,7 @@ pub enum ArchiveError {
         path: PathBuf,
         /// The cause.
         #[source]
-        source: ImportError,
+        source: Box<ImportError>,
     },
     /// The record would not be valid (a name, a size, a field over its limit).
     #[error("the record would be invalid")]
@@ -160,7 +160,7 @@ impl Archive {
         let mut atomic = AtomicFile::create(&paths.car)?;
         let car_error = |source| ArchiveError::Car {
             path: paths.car.clone(),
-            source,
+            source: Box::new(source),
         };
         // The CAR is written on a thread of its own: see `crate::io::writer`.
         let file = atomic
@@ -224,7 +224,7 @@ impl Archive {
                     .and_then(|w| FileWriter::into_inner(w).map_err(CarError::Io))
                     .map_err(|source| ArchiveError::Car {
                         path: self.paths.car.clone(),
-                        source,
+                        source: Box::new(source),
                     })?;
                 atomic.commit()?;
                 Some(self.paths.car)
@@ -275,7 +275,7 @@ pub fn archive_files(
         };
         let import_error = |source| ArchiveError::Import {
             path: input.path.clone(),
-            source,
+            source: Box::new(source),
         };
         let file = std::fs::File::open(&input.path).map_err(open_error)?;
         let mut importer = FileImporter::with_options(profile, options, &mut car);

@@ -60,7 +60,7 @@ pub fn verify_files<'r>(
             Ok(mut file) => {
                 let read_error = |source| ArchiveError::Read {
                     path: path.clone(),
-                    source,
+                    source: Box::new(source),
                 };
                 let mut importer = FileImporter::with_options(&profile, options, HashOnly);
                 importer.read_from(&mut file).map_err(read_error)?;

@@ -42,9 +42,9 @@ pub enum MergeCarError {
     Base {
         /// The base CAR.
         path: PathBuf,
-        /// The cause.
+        /// The cause (boxed: it carries CIDs).
         #[source]
-        source: CarError,
+        source: Box<CarError>,
     },
     /// The base CAR does not name exactly one root.
     #[error("the base catalogue {path} names {roots} roots, not one")]
@@ -62,9 +62,9 @@ pub enum MergeCarError {
     Write {
         /// The output.
         path: PathBuf,
-        /// The cause.
+        /// The cause (boxed: it carries CIDs).
         #[source]
-        source: CarError,
+        source: Box<CarError>,
     },
     /// The output could not be created or moved into place.
     #[error(transparent)]
@@ -108,7 +108,7 @@ pub fn merge_car(
 ) -> Result<MergeReport, MergeCarError> {
     let write_error = |source| MergeCarError::Write {
         path: out.to_owned(),
-        source,
+        source: Box::new(source),
     };
     let mut atomic = AtomicFile::create(out)?;
     let mut car =
@@ -117,7 +117,7 @@ pub fn merge_car(
         Some(path) => {
             let base = BaseCar::load(path, &mut car).map_err(|source| MergeCarError::Base {
                 path: path.to_owned(),
-                source,
+                source: Box::new(source),
             })?;
             let [root] = base.roots() else {
                 return Err(MergeCarError::BaseRoots {

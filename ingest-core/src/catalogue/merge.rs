@@ -15,8 +15,11 @@ enum Update {
     /// The entry becomes this CID and dag size.
     Set(Cid, u64),
     /// The entry is a directory (the base's, or a new one) with these changes, in order.
-    Dir(Vec<(String, Update)>),
+    Dir(Updates),
 }
+
+/// Changes to the entries of one directory, in the order they are applied.
+type Updates = Vec<(String, Update)>;
 
 /// A record's place in the catalogue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -184,7 +187,7 @@ impl<'a, S: BlockSink + ?Sized, Src: BlockSource + ?Sized> Merge<'a, S, Src> {
         base_root: Option<&Cid>,
         site: &str,
         ids: BTreeMap<String, Vec<Slot>>,
-    ) -> Result<(Vec<(String, Update)>, Vec<(String, Update)>), CatalogueError> {
+    ) -> Result<(Updates, Updates), CatalogueError> {
         let site_dir = self.base_entry(base_root, site)?;
         // Which ids the base has already: one walk of the site's directory for all of them.
         let present = match (&mut self.base, &site_dir) {
@@ -241,7 +244,7 @@ impl<'a, S: BlockSink + ?Sized, Src: BlockSource + ?Sized> Merge<'a, S, Src> {
     fn apply(
         &mut self,
         dir: Option<Cid>,
-        updates: Vec<(String, Update)>,
+        updates: Updates,
         replaced: &mut Vec<Cid>,
     ) -> Result<(Cid, u64), CatalogueError> {
         let mut entries = BTreeMap::new();

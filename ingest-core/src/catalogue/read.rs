@@ -29,9 +29,9 @@ pub enum OpenError {
     Car {
         /// The CAR.
         path: std::path::PathBuf,
-        /// The cause.
+        /// The cause (boxed: it carries CIDs).
         #[source]
-        source: CarError,
+        source: Box<CarError>,
     },
     /// The CAR does not name exactly one root.
     #[error("the catalogue {path} names {roots} roots, not one")]
@@ -48,7 +48,7 @@ impl Catalogue {
     pub fn open(path: &Path) -> Result<Catalogue, OpenError> {
         let blocks = CarIndex::open(path).map_err(|source| OpenError::Car {
             path: path.to_owned(),
-            source,
+            source: Box::new(source),
         })?;
         let [root] = blocks.roots() else {
             return Err(OpenError::Roots {

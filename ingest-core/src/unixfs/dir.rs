@@ -9,7 +9,7 @@
 //! - Flat: one dag-pb node, links sorted by name bytes, `Data` = UnixFS `{Type: Directory}`.
 //! - Sharded when the estimate is *greater than* [`Profile::hamt_threshold`]: `links-bytes`
 //!   estimates Σ (name bytes + CID bytes) (boxo's `linksize`), `block-bytes` the exact encoded
-//!   size of the flat node (IPIP-0499). See [`hamt`] for the shard layout.
+//!   size of the flat node (IPIP-0499). See the private module `hamt` for the shard layout.
 //!
 //! Memory: one entry per child, about 130 bytes each (the name's own allocation, a CID, a dag
 //! size): 130 MB for a directory of a million entries.

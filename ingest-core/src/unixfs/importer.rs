@@ -6,7 +6,7 @@
 //! into the chunk buffers, and [`ImportWriter`] is a `std::io::Write`.
 //!
 //! Memory is flat in the file size: at most `2 × threads + 2` chunk buffers (5 MiB with 2
-//! threads and 1 MiB chunks) plus the layout's open nodes (see [`crate::unixfs::layout`]).
+//! threads and 1 MiB chunks) plus the layout's open nodes (see the private module `layout`).
 
 mod leaves;
 

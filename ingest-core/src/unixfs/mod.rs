@@ -9,8 +9,8 @@
 //! ```
 //!
 //! - [`profile`]: every parameter that changes a CID, as one immutable value.
-//! - [`importer`]: the streaming file importer ([`FileImporter`]), over [`chunker`] and
-//!   [`layout`].
+//! - [`importer`]: the streaming file importer ([`FileImporter`]), over the fixed-size
+//!   chunker and boxo's balanced layout (private modules `chunker` and `layout`).
 //! - [`dir`]: directories built from their entries alone, HAMT-sharded as kubo shards them; a
 //!   whole tree from disk ([`import_path`]); reading and editing directories of a
 //!   [`BlockSource`].
@@ -18,10 +18,10 @@
 //! - [`sink`]: where blocks go ([`BlockSink`]) and the ready-made sinks.
 
 pub mod block;
-pub mod chunker;
+mod chunker;
 pub mod dir;
 pub mod importer;
-pub mod layout;
+mod layout;
 pub mod profile;
 pub mod sink;
 
