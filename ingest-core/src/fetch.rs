@@ -25,7 +25,7 @@
 //!
 //! ```no_run
 //! use ingest_core::fetch::{Fetcher, FetchOptions, ImportBody};
-//! use ingest_core::{HashOnly, ImportOptions, Profile};
+//! use ingest_core::unixfs::{HashOnly, ImportOptions, Profile};
 //!
 //! let fetcher = Fetcher::new(FetchOptions::default())?;
 //! let profile = Profile::UNIXFS_V1_2025;
@@ -38,8 +38,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod archive;
 mod host;
 mod part;
+
+pub use archive::{archive_download, ArchiveTo, Download, DownloadError, Downloaded};
 
 use std::collections::HashMap;
 use std::error::Error as StdError;
@@ -467,7 +470,7 @@ impl Fetcher {
             file.seek_end().map_err(io_error)?;
             events(Event::Data(read));
         }
-        let mut download = Download {
+        let mut download = Transfer {
             fetcher: self,
             url: &parsed,
             host: &host,
@@ -543,7 +546,7 @@ fn parse_url(url: &str) -> Result<Url, FetchError> {
 }
 
 /// One download in progress.
-struct Download<'a> {
+struct Transfer<'a> {
     fetcher: &'a Fetcher,
     url: &'a Url,
     host: &'a Host,
@@ -556,7 +559,7 @@ struct Download<'a> {
     restarts: u32,
 }
 
-impl Download<'_> {
+impl Transfer<'_> {
     fn run(&mut self) -> Result<State, FetchError> {
         let options = &self.fetcher.options;
         let mut failures = 0u32;

@@ -223,17 +223,25 @@ impl CarOut<'_> {
     }
 }
 
+/// Which lines `add` prints.
+#[derive(Clone, Copy)]
+struct Print {
+    json: bool,
+    quiet: bool,
+    quieter: bool,
+}
+
 /// How results are printed: `added <CID> <NAME>` lines, CIDs alone (-q), the root's CID alone
 /// (-Q), or JSON lines; on stdout, or on stderr when the CAR goes to stdout.
 struct Report<'a> {
-    args: &'a Args,
+    print: Print,
     profile: &'a Profile,
     to_stderr: bool,
 }
 
 impl Report<'_> {
     fn print(&self, entry: &Added, is_root: bool) -> io::Result<()> {
-        if self.args.quieter && !is_root {
+        if self.print.quieter && !is_root {
             return Ok(());
         }
         let mut out: Box<dyn Write> = if self.to_stderr {
@@ -243,7 +251,7 @@ impl Report<'_> {
         };
         let cid = entry.cid.to_string();
         let name = entry.path.display().to_string();
-        if self.args.json {
+        if self.print.json {
             json_line(
                 &mut out,
                 &json!({
@@ -255,7 +263,7 @@ impl Report<'_> {
                     "profile": self.profile.name(),
                 }),
             )?;
-        } else if self.args.quiet || self.args.quieter {
+        } else if self.print.quiet || self.print.quieter {
             writeln!(out, "{cid}")?;
         } else if name.is_empty() {
             writeln!(out, "added {cid}")?;
@@ -303,41 +311,43 @@ impl WalkObserver for TreeObserver<'_> {
 
 /// Imports a tree (or wraps a file) into `sink`, printing entries through `report`.
 fn import_tree<S: BlockSink>(
-    args: &Args,
+    path: &Path,
+    walk: &WalkOptions,
     profile: &Profile,
     report: Option<&Report>,
     bar: &ProgressBar,
     sink: &mut S,
 ) -> anyhow::Result<Added> {
-    let options = WalkOptions {
-        hidden: args.hidden,
-        wrap: args.wrap,
-        import: args.perf.options(),
-    };
     let mut observer = TreeObserver {
         report,
         bar,
         pending: None,
         error: None,
     };
-    let root = import_path(&args.path, profile, &options, sink, &mut observer)?;
+    let root = import_path(path, profile, walk, sink, &mut observer)?;
     bar.finish_and_clear();
     observer.finish()?;
     Ok(root)
 }
 
-fn run_tree(args: &Args, profile: &Profile, car: CarOut) -> anyhow::Result<()> {
-    let bar = bytes_bar(None, args.quiet || args.quieter);
+fn run_tree(
+    path: &Path,
+    walk: &WalkOptions,
+    profile: &Profile,
+    print: Print,
+    car: CarOut,
+) -> anyhow::Result<()> {
+    let bar = bytes_bar(None, print.quiet || print.quieter);
     let report = Report {
-        args,
+        print,
         profile,
         to_stderr: matches!(car, CarOut::Stdout),
     };
-    let what = args.path.display().to_string();
+    let what = path.display().to_string();
     car.run(profile, &what, |sink, pass| {
         let root = match pass {
-            Pass::RootOnly => import_tree(args, profile, None, &ProgressBar::hidden(), sink)?,
-            Pass::Final => import_tree(args, profile, Some(&report), &bar, sink)?,
+            Pass::RootOnly => import_tree(path, walk, profile, None, &ProgressBar::hidden(), sink)?,
+            Pass::Final => import_tree(path, walk, profile, Some(&report), &bar, sink)?,
         };
         Ok(((), root.cid))
     })
@@ -355,6 +365,11 @@ fn car_out(args: &Args, once: bool) -> CarOut<'_> {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let profile = args.profile.resolve()?;
+    let print = Print {
+        json: args.json,
+        quiet: args.quiet,
+        quieter: args.quieter,
+    };
     let is_stdin = args.path.as_os_str() == "-";
     if is_stdin && (args.recursive || args.wrap) {
         bail!("-r and -w need a path, not standard input");
@@ -369,7 +384,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             );
         }
         if meta.is_dir() || args.wrap {
-            run_tree(&args, &profile, car_out(&args, false))?;
+            let walk = WalkOptions {
+                hidden: args.hidden,
+                wrap: args.wrap,
+                import: args.perf.options(),
+            };
+            run_tree(&args.path, &walk, &profile, print, car_out(&args, false))?;
             return Ok(ExitCode::SUCCESS);
         }
     }
@@ -411,7 +431,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         dag_size: summary.dag_size,
     };
     Report {
-        args: &args,
+        print,
         profile: &profile,
         to_stderr: car_to_stdout,
     }

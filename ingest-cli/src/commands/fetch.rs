@@ -3,18 +3,18 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::num::NonZeroUsize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{mpsc, Mutex};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use ingest_core::archive::{
-    Archive, ArchiveCar, ArchivePaths, Archived, Meta, RecordFile, Role, Source,
+use ingest_core::archive::{Meta, Source};
+use ingest_core::fetch::{
+    archive_download, url_file_stem, ArchiveTo, Download, DownloadError, Downloaded, Event,
+    FetchOptions, Fetcher,
 };
-use ingest_core::fetch::{url_file_stem, Event, FetchOptions, Fetched, Fetcher, ImportBody};
-use ingest_core::Profile;
 use serde_json::json;
 
 use crate::cli::{parse_duration, parse_size, PerfArgs, ProfileArgs};
@@ -115,24 +115,30 @@ pub struct Args {
     pub perf: PerfArgs,
 }
 
-/// One download to do.
-#[derive(Debug, Clone)]
-struct Item {
-    url: String,
-    source: Source,
-    name: Option<String>,
-    meta: Meta,
-}
-
-/// How one download ended, short of an error.
-enum Outcome {
-    Archived(Box<Archived>, Fetched, PathBuf),
-    Exists(PathBuf),
+/// How results are printed.
+#[derive(Clone, Copy)]
+struct Print {
+    json: bool,
+    quiet: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let profile = args.profile.resolve_for_records()?;
-    let items = items(&args)?;
+    let items = match &args.input {
+        Some(list) => read_list(list, args.site.as_deref())?,
+        None => {
+            let url = args.url.as_deref().context("give a URL or --input LIST")?;
+            let mut single = item(
+                url,
+                args.site.as_deref(),
+                args.id.as_deref(),
+                args.page_url.clone(),
+            )?;
+            single.name = args.name.clone();
+            single.meta.title = args.title.clone();
+            vec![single]
+        }
+    };
     let fetcher = Fetcher::new(FetchOptions {
         connect_timeout: args.connect_timeout,
         idle_timeout: args.idle_timeout,
@@ -147,6 +153,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let to = ArchiveTo {
+        out: &args.out,
+        profile: &profile,
+        import: args.perf.options(),
+        car: !args.no_car,
+    };
+    let print = Print {
+        json: args.json,
+        quiet: args.quiet,
+    };
     let bars = Bars::new(args.quiet, items.len());
     let queue = Mutex::new(items.into_iter());
     let jobs = args.jobs.get();
@@ -155,12 +171,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     std::thread::scope(|scope| -> anyhow::Result<()> {
         for _ in 0..jobs {
             let done = done.clone();
-            let (queue, fetcher, profile, args, bars) = (&queue, &fetcher, &profile, &args, &bars);
+            let (queue, fetcher, to, bars) = (&queue, &fetcher, &to, &bars);
             scope.spawn(move || loop {
                 let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
                 let Some(item) = next else { return };
                 let bar = bars.start(&item);
-                let result = fetch_one(fetcher, profile, args, &item, bars, &bar);
+                let result = fetch_one(fetcher, &item, to, bars, &bar).map_err(anyhow::Error::from);
                 bars.finish(bar);
                 if done.send((item, result)).is_err() {
                     return;
@@ -169,7 +185,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         drop(done);
         for (item, result) in results {
-            bars.suspend(|| report(&args, &item, &result))?;
+            bars.suspend(|| report(print, &item, &result))?;
             failed += usize::from(result.is_err());
         }
         Ok(())
@@ -181,83 +197,43 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Downloads and archives one video.
+/// Downloads and archives one video, showing its progress on `bar`.
 fn fetch_one(
     fetcher: &Fetcher,
-    profile: &Profile,
-    args: &Args,
-    item: &Item,
+    item: &Download,
+    to: &ArchiveTo<'_>,
     bars: &Bars,
     bar: &ProgressBar,
-) -> anyhow::Result<Outcome> {
+) -> Result<Downloaded, DownloadError> {
     let stem = item.source.stem();
-    let paths = ArchivePaths::new(&args.out, &item.source);
-    if paths.record.exists() {
-        return Ok(Outcome::Exists(paths.record));
-    }
-    let version = profile.cid_version();
-    let (archive, car) = Archive::create(&args.out, &item.source, version, !args.no_car)?;
-    let restart = move |car: ArchiveCar| Archive::restart_car(car, version).map_err(|e| e.into());
-    let mut body = ImportBody::new(profile, args.perf.options(), car, restart);
-    let fetched = fetcher.fetch(
-        &item.url,
-        &paths.part,
-        &mut body,
-        &mut |event| match event {
-            Event::Length(Some(length)) => bar.set_length(length),
-            Event::Length(None) => {}
-            Event::Data(n) => bar.inc(n),
-            Event::Restart { reason } => {
-                bar.set_position(0);
-                bars.note(bar, format!("{stem}: starting again: {reason}"));
-            }
-            Event::Retry {
-                failures,
-                wait,
-                reason,
-            } => bars.note(
-                bar,
-                format!(
-                    "{stem}: {reason}; retry {failures} in {:.1} s",
-                    wait.as_secs_f64()
-                ),
+    archive_download(fetcher, item, to, &mut |event| match event {
+        Event::Length(Some(length)) => bar.set_length(length),
+        Event::Length(None) => {}
+        Event::Data(n) => bar.inc(n),
+        Event::Restart { reason } => {
+            bar.set_position(0);
+            bars.note(bar, format!("{stem}: starting again: {reason}"));
+        }
+        Event::Retry {
+            failures,
+            wait,
+            reason,
+        } => bars.note(
+            bar,
+            format!(
+                "{stem}: {reason}; retry {failures} in {:.1} s",
+                wait.as_secs_f64()
             ),
-        },
-    )?;
-    let (summary, car) = body
-        .finish()
-        .with_context(|| format!("cannot import {}", item.url))?;
-    let name = match &item.name {
-        Some(name) => name.clone(),
-        None => format!("{}.{}", item.source.id, fetched.file_extension()),
-    };
-    let path = args.out.join(&name);
-    let files = vec![RecordFile {
-        role: Role::guess(&name),
-        name,
-        cid: summary.root,
-        size: summary.file_size,
-        dag_size: summary.dag_size,
-        format_id: None,
-    }];
-    // The record is checked (names, sizes) before anything gets its final name.
-    let archived = archive.finish(
-        profile,
-        item.source.clone(),
-        item.meta.clone(),
-        files,
-        car,
-        || {
-            fetched
-                .persist(&path)
-                .with_context(|| format!("cannot move the download to {}", path.display()))
-        },
-    )?;
-    Ok(Outcome::Archived(Box::new(archived), fetched, path))
+        ),
+    })
 }
 
 /// Prints how one download ended.
-fn report(args: &Args, item: &Item, result: &anyhow::Result<Outcome>) -> anyhow::Result<()> {
+fn report(
+    print: Print,
+    item: &Download,
+    result: &anyhow::Result<Downloaded>,
+) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     let base = json!({
         "url": item.url,
@@ -265,7 +241,11 @@ fn report(args: &Args, item: &Item, result: &anyhow::Result<Outcome>) -> anyhow:
         "id": item.source.id,
     });
     let line = match result {
-        Ok(Outcome::Archived(archived, fetched, path)) => {
+        Ok(Downloaded::Archived {
+            archived,
+            fetched,
+            path,
+        }) => {
             let mut line = archived_json(archived, &[]);
             line["url"] = item.url.clone().into();
             line["status"] = "archived".into();
@@ -281,7 +261,7 @@ fn report(args: &Args, item: &Item, result: &anyhow::Result<Outcome>) -> anyhow:
                 "requests": fetched.requests,
                 "restarts": fetched.restarts,
             });
-            if !args.json && !args.quiet {
+            if !print.json && !print.quiet {
                 writeln!(
                     out,
                     "fetched    {} ({} bytes{})",
@@ -296,8 +276,8 @@ fn report(args: &Args, item: &Item, result: &anyhow::Result<Outcome>) -> anyhow:
             }
             line
         }
-        Ok(Outcome::Exists(record)) => {
-            if !args.json && !args.quiet {
+        Ok(Downloaded::Exists(record)) => {
+            if !print.json && !print.quiet {
                 writeln!(out, "exists     {}", record.display())?;
             }
             let mut line = base;
@@ -313,31 +293,15 @@ fn report(args: &Args, item: &Item, result: &anyhow::Result<Outcome>) -> anyhow:
             line
         }
     };
-    if args.json {
+    if print.json {
         json_line(&mut out, &line)?;
     }
     Ok(())
 }
 
-/// The downloads the arguments ask for, each checked before any starts.
-fn items(args: &Args) -> anyhow::Result<Vec<Item>> {
-    let Some(list) = &args.input else {
-        let url = args.url.clone().context("give a URL or --input LIST")?;
-        let item = item(
-            &url,
-            args.site.as_deref(),
-            args.id.as_deref(),
-            args.page_url.clone(),
-        )?;
-        return Ok(vec![Item {
-            name: args.name.clone(),
-            meta: Meta {
-                title: args.title.clone(),
-                ..Meta::default()
-            },
-            ..item
-        }]);
-    };
+/// The downloads a list asks for (`URL` or `URL SITE ID` a line; `-` is stdin), each checked
+/// before any starts; `site` is the site of lines that name none.
+fn read_list(list: &Path, site: Option<&str>) -> anyhow::Result<Vec<Download>> {
     let reader: Box<dyn BufRead> = if list.as_os_str() == "-" {
         Box::new(std::io::stdin().lock())
     } else {
@@ -353,7 +317,7 @@ fn items(args: &Args) -> anyhow::Result<Vec<Item>> {
         let parsed = match fields.as_slice() {
             [] => continue,
             [first, ..] if first.starts_with('#') => continue,
-            [url] => item(url, args.site.as_deref(), None, None),
+            [url] => item(url, site, None, None),
             [url, site, id] => item(url, Some(site), Some(id), None),
             _ => Err(anyhow::anyhow!(
                 "expected `URL` or `URL SITE ID`, found {} fields",
@@ -373,7 +337,7 @@ fn item(
     site: Option<&str>,
     id: Option<&str>,
     page_url: Option<String>,
-) -> anyhow::Result<Item> {
+) -> anyhow::Result<Download> {
     let site = site.with_context(|| format!("{url}: give the site (--site, or `URL SITE ID`)"))?;
     let id = match id {
         Some(id) => id.to_owned(),
@@ -388,7 +352,7 @@ fn item(
     source
         .validate()
         .with_context(|| format!("{url}: cannot archive as {}/{}", source.site, source.id))?;
-    Ok(Item {
+    Ok(Download {
         url: url.to_owned(),
         source,
         name: None,
@@ -436,7 +400,7 @@ impl Bars {
         }
     }
 
-    fn start(&self, item: &Item) -> ProgressBar {
+    fn start(&self, item: &Download) -> ProgressBar {
         let Some(multi) = &self.multi else {
             return ProgressBar::hidden();
         };

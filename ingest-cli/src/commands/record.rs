@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Subcommand;
 use ingest_core::archive::{verify_files, Record};
+use ingest_core::unixfs::ImportOptions;
 use ingest_core::HashOnly;
 use serde_json::json;
 
@@ -63,7 +64,7 @@ fn check(
     path: &Path,
     data: Option<&Path>,
     json: bool,
-    perf: &PerfArgs,
+    options: ImportOptions,
 ) -> anyhow::Result<ExitCode> {
     let (record, _) = read_record(path)?;
     record.profile()?;
@@ -72,7 +73,7 @@ fn check(
     let mut out = std::io::stdout().lock();
     let mut bad = 0;
     if let Some(dir) = data {
-        for (f, check) in verify_files(&record, dir, perf.options())? {
+        for (f, check) in verify_files(&record, dir, options)? {
             let verdict = check.describe(f);
             if !check.is_ok() {
                 bad += 1;
@@ -132,6 +133,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             data,
             json,
             perf,
-        } => check(&record, data.as_deref(), json, &perf),
+        } => check(&record, data.as_deref(), json, perf.options()),
     }
 }

@@ -108,7 +108,7 @@ impl<S: BlockSink> BlockSink for Tracked<'_, S> {
 /// let (summary, _sink) = importer.finish()?;
 /// // The same CID as `printf 'hello world\n' | ipfs add`.
 /// assert_eq!(summary.root.to_string(), "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o");
-/// # Ok::<(), ingest_core::ImportError>(())
+/// # Ok::<(), ingest_core::unixfs::ImportError>(())
 /// ```
 #[derive(Debug)]
 pub struct FileImporter<S> {

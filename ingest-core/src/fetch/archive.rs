@@ -1,0 +1,140 @@
+//! Downloading a video and archiving it in the same pass: the bytes go to the partial file and
+//! into the importer as they arrive, and the outputs are those of
+//! [`archive_files`](crate::archive::archive_files): the file, its record and optionally a CAR.
+
+use std::path::{Path, PathBuf};
+
+use super::{Event, FetchError, Fetched, Fetcher, ImportBody};
+use crate::archive::{Archive, ArchiveCar, ArchiveError, ArchivePaths, Archived, Meta, RecordFile};
+use crate::archive::{Role, Source};
+use crate::unixfs::{ImportError, ImportOptions, Profile};
+
+/// One video to download.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Download {
+    /// The URL of the video file (the bytes the site serves, not its web page).
+    pub url: String,
+    /// The video's site and id (and page URL).
+    pub source: Source,
+    /// The video's metadata.
+    pub meta: Meta,
+    /// The file's name in the record and in the output directory; `None`: `<id>.<ext>`, the
+    /// extension from [`Fetched::file_extension`].
+    pub name: Option<String>,
+}
+
+/// Where and how a download is archived.
+#[derive(Clone, Debug)]
+pub struct ArchiveTo<'a> {
+    /// The output directory (created if needed).
+    pub out: &'a Path,
+    /// The profile of every CID (a preset: records name one).
+    pub profile: &'a Profile,
+    /// How hard the importer works (never changes a CID).
+    pub import: ImportOptions,
+    /// Whether to write `<site>-<id>.car` too.
+    pub car: bool,
+}
+
+/// How an archived download ended.
+#[derive(Debug)]
+pub enum Downloaded {
+    /// Downloaded and archived: the outputs, what the server said, and where the file is.
+    Archived {
+        /// The record, its CIDs and the outputs' paths.
+        archived: Box<Archived>,
+        /// The download.
+        fetched: Fetched,
+        /// The downloaded file under its final name.
+        path: PathBuf,
+    },
+    /// The video's record is in the output directory already: nothing was downloaded.
+    Exists(PathBuf),
+}
+
+/// Downloading or archiving a video failed. Nothing was given its final name; a partial file
+/// that a later run can resume is kept.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DownloadError {
+    /// The download failed.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// The bytes could not be imported.
+    #[error("cannot import {url}")]
+    Import {
+        /// The URL.
+        url: String,
+        /// The cause.
+        #[source]
+        source: Box<ImportError>,
+    },
+    /// The outputs could not be written.
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
+}
+
+/// The downloaded file could not be moved to its final name.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot move the download to {path}")]
+struct MoveError {
+    path: PathBuf,
+    #[source]
+    source: std::io::Error,
+}
+
+/// Downloads `download` with `fetcher` and archives it as `to` says, in one pass; `events`
+/// hears the download's progress. A video whose record is already in the output directory is
+/// not downloaded again ([`Downloaded::Exists`]), so a list can be run until it is done.
+pub fn archive_download(
+    fetcher: &Fetcher,
+    download: &Download,
+    to: &ArchiveTo<'_>,
+    events: &mut dyn FnMut(Event),
+) -> Result<Downloaded, DownloadError> {
+    let paths = ArchivePaths::new(to.out, &download.source);
+    if paths.record.exists() {
+        return Ok(Downloaded::Exists(paths.record));
+    }
+    let version = to.profile.cid_version();
+    let (archive, car) = Archive::create(to.out, &download.source, version, to.car)?;
+    let restart = move |car: ArchiveCar| Archive::restart_car(car, version).map_err(|e| e.into());
+    let mut body = ImportBody::new(to.profile, to.import, car, restart);
+    let fetched = fetcher.fetch(&download.url, &paths.part, &mut body, events)?;
+    let (summary, car) = body.finish().map_err(|e| DownloadError::Import {
+        url: download.url.clone(),
+        source: Box::new(e),
+    })?;
+    let name = match &download.name {
+        Some(name) => name.clone(),
+        None => format!("{}.{}", download.source.id, fetched.file_extension()),
+    };
+    let path = to.out.join(&name);
+    let files = vec![RecordFile {
+        role: Role::guess(&name),
+        name,
+        cid: summary.root,
+        size: summary.file_size,
+        dag_size: summary.dag_size,
+        format_id: None,
+    }];
+    // The record is checked (names, sizes) before anything gets its final name.
+    let archived = archive.finish(
+        to.profile,
+        download.source.clone(),
+        download.meta.clone(),
+        files,
+        car,
+        || {
+            fetched.persist(&path).map_err(|source| MoveError {
+                path: path.clone(),
+                source,
+            })
+        },
+    )?;
+    Ok(Downloaded::Archived {
+        archived: Box::new(archived),
+        fetched,
+        path,
+    })
+}
