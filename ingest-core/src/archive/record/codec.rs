@@ -79,8 +79,11 @@ fn wrong(field: &str, expected: &'static str) -> RecordError {
     }
 }
 
-/// The decoder's error, by kind. Decoding into `Ipld` passes through serde, which turns some
-/// errors into `Msg` holding their names, so both forms are matched.
+/// The decoder's error, by kind. `serde_ipld_dagcbor` maps the errors of its CBOR reader
+/// (cbor4ii) to typed variants, except those it does not know yet, which it passes on as `Msg`
+/// holding their display (its own comment: "loses structured info but preserves the Display
+/// string"); for those alone the variant's name is matched, so an upgrade that moves a check
+/// down into cbor4ii still reports the same kind of error.
 fn decode_error(e: serde_ipld_dagcbor::DecodeError<std::convert::Infallible>) -> RecordError {
     use serde_ipld_dagcbor::DecodeError as D;
     let msg = match &e {
