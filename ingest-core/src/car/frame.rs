@@ -7,7 +7,7 @@ use std::io::{self, BufRead, BufReader, Read, Seek};
 use cid::Cid;
 
 use super::{CarError, CarHeader, MAX_FRAME_LEN, MAX_HEADER_LEN};
-use crate::unixfs::block::{cid_of, varint_len, SHA2_256};
+use crate::unixfs::block::{cid_of, put_varint, varint_len, SHA2_256};
 use crate::unixfs::CidVersion;
 
 /// The key a block is known by in every index of this crate: 16 bytes of its SHA-256 digest
@@ -137,6 +137,8 @@ pub(crate) struct Frames<R> {
     roots: Vec<Cid>,
     /// Where the next frame starts.
     offset: u64,
+    /// The head of the frame just read ([`Frames::head_bytes`]).
+    head: Vec<u8>,
 }
 
 impl<R: Read> Frames<R> {
@@ -169,6 +171,7 @@ impl<R: Read> Frames<R> {
             input,
             roots: header.roots,
             offset: varint_len(len) as u64 + len,
+            head: Vec::with_capacity(64),
         })
     }
 
@@ -200,18 +203,9 @@ impl<R: Read> Frames<R> {
                 max: MAX_FRAME_LEN,
             });
         }
-        // The CID is read within the frame's own bytes, so it can never run past them.
-        let mut limited = (&mut self.input).take(len);
-        let cid = Cid::read_bytes(&mut limited).map_err(|e| match e {
-            cid::Error::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                if limited.limit() == 0 && len > 0 {
-                    CarError::BadCid { offset: start }
-                } else {
-                    CarError::Truncated { offset: start }
-                }
-            }
-            _ => CarError::BadCid { offset: start },
-        })?;
+        self.head.clear();
+        put_varint(&mut self.head, len);
+        let cid = self.read_cid(start, len)?;
         let key = BlockKey::of(&cid).ok_or(CarError::UnsupportedHash { cid })?;
         let head_len = varint_len(len) as u64 + cid.encoded_len() as u64;
         Ok(Some(FrameHead {
@@ -221,6 +215,83 @@ impl<R: Read> Frames<R> {
             key,
             head_len,
         }))
+    }
+
+    /// Reads the CID at the start of a frame of `len` bytes (starting at `start`), appending its
+    /// bytes to `self.head`. The CID is read within the frame's own bytes, so it can never run
+    /// past them. Parsing it straight from the reader's buffer is the common case (a CID
+    /// straddles the end of the buffer once in thousands of frames): going through `Read` one
+    /// varint byte at a time costs about 0.3 µs a frame, a second for a catalogue's 3 million.
+    fn read_cid(&mut self, start: u64, len: u64) -> Result<Cid, CarError> {
+        let buf = match self.input.fill_buf() {
+            Ok(buf) => buf,
+            Err(e) => return Err(CarError::Io(e)),
+        };
+        let avail = &buf[..buf.len().min(len as usize)];
+        if let Ok(cid) = Cid::read_bytes(avail) {
+            let n = cid.encoded_len();
+            self.head.extend_from_slice(&avail[..n]);
+            self.input.consume(n);
+            return Ok(cid);
+        }
+        if avail.len() as u64 == len {
+            // The whole frame was there to parse: no CID starts it.
+            return Err(CarError::BadCid { offset: start });
+        }
+        self.read_cid_slow(start, len)
+    }
+
+    /// [`Frames::read_cid`] when the CID is not whole in the buffer: its bytes are read one by
+    /// one, as its structure says (`0x12 0x20` + 32 bytes for CIDv0; version, codec, hash code
+    /// and digest length varints + digest for CIDv1), so nothing past it is consumed, and the
+    /// end of the input inside it is told apart from bytes that are no CID.
+    fn read_cid_slow(&mut self, start: u64, len: u64) -> Result<Cid, CarError> {
+        let head_start = self.head.len();
+        let mut frame = (&mut self.input).take(len);
+        let head = &mut self.head;
+        let mut byte = || -> Result<u8, CarError> {
+            let mut b = [0u8];
+            match frame.read(&mut b) {
+                Ok(1) => {
+                    head.push(b[0]);
+                    Ok(b[0])
+                }
+                // The frame ends inside its CID: no CID starts it.
+                Ok(_) if frame.limit() == 0 => Err(CarError::BadCid { offset: start }),
+                Ok(_) => Err(CarError::Truncated { offset: start }),
+                Err(e) => Err(CarError::Io(e)),
+            }
+        };
+        let mut varint = || -> Result<u64, CarError> {
+            let mut value = 0u64;
+            for i in 0..9 {
+                let b = byte()?;
+                value |= u64::from(b & 0x7f) << (7 * i);
+                if b & 0x80 == 0 {
+                    return Ok(value);
+                }
+            }
+            Err(CarError::BadCid { offset: start })
+        };
+        let first = varint()?;
+        if first != 0x12 {
+            varint()?; // codec
+            varint()?; // hash code
+        }
+        let digest_len = varint()?;
+        if digest_len > 64 {
+            return Err(CarError::BadCid { offset: start });
+        }
+        for _ in 0..digest_len {
+            byte()?;
+        }
+        Cid::try_from(&self.head[head_start..]).map_err(|_| CarError::BadCid { offset: start })
+    }
+
+    /// The bytes of the frame head just read: the length varint and the CID, as they are in
+    /// the CAR.
+    pub(crate) fn head_bytes(&self) -> &[u8] {
+        &self.head
     }
 
     /// Appends the block of the frame `head` (just read) to `out`.

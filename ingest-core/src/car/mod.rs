@@ -154,6 +154,51 @@ mod tests {
         assert_eq!(blocks, vec![(raw(a), a.to_vec()), (raw(b), b.to_vec())]);
     }
 
+    /// A reader that hands out one byte a call, so every CID straddles the end of the frame
+    /// parser's buffer and takes its slow path.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let Some((&first, rest)) = self.0.split_first() else {
+                return Ok(0);
+            };
+            if buf.is_empty() {
+                return Ok(0);
+            }
+            buf[0] = first;
+            self.0 = rest;
+            Ok(1)
+        }
+    }
+
+    #[test]
+    fn cids_split_across_reads_give_the_same_blocks() {
+        let blocks: Vec<Vec<u8>> = (0..50u8).map(|i| vec![i; usize::from(i) * 7]).collect();
+        let mut car = CarWriter::new(Vec::new(), &[raw(&blocks[0])]).unwrap();
+        for b in &blocks {
+            car.put(&raw(b), b).unwrap();
+        }
+        let bytes = car.finish().unwrap();
+        let whole: Vec<_> = CarReader::new(&bytes[..])
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let trickled: Vec<_> = CarReader::new(Trickle(&bytes))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(whole.len(), blocks.len());
+        assert_eq!(whole, trickled);
+        // And a CAR cut inside a CID is truncated, not a bad CID.
+        let cut = &bytes[..bytes.len() - blocks[49].len() - 10];
+        let err = CarReader::new(Trickle(cut))
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap_err();
+        assert!(matches!(err, CarError::Truncated { .. }), "{err}");
+    }
+
     #[test]
     fn a_longer_root_moves_the_body() {
         // A CIDv0 placeholder (34 bytes) replaced by a CIDv1 root (36 bytes).

@@ -8,7 +8,7 @@ use cid::Cid;
 use crate::car::{
     block_matches, presize, BlockKey, CarError, CarWriter, Frames, KeyBuild, KeyMap, MAX_FRAME_LEN,
 };
-use crate::unixfs::block::{put_varint, DAG_PB};
+use crate::unixfs::block::DAG_PB;
 use crate::unixfs::dir::{BlockSource, EditError};
 
 /// The base of an incremental merge, read in one pass.
@@ -103,10 +103,7 @@ impl BaseCar {
                 while let Some(head) = frames.next_head()? {
                     // The whole frame, as it will be copied: `varint(len) CID block`.
                     let at = batch.0.len();
-                    put_varint(&mut batch.0, head.len);
-                    head.cid
-                        .write_bytes(&mut batch.0)
-                        .map_err(|e| CarError::Io(io::Error::other(e)))?;
+                    batch.0.extend_from_slice(frames.head_bytes());
                     let block_at = batch.0.len();
                     frames.read_block(&head, &mut batch.0)?;
                     let digest: [u8; 32] = head
