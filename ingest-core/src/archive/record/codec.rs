@@ -11,7 +11,7 @@
 use std::fmt;
 
 use ipld_core::ipld::Ipld;
-use serde::de::{self, IntoDeserializer, Visitor};
+use serde::de::{self, Visitor};
 use serde::Deserialize;
 
 use super::{Record, RecordError, MAX_RECORD_LEN, RECORD_VERSION};
@@ -65,11 +65,7 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Record, RecordError> {
             reason: "it does not re-encode to the same bytes",
         });
     }
-    Record::deserialize(Value {
-        ipld: Ipld::Map(map),
-        path: String::new(),
-    })
-    .map_err(|e| e.at("").error)
+    Record::deserialize(Value(Ipld::Map(map))).map_err(SchemaError::finish)
 }
 
 fn wrong(field: &str, expected: &'static str) -> RecordError {
@@ -117,49 +113,64 @@ fn decode_error(e: serde_ipld_dagcbor::DecodeError<std::convert::Infallible>) ->
 }
 
 /// A [`RecordError`] as a serde error: the deserializer builds it from the typed cause, and
-/// the innermost value that knows its path names the field.
+/// each level it passes on the way out adds its key or index, so the path of the field costs
+/// nothing unless there is an error (a merge decodes a million records).
 #[derive(Debug)]
 pub(super) struct SchemaError {
+    /// The error; its field is filled in by [`SchemaError::finish`].
     error: RecordError,
-    /// Whether `error` names its field already.
-    located: bool,
+    /// The path, innermost segment first.
+    path: Vec<Segment>,
+}
+
+#[derive(Debug)]
+enum Segment {
+    Key(String),
+    Index(usize),
 }
 
 impl SchemaError {
-    fn located(error: RecordError) -> SchemaError {
+    fn new(error: RecordError) -> SchemaError {
         SchemaError {
             error,
-            located: true,
+            path: Vec::new(),
         }
     }
 
-    fn unlocated(error: RecordError) -> SchemaError {
-        SchemaError {
-            error,
-            located: false,
-        }
+    /// The error came from inside `segment`.
+    fn within(mut self, segment: Segment) -> SchemaError {
+        self.path.push(segment);
+        self
     }
 
-    /// Names `path` as the field of an error that names none yet (or only a key inside it).
-    fn at(mut self, path: &str) -> SchemaError {
-        if self.located {
-            return self;
+    /// The error, naming its field (`files[0].cid`; `record` for the record itself).
+    fn finish(mut self) -> RecordError {
+        let mut path = String::new();
+        for segment in self.path.iter().rev() {
+            match segment {
+                Segment::Key(key) if path.is_empty() => path.push_str(key),
+                Segment::Key(key) => {
+                    path.push('.');
+                    path.push_str(key);
+                }
+                Segment::Index(i) => {
+                    path.push('[');
+                    path.push_str(&i.to_string());
+                    path.push(']');
+                }
+            }
         }
-        let field = match &mut self.error {
+        if path.is_empty() {
+            path.push_str("record");
+        }
+        match &mut self.error {
             RecordError::Invalid { field, .. }
             | RecordError::Missing { field }
             | RecordError::UnknownField { field }
-            | RecordError::WrongType { field, .. } => field,
-            _ => return self,
-        };
-        *field = match (path.is_empty(), field.is_empty()) {
-            (true, true) => "record".to_owned(),
-            (false, true) => path.to_owned(),
-            (true, false) => std::mem::take(field),
-            (false, false) => format!("{path}.{field}"),
-        };
-        self.located = true;
-        self
+            | RecordError::WrongType { field, .. } => *field = path,
+            _ => {}
+        }
+        self.error
     }
 }
 
@@ -174,40 +185,34 @@ impl std::error::Error for SchemaError {}
 impl de::Error for SchemaError {
     /// A value the schema's own checks refused (`try_from`, `deserialize_with`).
     fn custom<T: fmt::Display>(msg: T) -> Self {
-        SchemaError::unlocated(RecordError::Invalid {
+        SchemaError::new(RecordError::Invalid {
             field: String::new(),
             reason: msg.to_string(),
         })
     }
 
     fn missing_field(field: &'static str) -> Self {
-        SchemaError::unlocated(RecordError::Missing {
-            field: field.to_owned(),
+        SchemaError::new(RecordError::Missing {
+            field: String::new(),
         })
+        .within(Segment::Key(field.to_owned()))
     }
 
     fn unknown_field(field: &str, _expected: &'static [&'static str]) -> Self {
-        SchemaError::unlocated(RecordError::UnknownField {
-            field: field.to_owned(),
+        SchemaError::new(RecordError::UnknownField {
+            field: String::new(),
         })
+        .within(Segment::Key(field.to_owned()))
     }
 }
 
-/// One IPLD value of a record and its path (`files[0].cid`).
-struct Value {
-    ipld: Ipld,
-    path: String,
-}
+/// One IPLD value of a record.
+struct Value(Ipld);
 
 impl Value {
     /// This value is not what the schema asked for here.
-    fn wrong(&self, expected: &'static str) -> SchemaError {
-        let field = if self.path.is_empty() {
-            "record"
-        } else {
-            &self.path
-        };
-        SchemaError::located(wrong(field, expected))
+    fn wrong(expected: &'static str) -> SchemaError {
+        SchemaError::new(wrong("", expected))
     }
 }
 
@@ -215,7 +220,7 @@ impl<'de> de::Deserializer<'de> for Value {
     type Error = SchemaError;
 
     fn deserialize_any<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, SchemaError> {
-        Err(self.wrong("a value of the schema"))
+        Err(Value::wrong("a value of the schema"))
     }
 
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, SchemaError> {
@@ -223,16 +228,16 @@ impl<'de> de::Deserializer<'de> for Value {
     }
 
     fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, SchemaError> {
-        match self.ipld {
+        match self.0 {
             Ipld::String(s) => visitor.visit_string(s),
-            _ => Err(self.wrong("a string")),
+            _ => Err(Value::wrong("a string")),
         }
     }
 
     fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, SchemaError> {
-        match self.ipld {
+        match self.0 {
             Ipld::Integer(i) if u64::try_from(i).is_ok() => visitor.visit_u64(i as u64),
-            _ => Err(self.wrong("an unsigned integer")),
+            _ => Err(Value::wrong("an unsigned integer")),
         }
     }
 
@@ -250,38 +255,30 @@ impl<'de> de::Deserializer<'de> for Value {
         if name != cid::serde::CID_SERDE_PRIVATE_IDENTIFIER {
             return visitor.visit_newtype_struct(self);
         }
-        match self.ipld {
+        match self.0 {
             Ipld::Link(cid) => {
                 let bytes = cid.to_bytes();
                 visitor
                     .visit_newtype_struct(de::value::BytesDeserializer::<SchemaError>::new(&bytes))
             }
-            _ => Err(self.wrong("a CID link")),
+            _ => Err(Value::wrong("a CID link")),
         }
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, SchemaError> {
-        match self.ipld {
-            Ipld::List(items) => visitor.visit_seq(Items {
-                items: items.into_iter().enumerate(),
-                path: self.path,
-            }),
-            _ => Err(self.wrong("a list")),
+        match self.0 {
+            Ipld::List(items) => visitor.visit_seq(Items(items.into_iter().enumerate())),
+            _ => Err(Value::wrong("a list")),
         }
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, SchemaError> {
-        match self.ipld {
-            Ipld::Map(map) => {
-                let path = self.path;
-                let entries = Entries {
-                    entries: map.into_iter(),
-                    value: None,
-                    path: path.clone(),
-                };
-                visitor.visit_map(entries).map_err(|e| e.at(&path))
-            }
-            _ => Err(self.wrong("a map")),
+        match self.0 {
+            Ipld::Map(map) => visitor.visit_map(Entries {
+                entries: map.into_iter(),
+                value: None,
+            }),
+            _ => Err(Value::wrong("a map")),
         }
     }
 
@@ -304,11 +301,8 @@ impl<'de> de::Deserializer<'de> for Value {
     }
 }
 
-/// The items of a list, each knowing its index.
-struct Items {
-    items: std::iter::Enumerate<std::vec::IntoIter<Ipld>>,
-    path: String,
-}
+/// The items of a list; an error inside one names its index.
+struct Items(std::iter::Enumerate<std::vec::IntoIter<Ipld>>);
 
 impl<'de> de::SeqAccess<'de> for Items {
     type Error = SchemaError;
@@ -317,24 +311,20 @@ impl<'de> de::SeqAccess<'de> for Items {
         &mut self,
         seed: T,
     ) -> Result<Option<T::Value>, SchemaError> {
-        let Some((i, ipld)) = self.items.next() else {
+        let Some((i, ipld)) = self.0.next() else {
             return Ok(None);
         };
-        let path = format!("{}[{i}]", self.path);
-        seed.deserialize(Value {
-            ipld,
-            path: path.clone(),
-        })
-        .map(Some)
-        .map_err(|e| e.at(&path))
+        seed.deserialize(Value(ipld))
+            .map(Some)
+            .map_err(|e| e.within(Segment::Index(i)))
     }
 }
 
-/// The entries of a map, each value knowing its key.
+/// The entries of a map; an error inside a value names its key.
 struct Entries {
     entries: std::collections::btree_map::IntoIter<String, Ipld>,
+    /// The entry whose key was just read.
     value: Option<(String, Ipld)>,
-    path: String,
 }
 
 impl<'de> de::MapAccess<'de> for Entries {
@@ -347,24 +337,17 @@ impl<'de> de::MapAccess<'de> for Entries {
         let Some((key, ipld)) = self.entries.next() else {
             return Ok(None);
         };
-        let path = if self.path.is_empty() {
-            key.clone()
-        } else {
-            format!("{}.{key}", self.path)
-        };
-        self.value = Some((path, ipld));
-        seed.deserialize(key.into_deserializer()).map(Some)
+        let key_seen = seed.deserialize(de::value::StrDeserializer::<SchemaError>::new(&key));
+        self.value = Some((key, ipld));
+        key_seen.map(Some)
     }
 
     fn next_value_seed<V: de::DeserializeSeed<'de>>(
         &mut self,
         seed: V,
     ) -> Result<V::Value, SchemaError> {
-        let (path, ipld) = self.value.take().expect("a key before its value");
-        seed.deserialize(Value {
-            ipld,
-            path: path.clone(),
-        })
-        .map_err(|e| e.at(&path))
+        let (key, ipld) = self.value.take().expect("a key before its value");
+        seed.deserialize(Value(ipld))
+            .map_err(|e| e.within(Segment::Key(key)))
     }
 }
