@@ -10,6 +10,9 @@
 //!    from the base (decoded, on the changed paths), wrote, and copied unchanged;
 //! 3. a check: a full merge of all the records gives the incremental merge's root.
 //!
+//! Each merge starts after `sync`: it writes and syncs a catalogue of over a gigabyte, so
+//! without it a merge would also pay for the writeback of the one before it (measured here: the
+//! same incremental merge took 4.1 s or 6.6 s depending on what the disk was still doing).
 //! Wall time and peak RSS come from `wait4` on each child. Usage: `benches/merge.sh` (builds
 //! first). `INGEST_BENCH_RECORDS` (default 1,000,000) and `INGEST_BENCH_NEW` (10,000) change the
 //! counts; `INGEST_BENCH_DIR` the working directory (needs about 3 GB). Results are kept in
@@ -89,6 +92,8 @@ fn main() {
             cmd.arg("--base").arg(base);
         }
         cmd.args(args);
+        let synced = Command::new("sync").status().is_ok_and(|s| s.success());
+        assert!(synced, "sync runs");
         let run = measure(&mut cmd);
         let summary: serde_json::Value =
             serde_json::from_str(run.stdout.trim()).expect("merge prints JSON");
