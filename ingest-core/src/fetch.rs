@@ -171,6 +171,11 @@ impl Default for FetchOptions {
     }
 }
 
+/// Bytes a resume without a strong validator asks for again before its resume point, to prove
+/// that the server still sends the same resource: 64 KiB, a few milliseconds on a slow line,
+/// and enough to tell apart two versions of a video (their containers differ early and often).
+pub const RESUME_OVERLAP: u64 = 64 * 1024;
+
 /// What happens during a download, for progress displays.
 #[derive(Debug, Clone, Copy)]
 pub enum Event<'a> {
@@ -289,6 +294,15 @@ pub enum FetchError {
         url: String,
         /// The status.
         status: StatusCode,
+    },
+    /// The server encoded the body (`Content-Encoding`) although `identity` was asked: those
+    /// are not the bytes it serves to others, and their CID would be no one else's.
+    #[error("{url}: the server sent the body with Content-Encoding {encoding}, not the bytes themselves")]
+    Encoded {
+        /// The URL.
+        url: String,
+        /// The encoding.
+        encoding: String,
     },
     /// Redirects went round in a loop or were too many.
     #[error("{url}: {reason}")]
@@ -636,27 +650,45 @@ impl Transfer<'_> {
     fn attempt(&mut self) -> Result<State, Failure> {
         let _slot = self.host.slot();
         let have = self.part.len;
+        // Without a strong validator the server cannot tell us the resource is unchanged, so
+        // the resume starts `overlap` bytes early and those bytes must equal the partial
+        // file's tail: continuity is proven, never assumed.
+        let overlap = match self.state.as_ref().filter(|_| have > 0) {
+            Some(state) if state.if_range().is_none() => have.min(RESUME_OVERLAP),
+            _ => 0,
+        };
         let mut request = self
             .fetcher
             .client
             .get(self.url.clone())
             .header(header::ACCEPT_ENCODING, "identity");
         if let Some(state) = self.state.as_ref().filter(|_| have > 0) {
-            request = request.header(header::RANGE, format!("bytes={have}-"));
+            request = request.header(header::RANGE, format!("bytes={}-", have - overlap));
             if let Some(validator) = state.if_range() {
                 request = request.header(header::IF_RANGE, validator);
             }
         }
         self.requests += 1;
-        let response = request.send().map_err(|e| self.classify(e))?;
+        let mut response = request.send().map_err(|e| self.classify(e))?;
         let status = response.status();
         let headers = response.headers();
+        if status.is_success() {
+            if let Some(encoding) = header_text(headers, header::CONTENT_ENCODING)
+                .filter(|e| !e.eq_ignore_ascii_case("identity"))
+            {
+                return Err(Failure::Fatal(FetchError::Encoded {
+                    url: self.url.to_string(),
+                    encoding,
+                }));
+            }
+        }
         match (status, self.state.as_ref().filter(|_| have > 0)) {
             (StatusCode::PARTIAL_CONTENT, Some(state)) => {
                 let (start, total) = content_range(headers);
-                if start != Some(have) {
+                let from = have - overlap;
+                if start != Some(from) {
                     return Err(Failure::Restart(format!(
-                        "asked for the bytes from {have}, the server sent a range from {}",
+                        "asked for the bytes from {from}, the server sent a range from {}",
                         start.map_or("an unknown offset".into(), |s| s.to_string())
                     )));
                 }
@@ -727,7 +759,31 @@ impl Transfer<'_> {
                 }))
             }
         }
+        if overlap > 0 && status == StatusCode::PARTIAL_CONTENT {
+            self.check_overlap(&mut response, overlap)?;
+        }
         self.receive(response)
+    }
+
+    /// Reads the `overlap` bytes a validator-less resume asked for before its resume point and
+    /// compares them with the partial file's tail: the same bytes, or a restart from zero.
+    fn check_overlap(&mut self, response: &mut Response, overlap: u64) -> Result<(), Failure> {
+        let mut sent = vec![0u8; overlap as usize];
+        response
+            .read_exact(&mut sent)
+            .map_err(|e| self.classify_io(e))?;
+        let have = self.part.tail(overlap).map_err(|source| {
+            Failure::Fatal(FetchError::Io {
+                path: self.part.path.clone(),
+                source,
+            })
+        })?;
+        if sent != have {
+            return Err(Failure::Restart(format!(
+                "the {overlap} bytes before the resume point differ from those received before, and the server gives no validator: the resource changed"
+            )));
+        }
+        Ok(())
     }
 
     /// Streams a response body into the partial file and the body.

@@ -47,7 +47,8 @@ pub struct Answer {
     pub rate: Option<u64>,
     /// Announce this `Content-Length` (the true body is sent, then the connection closes).
     pub claim_length: Option<u64>,
-    /// Before answering, replace the resource's body and `ETag` (a new version of the video).
+    /// Before answering, replace the resource's body and `ETag` (a new version of the video;
+    /// a resource served without an `ETag` keeps serving none).
     pub replace: Option<(Body, String)>,
 }
 
@@ -88,6 +89,8 @@ pub struct Resource {
     pub answers: VecDeque<Answer>,
     /// Redirect (302) to this location instead of serving.
     pub redirect: Option<String>,
+    /// A `Content-Encoding` to announce (the body is sent as it is).
+    pub content_encoding: Option<String>,
 }
 
 impl Resource {
@@ -107,6 +110,7 @@ impl Resource {
             if_range: true,
             answers: VecDeque::new(),
             redirect: None,
+            content_encoding: None,
         }
     }
 
@@ -236,7 +240,9 @@ fn serve(stream: TcpStream, shared: &Mutex<Shared>) -> io::Result<()> {
                 let answer = r.answers.pop_front().unwrap_or_default();
                 if let Some((body, etag)) = &answer.replace {
                     r.body = body.clone();
-                    r.etag = Some(etag.clone());
+                    if r.etag.is_some() {
+                        r.etag = Some(etag.clone());
+                    }
                 }
                 (Some(r.clone()), answer)
             }
@@ -306,6 +312,9 @@ fn serve(stream: TcpStream, shared: &Mutex<Shared>) -> io::Result<()> {
     }
     if let Some(lm) = &resource.last_modified {
         head.push_str(&format!("Last-Modified: {lm}\r\n"));
+    }
+    if let Some(encoding) = &resource.content_encoding {
+        head.push_str(&format!("Content-Encoding: {encoding}\r\n"));
     }
     head.push_str("Connection: close\r\n\r\n");
     out.write_all(head.as_bytes())?;

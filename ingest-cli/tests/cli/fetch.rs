@@ -593,3 +593,88 @@ fn https_with_rustls_checks_the_certificate() {
     assert_eq!(line["video"], a.cid.as_str());
     assert!(std::fs::read(out.path().join("42.mp4")).unwrap() == a.bytes);
 }
+
+/// Links planted in `--out` where a download's partial file or its state's temporary go are
+/// never written through: the temporary's link is replaced, the partial file's refused.
+#[test]
+fn links_planted_in_the_output_are_never_written_through() {
+    let a = video_a();
+    let server = serve(Resource::new(a.bytes.clone()));
+    let url = server.url("/v/42.mp4");
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("victim");
+    std::fs::write(&victim, b"precious").unwrap();
+
+    let out = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(&victim, out.path().join("t-42.part.json.tmp")).unwrap();
+    let run = fetch(out.path(), &[&url, "--site", "t"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    let file = out.path().join("42.mp4");
+    assert!(std::fs::symlink_metadata(&file).unwrap().is_file());
+    assert!(std::fs::read(&file).unwrap() == a.bytes);
+
+    let out = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(&victim, out.path().join("t-42.part")).unwrap();
+    let run = fetch(out.path(), &[&url, "--site", "t"]);
+    assert!(!run.status.success());
+    let err = stderr(&run);
+    assert!(
+        err.contains("t-42.part is a symbolic link"),
+        "the error names the link: {err}"
+    );
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    assert!(!out.path().join("42.mp4").exists());
+    assert!(!out.path().join("t-42.record.cbor").exists());
+}
+
+/// A server that gives no `ETag` or `Last-Modified` cannot say a resumed body is the same
+/// resource: the resume asks again for the 64 KiB before its point and compares them with the
+/// partial file. The same bytes: resumed; other bytes (a new version): started again from zero,
+/// never the old prefix spliced to the new tail.
+#[test]
+fn a_resume_without_validators_proves_continuity() {
+    let (a, b) = (video_a(), video_b());
+    let bare = |resource: Resource| Resource {
+        etag: None,
+        last_modified: None,
+        ..resource
+    };
+    // Unchanged: resumed from 100,000 - 65,536.
+    let server = serve(bare(Resource::new(a.bytes.clone())).answers([Answer::cut(100_000)]));
+    let line = fetch_ok(&server.url("/v/42.mp4"), &a, &[]);
+    assert_eq!(line["http"]["restarts"], 0, "{line}");
+    let ranges: Vec<_> = server.seen().iter().map(|s| s.range.clone()).collect();
+    assert_eq!(ranges, [None, Some("bytes=34464-".into())]);
+
+    // Changed under the same URL: detected, started again, all of the new version.
+    let new_version = Answer {
+        replace: Some((Body::Bytes(b.bytes.clone().into()), String::new())),
+        ..Answer::default()
+    };
+    let server =
+        serve(bare(Resource::new(a.bytes.clone())).answers([Answer::cut(100_000), new_version]));
+    let line = fetch_ok(&server.url("/v/42.mp4"), &b, &[]);
+    assert_eq!(line["http"]["restarts"], 1, "{line}");
+}
+
+/// A body sent with a `Content-Encoding` (gzip) although `identity` was asked is not the bytes
+/// the site serves to others: refused, naming the URL and the encoding.
+#[test]
+fn an_encoded_body_is_refused() {
+    let a = video_a();
+    let server = serve(Resource {
+        content_encoding: Some("gzip".into()),
+        ..Resource::new(a.bytes.clone())
+    });
+    let out = tempfile::tempdir().unwrap();
+    let url = server.url("/v/42.mp4");
+    let run = fetch(out.path(), &[&url, "--site", "example"]);
+    assert_eq!(run.status.code(), Some(1));
+    let err = stderr(&run);
+    assert!(
+        err.contains("Content-Encoding gzip") && err.contains(&url),
+        "{err}"
+    );
+    assert!(!out.path().join("example-42.record.cbor").exists());
+}

@@ -1,7 +1,7 @@
 //! The partial file of a download and the small state file beside it that lets a later run
 //! resume: which URL it is, the length the server announced and its validators.
 
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
@@ -49,12 +49,19 @@ impl PartFile {
     pub fn open(path: &Path, url: &str) -> io::Result<(PartFile, Option<State>)> {
         let state_path = state_path(path);
         let state = read_state(&state_path).filter(|s| s.url == url);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
+        let file = no_follow(OpenOptions::new().read(true).write(true).create(true))
             .truncate(false)
-            .open(path)?;
+            .open(path)
+            .map_err(|e| refuse_link(e, path))?;
+        if !file.metadata()?.is_file() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "{} is not a regular file: refusing to write into it",
+                    path.display()
+                ),
+            ));
+        }
         // One download of a file at a time: a second process would interleave its bytes.
         file.try_lock().map_err(|e| match e {
             std::fs::TryLockError::WouldBlock => io::Error::new(
@@ -91,6 +98,15 @@ impl PartFile {
         Ok(f.take(self.len))
     }
 
+    /// The last `n` bytes taken (all on disk first).
+    pub fn tail(&mut self, n: u64) -> io::Result<Vec<u8>> {
+        use std::os::unix::fs::FileExt;
+        let n = n.min(self.len);
+        let mut bytes = vec![0u8; n as usize];
+        self.file.drain()?.read_exact_at(&mut bytes, self.len - n)?;
+        Ok(bytes)
+    }
+
     /// Positions the writer at the end again (after [`PartFile::existing`] was read).
     pub fn seek_end(&mut self) -> io::Result<()> {
         self.file.seek(SeekFrom::Start(self.len)).map(drop)
@@ -116,9 +132,19 @@ impl PartFile {
     }
 
     /// Writes the state file (to a temporary name, then renamed, so it is whole or absent).
+    /// The temporary is created afresh and never through a link: whatever stands under its
+    /// name (a stale one, or a link planted there) is removed first, not written through.
     pub fn save_state(&self, state: &State) -> io::Result<()> {
         let tmp = self.state_path.with_extension("json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec(state).map_err(io::Error::other)?)?;
+        match std::fs::remove_file(&tmp) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        let mut file = no_follow(OpenOptions::new().write(true).create_new(true))
+            .open(&tmp)
+            .map_err(|e| refuse_link(e, &tmp))?;
+        file.write_all(&serde_json::to_vec(state).map_err(io::Error::other)?)?;
+        drop(file);
         std::fs::rename(&tmp, &self.state_path)
     }
 
@@ -142,9 +168,31 @@ pub(super) fn state_path(part: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Options that refuse to open the last component of a path when it is a symbolic link.
+fn no_follow(options: &mut OpenOptions) -> &mut OpenOptions {
+    use std::os::unix::fs::OpenOptionsExt;
+    options.custom_flags(libc::O_NOFOLLOW)
+}
+
+/// `ELOOP` from an `O_NOFOLLOW` open, in words.
+fn refuse_link(e: io::Error, path: &Path) -> io::Error {
+    if e.raw_os_error() == Some(libc::ELOOP) {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{} is a symbolic link: refusing to write through it",
+                path.display()
+            ),
+        )
+    } else {
+        e
+    }
+}
+
 fn read_state(path: &Path) -> Option<State> {
     let mut bytes = Vec::new();
-    File::open(path)
+    no_follow(OpenOptions::new().read(true))
+        .open(path)
         .ok()?
         .take(MAX_STATE_LEN)
         .read_to_end(&mut bytes)
@@ -211,6 +259,25 @@ mod tests {
         assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
         drop(first);
         assert!(PartFile::open(&path, "http://a/1").is_ok());
+    }
+
+    #[test]
+    fn links_are_never_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"precious").unwrap();
+        let path = dir.path().join("x.part");
+        std::os::unix::fs::symlink(&victim, &path).unwrap();
+        let err = PartFile::open(&path, "http://a/1").unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        std::fs::remove_file(&path).unwrap();
+
+        let (part, _) = PartFile::open(&path, "http://a/1").unwrap();
+        let tmp = state_path(&path).with_extension("json.tmp");
+        std::os::unix::fs::symlink(&victim, &tmp).unwrap();
+        part.save_state(&state("http://a/1", Some(10))).unwrap();
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        assert!(read_state(&state_path(&path)).is_some());
     }
 
     #[test]
