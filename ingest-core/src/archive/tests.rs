@@ -1,6 +1,6 @@
 use super::*;
-use crate::unixfs::block::cid_of;
 use crate::unixfs::block::RAW;
+use crate::unixfs::block::{cid_of, DAG_PB};
 use crate::unixfs::profile::{CidVersion, Profile};
 use crate::unixfs::sink::MemorySink;
 use cid::Cid;
@@ -379,11 +379,23 @@ fn record() -> impl Strategy<Value = Record> {
         files,
         meta,
     )
-        .prop_map(|(profile, site, id, url, files, meta)| Record {
-            profile: Profile::PRESETS[profile].name().to_owned(),
-            source: Source { site, id, url },
-            files,
-            meta,
+        .prop_map(|(profile, site, id, url, mut files, meta)| {
+            // What an import under the profile can give: a file root it can make, and no
+            // more content than DAG (sizes well below 2^64, so a directory's sum fits).
+            let p = &Profile::PRESETS[profile];
+            for f in &mut files {
+                if !p.raw_leaves() {
+                    f.cid = cid_of(p.cid_version(), DAG_PB, &f.cid.to_bytes());
+                }
+                let (a, b) = (f.size >> 14, f.dag_size >> 14);
+                (f.size, f.dag_size) = (a.min(b), a.max(b));
+            }
+            Record {
+                profile: p.name().to_owned(),
+                source: Source { site, id, url },
+                files,
+                meta,
+            }
         })
 }
 
@@ -400,4 +412,72 @@ proptest! {
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
         let _ = Record::decode(&bytes);
     }
+}
+
+/// An id or a file name with a control character or a bidirectional override would split a
+/// line of `export-archive` (plain yt-dlp would then skip a video nobody archived) or disguise
+/// a name: refused on encoding and on decoding, naming the field.
+#[test]
+fn control_characters_in_ids_and_names_are_refused() {
+    for (path, value) in [
+        (&["source", "id"][..], "abc\nexample 2"),
+        (&["source", "id"][..], "abc\r"),
+        (&["source", "id"][..], "a\u{85}b"),
+        (&["files", "0", "name"][..], "clip\u{202E}4pm.exe"),
+        (&["files", "0", "name"][..], "clip\u{7f}.mp4"),
+        (&["files", "0", "format_id"][..], "18\u{1b}[31m"),
+    ] {
+        let bytes = with_field(path, Some(Ipld::String(value.into())));
+        let err = Record::decode(&bytes).unwrap_err();
+        assert!(
+            err.to_string().contains("control character"),
+            "{path:?} = {value:?}: {err}"
+        );
+    }
+    let mut record = sample();
+    record.source.id = "abc\nexample 2".into();
+    let err = record.encode().unwrap_err();
+    assert!(err.to_string().starts_with("field source.id:"), "{err}");
+}
+
+/// A record must describe what its profile's import gives: a file root of the profile's kind
+/// (not a CIDv0 under a CIDv1 profile, an identity hash, another codec), no more content
+/// than DAG; and a directory's dag size never wraps around.
+#[test]
+fn records_that_no_import_under_their_profile_gives_are_refused() {
+    let identity = Cid::new_v1(RAW, multihash::Multihash::<64>::wrap(0, b"hi").unwrap());
+    let v0 = cid_of(CidVersion::V0, DAG_PB, b"node");
+    let cbor = cid_of(CidVersion::V1, crate::unixfs::DAG_CBOR, b"x");
+    for (cid, why) in [
+        (v0, "a CIDv0"),
+        (identity, "an identity hash"),
+        (cbor, "DAG-CBOR"),
+    ] {
+        let bytes = with_field(&["files", "0", "cid"], Some(Ipld::Link(cid)));
+        let err = Record::decode(&bytes).unwrap_err();
+        assert!(
+            err.to_string().starts_with("field files[0].cid:"),
+            "{why}: {err}"
+        );
+    }
+    // Under unixfs-v0-2015 a raw CIDv1 is no file root, a dag-pb CIDv0 is.
+    let mut r = sample();
+    r.profile = "unixfs-v0-2015".into();
+    assert!(r.encode().is_err());
+    r.files[0].cid = v0;
+    r.encode().unwrap();
+
+    let bytes = with_field(&["files", "0", "size"], Some(Ipld::Integer(10_000_000_000)));
+    let err = Record::decode(&bytes).unwrap_err();
+    assert!(err.to_string().starts_with("field files[0].size:"), "{err}");
+
+    let mut r = sample();
+    let mut second = r.files[0].clone();
+    second.name = "other.mp4".into();
+    for f in [&mut r.files[0], &mut second] {
+        (f.size, f.dag_size) = (1, 1 << 63);
+    }
+    r.files.push(second);
+    let err = r.write_directory(&mut MemorySink::new()).unwrap_err();
+    assert!(format!("{err:?}").contains("DagSizeOverflow"), "{err:?}");
 }

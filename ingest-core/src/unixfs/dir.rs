@@ -85,6 +85,10 @@ pub enum DirError {
         /// The other.
         second: String,
     },
+    /// The entries' dag sizes add up past 2^64: no real DAG is that large, so an entry's dag
+    /// size is a lie.
+    #[error("the dag sizes of the entries add up past 2^64 bytes")]
+    DagSizeOverflow,
     /// The sink refused a block.
     #[error("storing directory block {cid} failed")]
     Sink {
@@ -94,6 +98,18 @@ pub enum DirError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+}
+
+/// A directory node's dag size: its block and the dag sizes of its entries, which come from
+/// records and catalogues that may lie, so the sum is checked.
+pub(crate) fn dag_size_of(
+    block_len: usize,
+    entries: impl Iterator<Item = u64>,
+) -> Result<u64, DirError> {
+    entries
+        .into_iter()
+        .try_fold(block_len as u64, u64::checked_add)
+        .ok_or(DirError::DagSizeOverflow)
 }
 
 /// Checks that `name` can be a directory entry: not empty, not `.` or `..`, no `/` or NUL.
@@ -226,7 +242,7 @@ impl DirBuilder {
         );
         let root = cid_of(self.profile.cid_version(), DAG_PB, &block);
         put(sink, &root, &block)?;
-        let dag_size = block.len() as u64 + self.entries.iter().map(|e| e.dag_size).sum::<u64>();
+        let dag_size = dag_size_of(block.len(), self.entries.iter().map(|e| e.dag_size))?;
         Ok(DirSummary {
             root,
             dag_size,

@@ -31,7 +31,7 @@ use cid::Cid;
 use ipld_core::ipld::Ipld;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::unixfs::block::{cid_of, DAG_CBOR};
+use crate::unixfs::block::{cid_of, DAG_CBOR, DAG_PB, RAW, SHA2_256};
 use crate::unixfs::dir::check_entry_name;
 use crate::unixfs::profile::{CidVersion, Profile};
 
@@ -316,6 +316,56 @@ fn check_len(field: &str, s: &str, max: usize) -> Result<(), RecordError> {
     Ok(())
 }
 
+/// Refuses what could split a line of output or disguise a name on a terminal: control
+/// characters (C0, DEL, C1) and the bidirectional overrides and isolates (U+202A–U+202E,
+/// U+2066–U+2069). Ids and file names become file names, directory names and lines of
+/// `export-archive`, where an `"abc\nexample 2"` would read as two videos.
+fn check_plain(field: &str, s: &str) -> Result<(), RecordError> {
+    let bad = s
+        .chars()
+        .find(|c| c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'));
+    match bad {
+        Some(c) => Err(invalid(
+            field,
+            format!("contains the control character U+{:04X}", c as u32),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A file's CID must be one its profile can give a file's root: a sha2-256 CID, dag-pb under
+/// the profile's CID version, or raw (CIDv1) when the profile's leaves are raw (a file of one
+/// chunk). Anything else (a CIDv0 under a CIDv1 profile, an identity hash, another codec) names
+/// bytes no volunteer's import produces.
+fn check_file_cid(field: &str, cid: &Cid, profile: &Profile) -> Result<(), RecordError> {
+    let hash = cid.hash();
+    if hash.code() != SHA2_256 || hash.digest().len() != 32 {
+        return Err(invalid(
+            field,
+            format!("{cid} is not a sha2-256 CID, which every profile uses"),
+        ));
+    }
+    let version = match cid.version() {
+        cid::Version::V0 => CidVersion::V0,
+        cid::Version::V1 => CidVersion::V1,
+    };
+    let ok = match cid.codec() {
+        DAG_PB => version == profile.cid_version(),
+        RAW => profile.raw_leaves() && version == CidVersion::V1,
+        _ => false,
+    };
+    if !ok {
+        return Err(invalid(
+            field,
+            format!(
+                "{cid} is not a file root profile {} can make",
+                profile.name()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Site names: lower-case ASCII letters, digits, `.`, `_`, `-`, as yt-dlp extractor keys are,
 /// starting with a letter or digit (so no site is ever the catalogue's `_conflicts`).
 fn check_site(site: &str) -> Result<(), RecordError> {
@@ -349,6 +399,7 @@ impl Source {
     pub fn validate(&self) -> Result<(), RecordError> {
         check_site(&self.site)?;
         check_entry_name(&self.id).map_err(|e| invalid("source.id", e.to_string()))?;
+        check_plain("source.id", &self.id)?;
         check_len("source.id", &self.id, 256)?;
         if let Some(url) = &self.url {
             check_len("source.url", url, MAX_FIELD_LEN)?;
@@ -360,12 +411,7 @@ impl Source {
 impl Record {
     /// Checks every rule of the schema (bounds, names, profile).
     pub fn validate(&self) -> Result<(), RecordError> {
-        Profile::by_name(&self.profile).map_err(|_| {
-            invalid(
-                "profile",
-                format!("{:?} is not a known profile", self.profile),
-            )
-        })?;
+        let profile = self.profile()?;
         self.source.validate()?;
         if self.files.is_empty() {
             return Err(invalid("files", "a record lists at least one file"));
@@ -380,6 +426,7 @@ impl Record {
         for (i, f) in self.files.iter().enumerate() {
             let field = format!("files[{i}].name");
             check_entry_name(&f.name).map_err(|e| invalid(&field, e.to_string()))?;
+            check_plain(&field, &f.name)?;
             check_len(&field, &f.name, 255)?;
             if f.name == RECORD_FILE_NAME {
                 return Err(invalid(&field, "record.cbor is the record's own name"));
@@ -387,8 +434,20 @@ impl Record {
             if !names.insert(f.name.as_str()) {
                 return Err(invalid(&field, format!("{:?} is listed twice", f.name)));
             }
+            check_file_cid(&format!("files[{i}].cid"), &f.cid, &profile)?;
+            if f.size > f.dag_size {
+                return Err(invalid(
+                    &format!("files[{i}].size"),
+                    format!(
+                        "{} bytes of content cannot be more than the {} bytes of its DAG (dag_size)",
+                        f.size, f.dag_size
+                    ),
+                ));
+            }
             if let Some(format_id) = &f.format_id {
-                check_len(&format!("files[{i}].format_id"), format_id, 256)?;
+                let field = format!("files[{i}].format_id");
+                check_len(&field, format_id, 256)?;
+                check_plain(&field, format_id)?;
             }
         }
         let m = &self.meta;
