@@ -28,7 +28,7 @@ pub fn ls(args: LsArgs) -> anyhow::Result<ExitCode> {
     let mut catalogue = Catalogue::open(&args.catalogue)?;
     let mut out = std::io::stdout().lock();
     for v in catalogue.videos(args.site.as_deref())? {
-        let (record_cid, record) = catalogue.record(&v.directory)?;
+        let (record_cid, record) = catalogue.record(&v)?;
         let video = record.primary_file();
         if args.json {
             json_line(
@@ -79,6 +79,8 @@ pub fn todo(args: TodoArgs) -> anyhow::Result<ExitCode> {
     let mut have: HashSet<(String, String)> = HashSet::new();
     let mut have_id: HashSet<String> = HashSet::new();
     for v in catalogue.videos(None)? {
+        // Counted as archived only if its directory holds its own record.
+        catalogue.record(&v)?;
         have_id.insert(v.id.clone());
         have.insert((v.site, v.id));
     }
@@ -130,6 +132,8 @@ pub fn export_archive(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let mut catalogue = Catalogue::open(&args.catalogue)?;
     let mut out = std::io::stdout().lock();
     for v in catalogue.videos(None)? {
+        // Exported only if its directory holds its own record: yt-dlp would skip it for good.
+        catalogue.record(&v)?;
         writeln!(out, "{} {}", v.site, v.id)?;
     }
     Ok(ExitCode::SUCCESS)

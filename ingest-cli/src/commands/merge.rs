@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use ingest_core::catalogue::merge_car;
+use ingest_core::io::find_files;
 use ingest_core::Profile;
 use serde_json::json;
 
@@ -43,41 +43,6 @@ pub struct Args {
     pub json: bool,
 }
 
-/// Every input file: the paths given, and below each directory its `.record.cbor` and `.car`
-/// files, in name order.
-fn input_files(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for path in inputs {
-        if path.is_dir() {
-            let mut stack = vec![path.clone()];
-            let mut found = Vec::new();
-            while let Some(dir) = stack.pop() {
-                for entry in std::fs::read_dir(&dir)
-                    .with_context(|| format!("cannot read {}", dir.display()))?
-                {
-                    let p = entry
-                        .with_context(|| format!("cannot read {}", dir.display()))?
-                        .path();
-                    let name = p
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default();
-                    if p.is_dir() {
-                        stack.push(p);
-                    } else if name.ends_with(".record.cbor") || name.ends_with(".car") {
-                        found.push(p);
-                    }
-                }
-            }
-            found.sort();
-            files.extend(found);
-        } else {
-            files.push(path.clone());
-        }
-    }
-    Ok(files)
-}
-
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let profile = args.profile.resolve()?;
     if !Profile::PRESETS.iter().any(|p| p.name() == profile.name()) {
@@ -86,7 +51,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             profile.name()
         );
     }
-    let files = input_files(&args.inputs)?;
+    // Below directories: `.record.cbor` and `.car` files, links not followed, each once.
+    let files = find_files(&args.inputs, |name| {
+        name.ends_with(".record.cbor") || name.ends_with(".car")
+    })?;
     let report = merge_car(&profile, args.base.as_deref(), &files, &args.out)?;
     let (summary, root) = (&report.summary, report.root);
     let (read, written, copied) = (

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Subcommand;
-use ingest_core::archive::{verify_files, Record};
+use ingest_core::archive::{verify_files, Record, MAX_RECORD_LEN};
+use ingest_core::io::read_small_file;
 use ingest_core::unixfs::ImportOptions;
 use ingest_core::HashOnly;
 use serde_json::json;
@@ -44,7 +45,7 @@ pub enum RecordCommand {
 
 /// Reads and decodes a record file, naming it in every error.
 pub fn read_record(path: &Path) -> anyhow::Result<(Record, Vec<u8>)> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = read_small_file(path, MAX_RECORD_LEN as u64)?;
     let record =
         Record::decode(&bytes).with_context(|| format!("invalid record {}", path.display()))?;
     Ok((record, bytes))

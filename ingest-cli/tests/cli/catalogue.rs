@@ -157,3 +157,81 @@ fn rejected_records_are_listed_and_the_rest_merged() {
         "the rest is merged (here: nothing) and written"
     );
 }
+
+/// `ingest ARGS` under `timeout 60`, so a regression that blocks (a FIFO opened for reading)
+/// fails the test instead of hanging it.
+fn ingest_bounded(args: &[&str]) -> std::process::Output {
+    std::process::Command::new("timeout")
+        .arg("60")
+        .arg(env!("CARGO_BIN_EXE_ingest"))
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("timeout runs")
+}
+
+/// `merge DIR` walks directories without following links, each file once; a record input is
+/// read only from a regular file and at most its limit: a link to `/dev/zero` or a FIFO is
+/// rejected at once, named, never read without end or waited on.
+#[test]
+fn merge_walks_without_following_links_and_reads_records_with_a_bound() {
+    let tmp = tempfile::tempdir().unwrap();
+    cli().archive_many(tmp.path(), "youtube", 2, "t");
+    let dir = tmp.path().join("records");
+    std::os::unix::fs::symlink(".", dir.join("again")).unwrap();
+    std::os::unix::fs::symlink(&dir, dir.join("loop")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", dir.join("zero.record.cbor")).unwrap();
+    let fifo = dir.join("fifo.record.cbor");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let out = tmp.path().join("cat.car");
+    let run = ingest_bounded(&[
+        "merge",
+        "--json",
+        dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let summary: serde_json::Value = serde_json::from_str(stdout(&run).trim()).unwrap();
+    // Each record once from its `.record.cbor` and once from its archive's CAR; the links
+    // (`again` → `.`, `loop` → the directory) would have read them all again.
+    assert_eq!(summary["added"], 2, "{summary}");
+    assert_eq!(summary["unchanged"], 2, "{summary}");
+    assert_eq!(summary["rejected"], serde_json::json!([]));
+
+    // Named on the command line, they are rejected, each with its reason.
+    let zero = dir.join("zero.record.cbor");
+    let run = ingest_bounded(&[
+        "merge",
+        "--json",
+        zero.to_str().unwrap(),
+        fifo.to_str().unwrap(),
+        dir.join("youtube-v0.record.cbor").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(3), "{}", stderr(&run));
+    let summary: serde_json::Value = serde_json::from_str(stdout(&run).trim()).unwrap();
+    let rejected = summary["rejected"].to_string();
+    assert!(
+        rejected.contains("zero.record.cbor: not a regular file"),
+        "{rejected}"
+    );
+    assert!(
+        rejected.contains("fifo.record.cbor: not a regular file"),
+        "{rejected}"
+    );
+    for what in [&zero, &fifo] {
+        let run = ingest_bounded(&["record", "show", what.to_str().unwrap()]);
+        assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+        assert!(
+            stderr(&run).contains("is not a regular file"),
+            "{}",
+            stderr(&run)
+        );
+    }
+}

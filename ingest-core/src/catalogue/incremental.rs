@@ -16,7 +16,7 @@ use super::base::BaseCar;
 use super::{CatalogueError, Merge, MergeSummary};
 use crate::archive::{Record, MAX_RECORD_LEN};
 use crate::car::{BlockKey, CarError, CarReader, CarWriter, KeyBuild};
-use crate::io::{AtomicFile, OutputError};
+use crate::io::{read_small_file, AtomicFile, OutputError, SmallFileError};
 use crate::unixfs::block::DAG_CBOR;
 use crate::unixfs::{BlockSink, BlockSource, MemorySink, Profile};
 
@@ -185,24 +185,28 @@ impl<S: BlockSink + ?Sized, Src: BlockSource + ?Sized> Merge<'_, S, Src> {
     pub fn add_path(&mut self, path: &Path) -> Result<(), CatalogueError> {
         let name = path.display();
         if path.extension().is_none_or(|e| e != "car") {
-            let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-            let result = if len > MAX_RECORD_LEN as u64 {
-                Err(format!(
-                    "{len} bytes, over the record limit of {MAX_RECORD_LEN}"
-                ))
-            } else {
-                std::fs::read(path)
-                    .map_err(|e| e.to_string())
-                    .and_then(|bytes| {
-                        Record::decode(&bytes)
-                            .map(|r| (r, bytes))
-                            .map_err(|e| e.to_string())
-                    })
-            };
+            let result = read_small_file(path, MAX_RECORD_LEN as u64)
+                .map_err(|e| match e {
+                    SmallFileError::TooLarge { max, .. } => {
+                        format!("over the record limit of {max} bytes")
+                    }
+                    SmallFileError::NotAFile { .. } => "not a regular file".to_owned(),
+                    SmallFileError::Io { source, .. } => source.to_string(),
+                })
+                .and_then(|bytes| {
+                    Record::decode(&bytes)
+                        .map(|r| (r, bytes))
+                        .map_err(|e| e.to_string())
+                });
             match result {
                 Ok((record, bytes)) => self.add_encoded(&record, &bytes)?,
                 Err(reason) => self.reject(format!("{name}: {reason}")),
             }
+            return Ok(());
+        }
+        // Never opened unless it is a regular file: a FIFO would hang the merge.
+        if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+            self.reject(format!("{name}: not a regular file"));
             return Ok(());
         }
         let file = match std::fs::File::open(path) {

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use cid::Cid;
 
-use super::read::record_cid_of;
+use super::read::record_cid_at;
 use super::{CatalogueError, Conflict, MergeSummary, Rejected, CONFLICTS_DIR};
 use crate::archive::Record;
 use crate::unixfs::dir::{self, BlockSource, EditError};
@@ -294,7 +294,7 @@ fn existing_slots<Src: BlockSource + ?Sized>(
     let mut slots = Vec::new();
     let (directory, dag_size) = entry;
     slots.push(Slot {
-        record: record_cid_of(src, &directory)?,
+        record: record_cid_at(src, &directory, site, id)?,
         directory,
         dag_size,
     });
@@ -307,7 +307,7 @@ fn existing_slots<Src: BlockSource + ?Sized>(
     if let Some(conflicts) = at {
         for (_, directory, dag_size) in dir::list(src, &conflicts)? {
             slots.push(Slot {
-                record: record_cid_of(src, &directory)?,
+                record: record_cid_at(src, &directory, site, id)?,
                 directory,
                 dag_size,
             });

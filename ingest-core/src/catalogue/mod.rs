@@ -40,7 +40,7 @@ mod read;
 
 pub use incremental::{merge_car, MergeCarError, MergeReport};
 pub use merge::Merge;
-pub use read::{read_video_record, videos, Catalogue, CatalogueVideo, OpenError};
+pub use read::{read_video_record, video_record, videos, Catalogue, CatalogueVideo, OpenError};
 
 use cid::Cid;
 

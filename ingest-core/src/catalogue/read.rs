@@ -65,9 +65,10 @@ impl Catalogue {
         videos(&mut self.blocks, &self.root, site)
     }
 
-    /// The record of a per-video directory, and its CID: see [`read_video_record`].
-    pub fn record(&mut self, directory: &Cid) -> Result<(Cid, Record), CatalogueError> {
-        read_video_record(&mut self.blocks, directory)
+    /// The record of a video the catalogue lists, checked to be that video's: see
+    /// [`video_record`].
+    pub fn record(&mut self, video: &CatalogueVideo) -> Result<(Cid, Record), CatalogueError> {
+        video_record(&mut self.blocks, video)
     }
 }
 
@@ -96,15 +97,20 @@ fn record_bytes<Src: BlockSource + ?Sized>(
         .ok_or_else(|| bad("record.cbor is not a one-block file"))
 }
 
-pub(super) fn record_cid_of<Src: BlockSource + ?Sized>(
+/// The CID of the record in the per-video directory at `<site>/<id>`, checked to be the
+/// record of that video.
+pub(super) fn record_cid_at<Src: BlockSource + ?Sized>(
     src: &mut Src,
     directory: &Cid,
+    site: &str,
+    id: &str,
 ) -> Result<Cid, CatalogueError> {
-    Ok(cid_of(
-        CidVersion::V1,
-        DAG_CBOR,
-        &record_bytes(src, directory)?,
-    ))
+    let video = CatalogueVideo {
+        site: site.to_owned(),
+        id: id.to_owned(),
+        directory: *directory,
+    };
+    Ok(video_record(src, &video)?.0)
 }
 
 /// One video of a catalogue.
@@ -126,9 +132,17 @@ pub fn videos<Src: BlockSource + ?Sized>(
     site: Option<&str>,
 ) -> Result<Vec<CatalogueVideo>, CatalogueError> {
     let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for (name, site_dir, _) in dir::list(src, root)? {
         if name == CONFLICTS_DIR || site.is_some_and(|s| s != name) {
             continue;
+        }
+        // Two sites sharing one directory would list every video of it under both names.
+        if !seen.insert(site_dir) {
+            return Err(CatalogueError::BadVideoDirectory {
+                directory: site_dir.to_string(),
+                reason: format!("it is linked again, as site {name}"),
+            });
         }
         for (id, directory, _) in dir::list(src, &site_dir)? {
             out.push(CatalogueVideo {
@@ -139,6 +153,28 @@ pub fn videos<Src: BlockSource + ?Sized>(
         }
     }
     Ok(out)
+}
+
+/// The record of the video `video` lists, and its CID, checked to be the record of that site
+/// and id: a directory that holds another video's record makes the catalogue malformed (an
+/// error naming the directory), never a video counted as archived.
+pub fn video_record<Src: BlockSource + ?Sized>(
+    src: &mut Src,
+    video: &CatalogueVideo,
+) -> Result<(Cid, Record), CatalogueError> {
+    let (cid, record) = read_video_record(src, &video.directory)?;
+    if (record.source.site.as_str(), record.source.id.as_str())
+        != (video.site.as_str(), video.id.as_str())
+    {
+        return Err(CatalogueError::BadVideoDirectory {
+            directory: video.directory.to_string(),
+            reason: format!(
+                "it is at {}/{} but holds the record of {}/{}",
+                video.site, video.id, record.source.site, record.source.id
+            ),
+        });
+    }
+    Ok((cid, record))
 }
 
 /// The record of a per-video directory, and its CID.

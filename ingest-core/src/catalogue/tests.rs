@@ -19,7 +19,12 @@ fn record(site: &str, id: &str, variant: u8, profile: &Profile) -> Record {
         files: vec![RecordFile {
             role: Role::Video,
             name: format!("{id}.mp4"),
-            cid: cid_of(CidVersion::V1, RAW, &bytes),
+            // A file root the profile can make: raw when its leaves are, else dag-pb.
+            cid: if profile.raw_leaves() {
+                cid_of(CidVersion::V1, RAW, &bytes)
+            } else {
+                cid_of(profile.cid_version(), crate::unixfs::DAG_PB, &bytes)
+            },
             size: 100 + u64::from(variant),
             dag_size: 100 + u64::from(variant),
             format_id: None,
@@ -198,4 +203,80 @@ fn shards_are_stable_and_spread() {
         counts.iter().all(|&c| (850..1150).contains(&c)),
         "{counts:?}"
     );
+}
+
+/// A catalogue whose `youtube/x` holds the record of `example/1` is malformed: readers name it,
+/// never count `youtube/x` as archived, and a merge onto it stops rather than moving the
+/// genuine record of `youtube/x` to `_conflicts`.
+#[test]
+fn a_directory_holding_another_videos_record_is_malformed() {
+    let p = &Profile::UNIXFS_V1_2025;
+    let (mut store, root, _) = merge_onto(p, None, &[record("example", "1", 0, p)]);
+    let (example_dir, _) = crate::unixfs::dir::lookup(&mut store, &root, "example")
+        .unwrap()
+        .unwrap();
+    let (video_dir, size) = crate::unixfs::dir::lookup(&mut store, &example_dir, "1")
+        .unwrap()
+        .unwrap();
+    // youtube/x → example/1's directory.
+    let mut replaced = Vec::new();
+    let youtube = std::collections::BTreeMap::from([("x".to_owned(), (video_dir, size))]);
+    let (youtube_dir, ysize, _) = crate::unixfs::dir::update(
+        p,
+        &mut store.clone(),
+        None,
+        youtube,
+        &mut store,
+        &mut replaced,
+    )
+    .unwrap();
+    let entries = std::collections::BTreeMap::from([("youtube".to_owned(), (youtube_dir, ysize))]);
+    let (bad_root, _, _) = crate::unixfs::dir::update(
+        p,
+        &mut store.clone(),
+        Some(&root),
+        entries,
+        &mut store,
+        &mut replaced,
+    )
+    .unwrap();
+
+    let listed = videos(&mut store, &bad_root, Some("youtube")).unwrap();
+    let err = video_record(&mut store, &listed[0]).unwrap_err();
+    assert!(
+        err.to_string().contains("holds the record of example/1"),
+        "{err}"
+    );
+    let genuine = record("youtube", "x", 0, p);
+    let mut out = MemorySink::new();
+    let mut m = Merge::new(p, Some((&mut store, bad_root)), &mut out);
+    m.add(&genuine).unwrap();
+    let err = m.finish().unwrap_err();
+    assert!(
+        err.to_string().contains("holds the record of example/1")
+            || format!("{err:?}").contains("holds the record of example/1"),
+        "{err}"
+    );
+}
+
+/// Two sites sharing one directory would list each video twice: the reader refuses it.
+#[test]
+fn a_site_directory_linked_twice_is_malformed() {
+    let p = &Profile::UNIXFS_V1_2025;
+    let (mut store, root, _) = merge_onto(p, None, &[record("youtube", "a", 0, p)]);
+    let (site_dir, size) = crate::unixfs::dir::lookup(&mut store, &root, "youtube")
+        .unwrap()
+        .unwrap();
+    let entries = std::collections::BTreeMap::from([("vimeo".to_owned(), (site_dir, size))]);
+    let (bad_root, _, _) = crate::unixfs::dir::update(
+        p,
+        &mut store.clone(),
+        Some(&root),
+        entries,
+        &mut store,
+        &mut Vec::new(),
+    )
+    .unwrap();
+    let err = videos(&mut store, &bad_root, None).unwrap_err();
+    assert!(err.to_string().contains("linked again"), "{err}");
 }

@@ -176,7 +176,7 @@ impl<'s, S: BlockSink + ?Sized> Shards<'s, S> {
         let cid = cid_of(self.version, DAG_PB, &self.block);
         put(self.sink, &cid, &self.block)?;
         self.blocks += 1;
-        let dag_size = self.block.len() as u64 + links.map(|l| l.3).sum::<u64>();
+        let dag_size = super::dag_size_of(self.block.len(), links.map(|l| l.3))?;
         Ok((cid, dag_size))
     }
 }
@@ -246,7 +246,10 @@ pub(super) fn lookup<Src: BlockSource + ?Sized>(
     loop {
         let g = geometry(&node, &cid)?;
         if level >= g.levels() {
-            return Ok(None);
+            return Err(EditError::NotADirectory {
+                cid,
+                reason: "a HAMT deeper than its hash allows",
+            });
         }
         let bucket = g.bucket(hash, level);
         let Some(link) = node
@@ -284,7 +287,10 @@ pub(super) fn lookup_many<Src: BlockSource + ?Sized>(
     while let Some((shard, level, items)) = stack.pop() {
         let (node, g) = read_shard(src, &shard)?;
         if level >= g.levels() {
-            continue;
+            return Err(EditError::NotADirectory {
+                cid: shard,
+                reason: "a HAMT deeper than its hash allows",
+            });
         }
         let width = g.width;
         let mut links: BTreeMap<usize, &PbLink> = BTreeMap::new();
@@ -312,23 +318,60 @@ pub(super) fn lookup_many<Src: BlockSource + ?Sized>(
     Ok(found)
 }
 
-/// Every entry of the HAMT rooted at `root` (reads every shard).
+/// Every entry of the HAMT rooted at `root` (reads every shard once).
+///
+/// The HAMT is untrusted, so its shape is checked as it is read, and the work is bounded by the
+/// blocks read: the walk keeps an explicit stack, no deeper than the hash allows (8 levels at
+/// fanout 256); a shard linked from two places, a sub-shard of another fanout and an entry in
+/// a bucket its name's hash does not select are errors naming the shard.
 pub(super) fn list<Src: BlockSource + ?Sized>(
     src: &mut Src,
     root: &Cid,
     out: &mut Vec<(String, Cid, u64)>,
 ) -> Result<(), EditError> {
-    let (node, g) = read_shard(src, root)?;
-    for link in node.links {
-        match split_link_name(&link.name, g.width) {
-            Some((_, "")) => list(src, &link.cid, out)?,
-            Some((_, entry)) => out.push((entry.to_owned(), link.cid, link.dag_size)),
-            None => {
-                return Err(EditError::NotADirectory {
-                    cid: *root,
-                    reason: "a HAMT link name without its bucket",
-                })
+    let malformed = |cid: &Cid, reason| EditError::NotADirectory { cid: *cid, reason };
+    let (root_node, g) = read_shard(src, root)?;
+    let mut seen = std::collections::HashSet::from([*root]);
+    // (shard, its node, the buckets on the path to it).
+    let mut stack = vec![(*root, root_node, Vec::new())];
+    while let Some((cid, node, path)) = stack.pop() {
+        if geometry(&node, &cid)?.fanout != g.fanout {
+            return Err(malformed(&cid, "a HAMT sub-shard of another fanout"));
+        }
+        let level = path.len() as u32;
+        for link in node.links {
+            let Some((bucket, entry)) = split_link_name(&link.name, g.width) else {
+                return Err(malformed(&cid, "a HAMT link name without its bucket"));
+            };
+            if bucket >= g.fanout {
+                return Err(malformed(&cid, "a HAMT bucket past the fanout"));
             }
+            if entry.is_empty() {
+                if level + 1 >= g.levels() {
+                    return Err(malformed(&cid, "a HAMT deeper than its hash allows"));
+                }
+                if !seen.insert(link.cid) {
+                    return Err(malformed(&link.cid, "a HAMT shard linked from two places"));
+                }
+                let child = read_dir(src, &link.cid)?;
+                let mut child_path = path.clone();
+                child_path.push(bucket);
+                stack.push((link.cid, child, child_path));
+                continue;
+            }
+            let hash = hash_name(entry.as_bytes());
+            let placed = path
+                .iter()
+                .chain([&bucket])
+                .enumerate()
+                .all(|(k, &b)| g.bucket(hash, k as u32) == b);
+            if !placed {
+                return Err(malformed(
+                    &cid,
+                    "a HAMT entry in a bucket its name's hash does not select",
+                ));
+            }
+            out.push((entry.to_owned(), link.cid, link.dag_size));
         }
     }
     Ok(())
@@ -361,6 +404,12 @@ fn update_shard<S: BlockSink + ?Sized, Src: BlockSource + ?Sized>(
     width: usize,
     replaced: &mut Vec<Cid>,
 ) -> Result<(Cid, u64), EditError> {
+    if level >= shards.geometry.levels() {
+        return Err(EditError::NotADirectory {
+            cid: *cid,
+            reason: "a HAMT deeper than its hash allows",
+        });
+    }
     let node = read_dir(src, cid)?;
     if node.kind != UnixFsType::HamtShard || node.fanout != shards.fanout as u64 {
         return Err(EditError::NotADirectory {
@@ -444,6 +493,124 @@ fn place<S: BlockSink + ?Sized>(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::unixfs::block::RAW;
+    use crate::unixfs::sink::MemorySink;
+
+    /// Writes a fanout-256 shard of `links` (bucket, entry name or "" for a sub-shard, CID)
+    /// with any shape, right or wrong.
+    fn shard(store: &mut MemorySink, links: &[(usize, &str, Cid)]) -> Cid {
+        let mut bitfield = [0u8; 32];
+        for (b, ..) in links {
+            bitfield[31 - b / 8] |= 1 << (b % 8);
+        }
+        let prefixes: Vec<String> = links.iter().map(|(b, ..)| format!("{b:02X}")).collect();
+        let mut block = Vec::new();
+        encode_hamt_shard(
+            &mut block,
+            links
+                .iter()
+                .zip(&prefixes)
+                .map(|((_, name, cid), p)| (p.as_bytes(), name.as_bytes(), cid, 1)),
+            &bitfield,
+            256,
+        );
+        let cid = cid_of(CidVersion::V1, DAG_PB, &block);
+        store.put(&cid, &block).unwrap();
+        cid
+    }
+
+    fn file() -> Cid {
+        cid_of(CidVersion::V1, RAW, b"x")
+    }
+
+    fn bucket0(name: &str) -> usize {
+        (hash_name(name.as_bytes()) >> 56) as usize
+    }
+
+    #[test]
+    fn a_chain_deeper_than_the_hash_is_refused_without_recursion() {
+        // 20,000 nested shards: more than a thread's stack would survive recursively.
+        // The top levels follow the buckets of "a", so lookups and edits walk down the chain.
+        let g = Geometry::of(&crate::unixfs::Profile::UNIXFS_V1_2025);
+        let hash = hash_name(b"a");
+        let on_path = |depth: u32| {
+            if depth < g.levels() {
+                g.bucket(hash, depth)
+            } else {
+                0
+            }
+        };
+        let mut store = MemorySink::new();
+        let mut cid = shard(&mut store, &[(on_path(20_000), "a", file())]);
+        for depth in (0..20_000).rev() {
+            cid = shard(&mut store, &[(on_path(depth), "", cid)]);
+        }
+        let mut out = Vec::new();
+        let err = list(&mut store, &cid, &mut out).unwrap_err();
+        assert!(
+            err.to_string().contains("deeper than its hash allows"),
+            "{err}"
+        );
+        let root = read_dir(&mut store, &cid).unwrap();
+        let err = lookup(&mut store, root, &cid, "a").unwrap_err();
+        assert!(
+            err.to_string().contains("deeper than its hash allows"),
+            "{err}"
+        );
+        let err = lookup_many(&mut store, &cid, &["a"]).unwrap_err();
+        assert!(
+            err.to_string().contains("deeper than its hash allows"),
+            "{err}"
+        );
+        let entry = Entry {
+            name: "a".into(),
+            cid: file(),
+            dag_size: 1,
+        };
+        let err = update(
+            &crate::unixfs::Profile::UNIXFS_V1_2025,
+            &mut store.clone(),
+            &cid,
+            vec![entry],
+            &mut MemorySink::new(),
+            &mut Vec::new(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("deeper than its hash allows"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_shard_linked_from_two_places_is_refused() {
+        // A "diamond": one shard under every bucket of the root would list its entries 256
+        // times (and 256^k times k levels down).
+        let mut store = MemorySink::new();
+        let name = "video-1";
+        let inner = shard(&mut store, &[(bucket0(name), name, file())]);
+        let links: Vec<(usize, &str, Cid)> = (0..256).map(|b| (b, "", inner)).collect();
+        let root = shard(&mut store, &links);
+        let err = list(&mut store, &root, &mut Vec::new()).unwrap_err();
+        assert!(err.to_string().contains("linked from two places"), "{err}");
+    }
+
+    #[test]
+    fn an_entry_in_the_wrong_bucket_is_refused() {
+        let mut store = MemorySink::new();
+        let name = "video-1";
+        let wrong = (bucket0(name) + 1) % 256;
+        let root = shard(&mut store, &[(wrong, name, file())]);
+        let err = list(&mut store, &root, &mut Vec::new()).unwrap_err();
+        assert!(err.to_string().contains("does not select"), "{err}");
+        // In the right bucket it lists.
+        let root = shard(&mut store, &[(bucket0(name), name, file())]);
+        let mut out = Vec::new();
+        list(&mut store, &root, &mut out).unwrap();
+        assert_eq!(out.len(), 1);
+    }
+
     #[test]
     fn hash_bits_start_at_the_first_byte_of_murmur3() {
         // @multiformats/murmur3, which the JS importer uses, gives murmur3-x64-128 of
