@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use indicatif::ProgressBar;
 use ingest_core::car::{CarError, CarWriter};
-use ingest_core::io::AtomicFile;
+use ingest_core::io::{AtomicFile, FileStamp};
 use ingest_core::unixfs::{
     import_path, Added, BlockSink, EntryKind, FileImporter, FileSummary, ImportOptions, Profile,
     WalkObserver, WalkOptions,
@@ -65,7 +65,11 @@ pub struct Args {
 /// Where the input comes from.
 enum Input {
     Stdin,
-    File { file: File, len: u64 },
+    File {
+        file: File,
+        len: u64,
+        stamp: FileStamp,
+    },
 }
 
 impl Input {
@@ -79,9 +83,12 @@ impl Input {
             bail!("{} is a directory", path.display());
         }
         let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        let stamp =
+            FileStamp::of(&file).with_context(|| format!("cannot read {}", path.display()))?;
         Ok(Input::File {
             file,
             len: meta.len(),
+            stamp,
         })
     }
 
@@ -417,6 +424,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Ok((summary.clone(), summary.root))
     })?;
+    if let Input::File { file, stamp, .. } = &input {
+        stamp.check(file, &args.path, summary.file_size)?;
+    }
     bar.finish_and_clear();
     // Like kubo: a file is listed under its name, standard input under its CID.
     let shown = match &input {

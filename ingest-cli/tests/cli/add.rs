@@ -297,3 +297,50 @@ fn trees_with_bad_entries_are_refused_naming_the_path() {
     );
     assert_eq!(stderr(&out).lines().count(), 1);
 }
+
+/// A file that shrinks while `add` reads it gives an error naming it, never the CID of bytes
+/// that never existed whole.
+#[test]
+fn a_file_that_changes_while_it_is_read_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("growing.bin");
+    // 2 GiB, sparse: one thread hashes it for over a second, long after the truncation.
+    std::fs::File::create(&path)
+        .unwrap()
+        .set_len(2 << 30)
+        .unwrap();
+    let child = cli()
+        .command()
+        .args(["add", "--threads", "1", path.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Truncated once it has read 10 MB of it (its read count, from /proc).
+    let io = format!("/proc/{}/io", child.id());
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(30) {
+        let read = std::fs::read_to_string(&io).unwrap_or_default();
+        let rchar = read
+            .lines()
+            .find_map(|l| l.strip_prefix("rchar: "))
+            .and_then(|n| n.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        if rchar > 10 << 20 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(100 << 20)
+        .unwrap();
+    let run = child.wait_with_output().unwrap();
+    assert_eq!(run.status.code(), Some(1), "{}", stdout(&run));
+    let err = stderr(&run);
+    assert!(err.contains("changed while it was read"), "{err}");
+    assert!(err.contains("growing.bin"), "{err}");
+    assert!(stdout(&run).is_empty(), "no CID is printed");
+}

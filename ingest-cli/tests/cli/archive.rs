@@ -145,3 +145,132 @@ fn archive_plain_files_with_site_and_id() {
     assert!(stderr(&out).contains("source.site"), "{}", stderr(&out));
     assert!(!tmp.path().join("p").exists());
 }
+
+/// Only the names yt-dlp's output template gives this video's files are archived: `vid.x.mp4`
+/// belongs to a video `vid.x`, and subtitles count only in a language the info.json lists.
+#[test]
+fn archive_takes_only_the_files_yt_dlp_names_for_this_video() {
+    let tmp = tempfile::tempdir().unwrap();
+    let info = fake_download(
+        &tmp.path().join("dl"),
+        serde_json::json!({"subtitles": {"en": [{"ext": "vtt"}]}}),
+    );
+    let dir = tmp.path().join("dl");
+    std::fs::write(dir.join("vid.x.mp4"), b"another video's bytes").unwrap();
+    std::fs::write(dir.join("vid.x.info.json"), b"{}").unwrap();
+    std::fs::write(dir.join("vid.en.vtt"), b"WEBVTT\n").unwrap();
+    std::fs::write(dir.join("vid.zz.vtt"), b"WEBVTT\n").unwrap();
+    std::fs::write(dir.join("vid.description"), b"About it").unwrap();
+    let out = cli().archive_json(&info, &tmp.path().join("out"));
+    let names: Vec<_> = out["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        names,
+        ["vid.description", "vid.en.vtt", "vid.jpg", "vid.mp4"]
+    );
+
+    // An info.json with no name before `.info.json` names no video.
+    std::fs::copy(&info, dir.join(".info.json")).unwrap();
+    let run = ingest(&[
+        "archive",
+        dir.join(".info.json").to_str().unwrap(),
+        "--out",
+        tmp.path().join("out2").to_str().unwrap(),
+    ]);
+    assert!(!run.status.success());
+    assert!(stderr(&run).contains(".info.json"), "{}", stderr(&run));
+}
+
+/// A link beside the info.json under one of the video's names is refused, naming it: what it
+/// points to (any file of the machine) is never imported.
+#[test]
+fn archive_refuses_links_beside_the_info_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let info = fake_download(&tmp.path().join("dl"), serde_json::json!({}));
+    let secret = tmp.path().join("secret");
+    std::fs::write(&secret, b"not for the public network").unwrap();
+    std::os::unix::fs::symlink(&secret, tmp.path().join("dl/vid.webp")).unwrap();
+    let out = tmp.path().join("out");
+    let run = ingest(&[
+        "archive",
+        info.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!run.status.success());
+    let err = stderr(&run);
+    assert!(
+        err.contains("vid.webp is a symbolic link"),
+        "the error names the link: {err}"
+    );
+    assert!(entries(&out).is_empty(), "nothing is written");
+
+    // Named on the command line, the file it points to is the user's choice.
+    let run = ingest(&[
+        "archive",
+        tmp.path().join("dl/vid.webp").to_str().unwrap(),
+        "--site",
+        "example",
+        "--id",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+}
+
+/// An id that passes the record's rules but makes an output name longer than a file name can
+/// be is refused before anything is written: never a CAR without its record.
+#[test]
+fn archive_checks_every_output_name_before_writing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("clip.mp4");
+    std::fs::write(&file, Content::bytes("long-id", 1000)).unwrap();
+    let out = tmp.path().join("out");
+    let id = "x".repeat(240);
+    let run = ingest(&[
+        "archive",
+        file.to_str().unwrap(),
+        "--site",
+        "example",
+        "--id",
+        &id,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    assert!(stderr(&run).contains("is too long"), "{}", stderr(&run));
+    assert!(entries(&out).is_empty(), "nothing is written");
+}
+
+/// A duration no video has (`1e300` seconds) is left out of the record with a warning, never
+/// stored as the saturated 18446744073709551615 ms.
+#[test]
+fn archive_leaves_out_an_implausible_duration() {
+    let tmp = tempfile::tempdir().unwrap();
+    let info = fake_download(
+        &tmp.path().join("dl"),
+        serde_json::json!({"duration": 1e300}),
+    );
+    let out = cli().archive_json(&info, &tmp.path().join("out"));
+    let warnings = out["warnings"].to_string();
+    assert!(warnings.contains("not a plausible length"), "{warnings}");
+    let shown = ingest(&[
+        "record",
+        "show",
+        tmp.path()
+            .join("out/youtube-vid.record.cbor")
+            .to_str()
+            .unwrap(),
+    ]);
+    assert!(shown.status.success(), "{}", stderr(&shown));
+    assert!(
+        !stdout(&shown).contains("duration_ms"),
+        "{}",
+        stdout(&shown)
+    );
+}

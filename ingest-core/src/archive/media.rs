@@ -14,7 +14,7 @@ pub(super) const AUDIO_EXTS: &[&str] = &[
 /// Thumbnails.
 const IMAGE_EXTS: &[&str] = &["jpg", "jpeg", "png", "webp", "gif", "avif"];
 /// Subtitles.
-const SUBTITLE_EXTS: &[&str] = &[
+pub(super) const SUBTITLE_EXTS: &[&str] = &[
     "vtt", "srt", "ass", "ssa", "lrc", "ttml", "srv1", "srv2", "srv3", "json3",
 ];
 

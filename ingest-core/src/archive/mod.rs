@@ -19,6 +19,7 @@ mod ytdlp;
 pub use media::{extension_of_media_type, role_of_extension};
 pub use output::{
     archive_files, Archive, ArchiveCar, ArchiveError, ArchiveInput, ArchivePaths, Archived,
+    MAX_NAME_LEN,
 };
 pub use record::{
     Meta, Record, RecordError, RecordFile, Role, Source, VideoDirectory, WriteDirectoryError,

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use crate::archive::WriteDirectoryError;
 use crate::archive::{Meta, Record, RecordError, RecordFile, Role, Source, VideoDirectory};
 use crate::car::{CarError, CarWriter};
-use crate::io::{AtomicFile, FileWriter, OutputError};
+use crate::io::{AtomicFile, ChangedError, FileStamp, FileWriter, OutputError};
 use crate::unixfs::{CidVersion, FileImporter, ImportError, ImportOptions, Profile};
 
 /// The names of one video's outputs in a directory.
@@ -33,7 +33,34 @@ pub struct ArchivePaths {
     pub part: PathBuf,
 }
 
+/// The longest file name most file systems take (`NAME_MAX`).
+pub const MAX_NAME_LEN: usize = 255;
+
+/// What the longest temporary name adds to an output's name: `.` before it, and
+/// `.XXXXXX.partial` after it (see [`AtomicFile`]).
+const TEMPORARY_EXTRA: usize = 1 + 7 + 8;
+
 impl ArchivePaths {
+    /// Checks, before anything is written, that every name an archive of `source` uses (the
+    /// record, the CAR, the partial download and its state, and their temporaries) fits in
+    /// [`MAX_NAME_LEN`] bytes: a name that does not would fail after the first output was
+    /// committed.
+    pub fn check(source: &Source) -> Result<(), ArchiveError> {
+        let stem = source.stem();
+        let longest = [".record.cbor", ".car", ".part", ".part.json.tmp"]
+            .iter()
+            .map(|suffix| stem.len() + suffix.len() + TEMPORARY_EXTRA)
+            .max()
+            .unwrap_or(0);
+        if longest > MAX_NAME_LEN {
+            return Err(ArchiveError::NameTooLong {
+                name: format!("{stem}.record.cbor"),
+                max: MAX_NAME_LEN,
+            });
+        }
+        Ok(())
+    }
+
     /// The outputs of `source` in `out`.
     pub fn new(out: &Path, source: &Source) -> ArchivePaths {
         let stem = source.stem();
@@ -57,6 +84,14 @@ pub enum ArchiveError {
         /// The cause.
         #[source]
         source: std::io::Error,
+    },
+    /// An output's name (with its temporary's) would be longer than a file name can be.
+    #[error("the output name {name} is too long: with its temporary name it would pass the file system's limit of {max} bytes (use a shorter id)")]
+    NameTooLong {
+        /// The output's name.
+        name: String,
+        /// The limit.
+        max: usize,
     },
     /// An output could not be written or moved into place.
     #[error(transparent)]
@@ -97,6 +132,9 @@ pub enum ArchiveError {
         #[source]
         source: Box<ImportError>,
     },
+    /// An input file changed while it was read.
+    #[error(transparent)]
+    Changed(Box<ChangedError>),
     /// The record would not be valid (a name, a size, a field over its limit).
     #[error("the record would be invalid")]
     Record(#[source] RecordError),
@@ -149,6 +187,7 @@ impl Archive {
         version: CidVersion,
         with_car: bool,
     ) -> Result<(Archive, ArchiveCar), ArchiveError> {
+        ArchivePaths::check(source)?;
         std::fs::create_dir_all(out).map_err(|source| ArchiveError::CreateDir {
             path: out.to_owned(),
             source,
@@ -231,7 +270,16 @@ impl Archive {
             }
             _ => None,
         };
-        AtomicFile::create(&self.paths.record)?.write_and_commit(&bytes)?;
+        // The record last: a record on disk means the archive is whole. If it cannot be
+        // written, the CAR committed just before is removed, so a failure leaves neither.
+        let written =
+            AtomicFile::create(&self.paths.record).and_then(|f| f.write_and_commit(&bytes));
+        if let Err(e) = written {
+            if let Some(car) = &car_path {
+                let _ = std::fs::remove_file(car);
+            }
+            return Err(e.into());
+        }
         Ok(Archived {
             record,
             cids,
@@ -278,13 +326,17 @@ pub fn archive_files(
             source: Box::new(source),
         };
         let file = std::fs::File::open(&input.path).map_err(open_error)?;
+        let stamp = FileStamp::of(&file).map_err(open_error)?;
         let mut importer = FileImporter::with_options(profile, options, &mut car);
-        importer
+        let read = importer
             .read_from(&mut Progress {
-                inner: file,
+                inner: &file,
                 progress: &mut *progress,
             })
             .map_err(import_error)?;
+        stamp
+            .check(&file, &input.path, read)
+            .map_err(|e| ArchiveError::Changed(Box::new(e)))?;
         let (summary, _) = importer.finish().map_err(import_error)?;
         files.push(RecordFile {
             role: input.role,

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::media::{role_of_extension, AUDIO_EXTS, VIDEO_EXTS};
+use super::media::{role_of_extension, AUDIO_EXTS, SUBTITLE_EXTS, VIDEO_EXTS};
 use super::{ArchiveInput, Meta, Role, Source};
 
 /// The largest info.json read: 64 MiB (one with every format and subtitle listed is a few MiB).
@@ -43,6 +43,13 @@ pub enum InfoJsonError {
         path: PathBuf,
         /// The limit.
         max: u64,
+    },
+    /// A file named as one of the video's is a symbolic link: only the bytes yt-dlp wrote are
+    /// archived, never what a link points to (it could be anything on the machine).
+    #[error("{} is a symbolic link: only regular files beside the info.json are archived (to archive what it points to, name that file with --site and --id)", path.display())]
+    Link {
+        /// The link.
+        path: PathBuf,
     },
     /// Not a JSON object.
     #[error("{} is not a yt-dlp info.json: {reason}", path.display())]
@@ -143,14 +150,23 @@ impl InfoJson {
         })
     }
 
-    /// The stable metadata.
-    pub fn meta(&self) -> Meta {
-        let duration_ms = self
-            .info
+    /// The longest duration taken as real: a year (the longest streams yt-dlp archives last
+    /// days). A larger one (`1e300`) would be saturated by the conversion to milliseconds and
+    /// stored as if it were measured: it is left out, with a warning.
+    const MAX_DURATION_S: f64 = 365.0 * 24.0 * 3600.0;
+
+    /// The duration in milliseconds, if the info.json gives a plausible one.
+    fn duration_ms(&self) -> Option<u64> {
+        self.info
             .get("duration")
             .and_then(Value::as_f64)
-            .filter(|d| d.is_finite() && *d >= 0.0)
-            .map(|d| (d * 1000.0).round() as u64);
+            .filter(|d| d.is_finite() && (0.0..=Self::MAX_DURATION_S).contains(d))
+            .map(|d| (d * 1000.0).round() as u64)
+    }
+
+    /// The stable metadata.
+    pub fn meta(&self) -> Meta {
+        let duration_ms = self.duration_ms();
         Meta {
             title: self.str("title"),
             uploader: self.str("uploader"),
@@ -174,7 +190,9 @@ impl InfoJson {
     /// `STEM` of `STEM.info.json`.
     fn stem(&self) -> Option<String> {
         let name = self.path.file_name()?.to_str()?;
-        name.strip_suffix(".info.json").map(str::to_owned)
+        name.strip_suffix(".info.json")
+            .filter(|stem| !stem.is_empty())
+            .map(str::to_owned)
     }
 
     /// The format entry with this id, from `formats` (or the top level for a single format).
@@ -202,12 +220,49 @@ impl InfoJson {
         }
     }
 
-    /// Every file yt-dlp left beside the info.json for this video, in name order.
+    /// Whether `rest` (a file name after `STEM.`) is one yt-dlp gives this video's files, by
+    /// its output template: `EXT` (the download, a thumbnail, `description`), `fID.EXT` (one
+    /// format kept apart), `LANG.EXT` (subtitles in a language the info.json lists). Returns
+    /// the format id the file holds, if known, and its extension (lower-case).
+    fn own_file(&self, rest: &str) -> Option<(Option<String>, String)> {
+        let parts: Vec<&str> = rest.split('.').collect();
+        let ext = parts.last()?.to_ascii_lowercase();
+        match parts.as_slice() {
+            [_ext] if VIDEO_EXTS.contains(&ext.as_str()) || AUDIO_EXTS.contains(&ext.as_str()) => {
+                Some((self.str("format_id"), ext))
+            }
+            [_ext] => Some((None, ext)),
+            // `STEM.f137.mp4`: one format kept apart (yt-dlp's name for unmerged formats).
+            [f, _ext] if f.starts_with('f') && self.format(&f[1..]).is_some() => {
+                Some((Some(f[1..].to_owned()), ext))
+            }
+            [lang, _ext] if SUBTITLE_EXTS.contains(&ext.as_str()) && self.has_subtitles(lang) => {
+                Some((None, ext))
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the info.json lists subtitles or captions in `lang`.
+    fn has_subtitles(&self, lang: &str) -> bool {
+        ["requested_subtitles", "subtitles", "automatic_captions"]
+            .iter()
+            .any(|key| {
+                self.info
+                    .get(*key)
+                    .and_then(Value::as_object)
+                    .is_some_and(|m| m.contains_key(lang))
+            })
+    }
+
+    /// Every file yt-dlp left beside the info.json for this video, in name order: the names
+    /// its output template gives them (see `own_file`), regular files only. A link under such
+    /// a name is an error.
     pub fn files(&self) -> Result<Vec<ArchiveInput>, InfoJsonError> {
         let Some(stem) = self.stem() else {
             return Err(InfoJsonError::Invalid {
                 path: self.path.clone(),
-                reason: "its name does not end in .info.json".into(),
+                reason: "its name is not NAME.info.json".into(),
             });
         };
         let dir = match self.path.parent() {
@@ -228,22 +283,19 @@ impl InfoJson {
             let Some(rest) = name.strip_prefix(&prefix) else {
                 continue;
             };
-            if PARTIAL_SUFFIXES.iter().any(|s| name.ends_with(s)) || !entry.path().is_file() {
+            if PARTIAL_SUFFIXES.iter().any(|s| name.ends_with(s)) {
                 continue;
             }
-            let ext = rest.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
-            // `STEM.f137.mp4`: one format kept apart (yt-dlp's name for unmerged formats).
-            let format_id = match rest.split('.').collect::<Vec<_>>().as_slice() {
-                [f, _ext] if f.starts_with('f') && self.format(&f[1..]).is_some() => {
-                    Some(f[1..].to_owned())
-                }
-                [_ext]
-                    if VIDEO_EXTS.contains(&ext.as_str()) || AUDIO_EXTS.contains(&ext.as_str()) =>
-                {
-                    self.str("format_id")
-                }
-                _ => None,
+            let Some((format_id, ext)) = self.own_file(rest) else {
+                continue; // another video's file whose name starts the same (`STEM.x.mp4`)
             };
+            let kind = entry.file_type().map_err(io)?;
+            if kind.is_symlink() {
+                return Err(InfoJsonError::Link { path: entry.path() });
+            }
+            if !kind.is_file() {
+                continue;
+            }
             let role = self.role_of(&ext, format_id.as_deref());
             found.push(ArchiveInput {
                 path: entry.path(),
@@ -256,9 +308,17 @@ impl InfoJson {
         Ok(found)
     }
 
-    /// Signs that `files` are not the bytes the site serves, each naming its reason.
+    /// Signs that `files` are not the bytes the site serves, each naming its reason, and
+    /// metadata left out of the record because it is not plausible.
     pub fn warnings(&self, files: &[ArchiveInput]) -> Vec<String> {
         let mut warnings = Vec::new();
+        if let Some(d) = self.info.get("duration") {
+            if !d.is_null() && self.duration_ms().is_none() {
+                warnings.push(format!(
+                    "duration {d} is not a plausible length in seconds: left out of the record"
+                ));
+            }
+        }
         let merged: Vec<String> = match self.info.get("requested_formats") {
             Some(Value::Array(formats)) if formats.len() > 1 => formats
                 .iter()

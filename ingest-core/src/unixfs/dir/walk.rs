@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use cid::Cid;
 
 use super::{put, DirBuilder, DirError};
+use crate::io::{ChangedError, FileStamp};
 use crate::unixfs::block::{cid_of, encode_symlink, DAG_PB};
 use crate::unixfs::importer::{FileImporter, ImportError, ImportOptions};
 use crate::unixfs::profile::Profile;
@@ -124,6 +125,9 @@ pub enum WalkError {
         #[source]
         source: Box<ImportError>,
     },
+    /// A file changed while it was read.
+    #[error(transparent)]
+    Changed(Box<ChangedError>),
     /// Building a directory failed.
     #[error("cannot build directory {}", path.display())]
     Dir {
@@ -211,6 +215,7 @@ impl<S: BlockSink + ?Sized, O: WalkObserver + ?Sized> Walker<'_, S, O> {
 
     fn file(&mut self, path: &Path, shown: PathBuf) -> Result<Added, WalkError> {
         let file = File::open(path).map_err(io_error(path))?;
+        let stamp = FileStamp::of(&file).map_err(io_error(path))?;
         let import_error = |source| WalkError::Import {
             path: path.to_owned(),
             source: Box::new(source),
@@ -218,10 +223,13 @@ impl<S: BlockSink + ?Sized, O: WalkObserver + ?Sized> Walker<'_, S, O> {
         let mut importer =
             FileImporter::with_options(self.profile, self.options.import, &mut *self.sink);
         let mut reader = Counting {
-            inner: file,
+            inner: &file,
             observer: &mut *self.observer,
         };
-        importer.read_from(&mut reader).map_err(import_error)?;
+        let read = importer.read_from(&mut reader).map_err(import_error)?;
+        stamp
+            .check(&file, path, read)
+            .map_err(|e| WalkError::Changed(Box::new(e)))?;
         let (summary, _) = importer.finish().map_err(import_error)?;
         Ok(Added {
             path: shown,
