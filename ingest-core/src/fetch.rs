@@ -260,6 +260,11 @@ fn download_extension(url: &str, final_url: &str, content_type: Option<&str>) ->
 }
 
 impl Fetched {
+    /// The partial file holding the body, until [`Fetched::persist`] moves it.
+    pub fn part_path(&self) -> &Path {
+        &self.part
+    }
+
     /// The extension the downloaded file gets: see [`url_file_stem`] for the id; the URL's
     /// extension (as asked, then after redirects), else one for the Content-Type, else `bin`.
     pub fn file_extension(&self) -> String {

@@ -678,3 +678,58 @@ fn an_encoded_body_is_refused() {
     );
     assert!(!out.path().join("example-42.record.cbor").exists());
 }
+
+/// A download never lands on another archive's file: the same id on two sites, the second
+/// download is refused (the first video's record still matches its file); a name that ends
+/// like an archive's own outputs (`a-b.record.cbor` from the URL) is refused too, as is a
+/// `--name` that leaves `--out`, before anything is downloaded.
+#[test]
+fn downloads_never_land_on_another_archives_files() {
+    let (a, b) = (video_a(), video_b());
+    let server = serve(Resource::new(a.bytes.clone()));
+    server.put("/other/42.mp4", Resource::new(b.bytes.clone()));
+    server.put("/v/a-b.record.cbor", Resource::new(b.bytes.clone()));
+    let out = tempfile::tempdir().unwrap();
+    let list = out.path().join("list.txt");
+    std::fs::write(
+        &list,
+        format!(
+            "{} sitea 42\n{} siteb 42\n",
+            server.url("/v/42.mp4"),
+            server.url("/other/42.mp4")
+        ),
+    )
+    .unwrap();
+    let run = fetch(out.path(), &["--input", list.to_str().unwrap(), "--jobs", "1"]);
+    assert_eq!(run.status.code(), Some(1));
+    let lines = json_lines(&run);
+    assert_eq!(lines[0]["status"], "archived", "{}", lines[0]);
+    assert_eq!(lines[1]["status"], "failed", "{}", lines[1]);
+    assert!(
+        lines[1]["error"].as_str().unwrap().contains("exists and holds other bytes"),
+        "{}",
+        lines[1]
+    );
+    assert!(std::fs::read(out.path().join("42.mp4")).unwrap() == a.bytes);
+    let check = ingest(&[
+        "record",
+        "check",
+        out.path().join("sitea-42.record.cbor").to_str().unwrap(),
+        "--data",
+        out.path().to_str().unwrap(),
+    ]);
+    assert!(check.status.success(), "{}", stderr(&check));
+
+    let run = fetch(out.path(), &[&server.url("/v/a-b.record.cbor"), "--site", "x"]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(stderr(&run).contains("ends in .record.cbor"), "{}", stderr(&run));
+
+    let requests = server.seen().len();
+    let run = fetch(
+        out.path(),
+        &[&server.url("/v/42.mp4"), "--site", "y", "--name", "../x.mp4"],
+    );
+    assert_eq!(run.status.code(), Some(1));
+    assert!(stderr(&run).contains("../x.mp4"), "{}", stderr(&run));
+    assert_eq!(server.seen().len(), requests, "refused before any request");
+}

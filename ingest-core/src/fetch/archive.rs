@@ -69,9 +69,82 @@ pub enum DownloadError {
         #[source]
         source: Box<ImportError>,
     },
+    /// The file's name cannot be used.
+    #[error("cannot name the download {name:?}: {reason}")]
+    Name {
+        /// The name.
+        name: String,
+        /// Why not.
+        reason: String,
+    },
+    /// Another file stands under the download's name: never overwritten (it may be another
+    /// video's, with the same id on another site). The download is kept in its partial file.
+    #[error("{path} exists and holds other bytes: give the download another --name, or another --out")]
+    Exists {
+        /// The file.
+        path: PathBuf,
+    },
     /// The outputs could not be written.
     #[error(transparent)]
     Archive(#[from] ArchiveError),
+}
+
+/// Endings of the names this crate gives its own files: a downloaded file may not take one,
+/// or a video whose id ends in `.record` could land on another video's record.
+const RESERVED_SUFFIXES: &[&str] = &[
+    ".record.cbor",
+    ".car",
+    ".part",
+    ".part.json",
+    ".json.tmp",
+    ".partial",
+];
+
+/// Checks a downloaded file's name: a plain entry name, not hidden, and none of the endings
+/// of this crate's own outputs.
+fn check_file_name(name: &str) -> Result<(), DownloadError> {
+    let refuse = |reason: &str| {
+        Err(DownloadError::Name {
+            name: name.to_owned(),
+            reason: reason.to_owned(),
+        })
+    };
+    if let Err(e) = crate::unixfs::check_entry_name(name) {
+        return refuse(&e.to_string());
+    }
+    if name.starts_with('.') {
+        return refuse("it would be a hidden file");
+    }
+    if let Some(suffix) = RESERVED_SUFFIXES.iter().find(|s| name.ends_with(*s)) {
+        return refuse(&format!(
+            "it ends in {suffix}, which names the outputs of an archive"
+        ));
+    }
+    Ok(())
+}
+
+/// Whether the files `a` and `b` hold the same bytes.
+fn same_content(a: &Path, b: &Path) -> std::io::Result<bool> {
+    use std::io::Read;
+    let (fa, fb) = (std::fs::File::open(a)?, std::fs::File::open(b)?);
+    if fa.metadata()?.len() != fb.metadata()?.len() {
+        return Ok(false);
+    }
+    let (mut ra, mut rb) = (
+        std::io::BufReader::with_capacity(1 << 20, fa),
+        std::io::BufReader::with_capacity(1 << 20, fb),
+    );
+    let (mut x, mut y) = (vec![0u8; 1 << 16], vec![0u8; 1 << 16]);
+    loop {
+        let n = ra.read(&mut x)?;
+        if n == 0 {
+            return Ok(true);
+        }
+        rb.read_exact(&mut y[..n])?;
+        if x[..n] != y[..n] {
+            return Ok(false);
+        }
+    }
 }
 
 /// The downloaded file could not be moved to its final name.
@@ -96,6 +169,9 @@ pub fn archive_download(
     if paths.record.exists() {
         return Ok(Downloaded::Exists(paths.record));
     }
+    if let Some(name) = &download.name {
+        check_file_name(name)?;
+    }
     let version = to.profile.cid_version();
     let (archive, car) = Archive::create(to.out, &download.source, version, to.car)?;
     let restart = move |car: ArchiveCar| Archive::restart_car(car, version).map_err(|e| e.into());
@@ -109,7 +185,15 @@ pub fn archive_download(
         Some(name) => name.clone(),
         None => format!("{}.{}", download.source.id, fetched.file_extension()),
     };
+    check_file_name(&name)?;
     let path = to.out.join(&name);
+    if std::fs::symlink_metadata(&path).is_ok() {
+        let same = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file())
+            && same_content(&path, fetched.part_path()).unwrap_or(false);
+        if !same {
+            return Err(DownloadError::Exists { path });
+        }
+    }
     let files = vec![RecordFile {
         role: Role::guess(&name),
         name,
