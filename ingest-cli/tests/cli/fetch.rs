@@ -700,13 +700,19 @@ fn downloads_never_land_on_another_archives_files() {
         ),
     )
     .unwrap();
-    let run = fetch(out.path(), &["--input", list.to_str().unwrap(), "--jobs", "1"]);
+    let run = fetch(
+        out.path(),
+        &["--input", list.to_str().unwrap(), "--jobs", "1"],
+    );
     assert_eq!(run.status.code(), Some(1));
     let lines = json_lines(&run);
     assert_eq!(lines[0]["status"], "archived", "{}", lines[0]);
     assert_eq!(lines[1]["status"], "failed", "{}", lines[1]);
     assert!(
-        lines[1]["error"].as_str().unwrap().contains("exists and holds other bytes"),
+        lines[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("exists and holds other bytes"),
         "{}",
         lines[1]
     );
@@ -720,14 +726,27 @@ fn downloads_never_land_on_another_archives_files() {
     ]);
     assert!(check.status.success(), "{}", stderr(&check));
 
-    let run = fetch(out.path(), &[&server.url("/v/a-b.record.cbor"), "--site", "x"]);
+    let run = fetch(
+        out.path(),
+        &[&server.url("/v/a-b.record.cbor"), "--site", "x"],
+    );
     assert_eq!(run.status.code(), Some(1));
-    assert!(stderr(&run).contains("ends in .record.cbor"), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains("ends in .record.cbor"),
+        "{}",
+        stderr(&run)
+    );
 
     let requests = server.seen().len();
     let run = fetch(
         out.path(),
-        &[&server.url("/v/42.mp4"), "--site", "y", "--name", "../x.mp4"],
+        &[
+            &server.url("/v/42.mp4"),
+            "--site",
+            "y",
+            "--name",
+            "../x.mp4",
+        ],
     );
     assert_eq!(run.status.code(), Some(1));
     assert!(stderr(&run).contains("../x.mp4"), "{}", stderr(&run));

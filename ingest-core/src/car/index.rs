@@ -86,6 +86,10 @@ impl CarIndex {
 }
 
 impl BlockSource for CarIndex {
+    fn contains(&mut self, cid: &Cid) -> bool {
+        CarIndex::contains(self, cid)
+    }
+
     fn get(&mut self, cid: &Cid) -> Result<Option<Vec<u8>>, EditError> {
         CarIndex::get(self, cid).map_err(|e| EditError::Source {
             cid: *cid,

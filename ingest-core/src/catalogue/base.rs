@@ -218,6 +218,10 @@ impl BaseCar {
 }
 
 impl BlockSource for &BaseCar {
+    fn contains(&mut self, cid: &Cid) -> bool {
+        BlockKey::of(cid).is_some_and(|k| self.index.contains_key(&k))
+    }
+
     fn get(&mut self, cid: &Cid) -> Result<Option<Vec<u8>>, EditError> {
         BaseCar::get(self, cid).map_err(|e| EditError::Source {
             cid: *cid,

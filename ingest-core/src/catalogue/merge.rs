@@ -40,6 +40,10 @@ struct Cached<'a, Src: ?Sized> {
 }
 
 impl<Src: BlockSource + ?Sized> BlockSource for Cached<'_, Src> {
+    fn contains(&mut self, cid: &Cid) -> bool {
+        self.blocks.contains_key(cid) || self.inner.contains(cid)
+    }
+
     fn get(&mut self, cid: &Cid) -> Result<Option<Vec<u8>>, EditError> {
         if let Some(block) = self.blocks.get(cid) {
             return Ok(Some(block.as_ref().clone()));

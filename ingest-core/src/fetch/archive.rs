@@ -79,7 +79,9 @@ pub enum DownloadError {
     },
     /// Another file stands under the download's name: never overwritten (it may be another
     /// video's, with the same id on another site). The download is kept in its partial file.
-    #[error("{path} exists and holds other bytes: give the download another --name, or another --out")]
+    #[error(
+        "{path} exists and holds other bytes: give the download another --name, or another --out"
+    )]
     Exists {
         /// The file.
         path: PathBuf,

@@ -20,6 +20,16 @@ use crate::unixfs::sink::{BlockSink, MemorySink};
 pub trait BlockSource {
     /// The block named `cid`, its bytes checked against the CID; `Ok(None)` if absent.
     fn get(&mut self, cid: &Cid) -> Result<Option<Vec<u8>>, EditError>;
+
+    /// Whether the source holds `cid`, without reading it. Editing a directory checks that
+    /// every block the nodes it rewrites link to is there, so a new tree never links a block
+    /// its source lacked. The default says yes: a source of directories whose entries live
+    /// elsewhere (files that are not on this machine) cannot tell, and does not check. A
+    /// catalogue's sources, which hold every directory, answer for real.
+    fn contains(&mut self, cid: &Cid) -> bool {
+        let _ = cid;
+        true
+    }
 }
 
 impl BlockSource for MemorySink {
@@ -31,6 +41,20 @@ impl BlockSource for MemorySink {
 impl<T: BlockSource + ?Sized> BlockSource for &mut T {
     fn get(&mut self, cid: &Cid) -> Result<Option<Vec<u8>>, EditError> {
         (**self).get(cid)
+    }
+    fn contains(&mut self, cid: &Cid) -> bool {
+        (**self).contains(cid)
+    }
+}
+
+/// Checks that the source holds every block `node` (block `cid`) links to.
+pub(crate) fn check_links<Src: BlockSource + ?Sized>(
+    src: &mut Src,
+    node: &PbDir,
+) -> Result<(), EditError> {
+    match node.links.iter().find(|l| !src.contains(&l.cid)) {
+        Some(l) => Err(EditError::Missing { cid: l.cid }),
+        None => Ok(()),
     }
 }
 
@@ -166,6 +190,7 @@ pub fn update<S: BlockSink + ?Sized, Src: BlockSource + ?Sized>(
     // Flat (or new): the old entries, then the new ones over them.
     let mut all: BTreeMap<String, (Cid, u64)> = BTreeMap::new();
     if let Some((cid, node)) = node {
+        check_links(src, &node)?;
         replaced.push(*cid);
         for l in node.links {
             all.insert(l.name, (l.cid, l.dag_size));

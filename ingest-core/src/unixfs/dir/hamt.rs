@@ -23,7 +23,7 @@ use cid::Cid;
 
 use std::collections::BTreeMap;
 
-use super::edit::{read_dir, BlockSource, EditError};
+use super::edit::{check_links, read_dir, BlockSource, EditError};
 use super::{put, DirError, Entry};
 use crate::unixfs::block::{cid_of, encode_hamt_shard, PbDir, PbLink, UnixFsType, DAG_PB};
 use crate::unixfs::profile::{CidVersion, Profile};
@@ -417,14 +417,32 @@ fn update_shard<S: BlockSink + ?Sized, Src: BlockSource + ?Sized>(
             reason: "not a HAMT shard of this profile's fanout",
         });
     }
+    check_links(src, &node)?;
     replaced.push(*cid);
-    // The existing link of each bucket (a shard holds at most one per bucket).
+    // The existing link of each bucket (a shard holds at most one per bucket). Every entry
+    // must sit where its name's hash leads: the buckets of the levels above are those of the
+    // new items routed here (they share them), and this level's is its link's.
+    let prefix = items.first().map(|(h, _)| *h);
     let mut existing: BTreeMap<usize, PbLink> = BTreeMap::new();
     for link in node.links {
-        let (bucket, _) = split_link_name(&link.name, width).ok_or(EditError::NotADirectory {
-            cid: *cid,
-            reason: "a HAMT link name without its bucket",
-        })?;
+        let (bucket, entry) =
+            split_link_name(&link.name, width).ok_or(EditError::NotADirectory {
+                cid: *cid,
+                reason: "a HAMT link name without its bucket",
+            })?;
+        if !entry.is_empty() {
+            let hash = hash_name(entry.as_bytes());
+            let placed = shards.bucket(hash, level) == bucket
+                && prefix.is_none_or(|p| {
+                    (0..level).all(|k| shards.bucket(hash, k) == shards.bucket(p, k))
+                });
+            if !placed {
+                return Err(EditError::NotADirectory {
+                    cid: *cid,
+                    reason: "a HAMT entry in a bucket its name's hash does not select",
+                });
+            }
+        }
         existing.insert(bucket, link);
     }
     // The new entries of each bucket, in hash order.
@@ -594,6 +612,62 @@ mod tests {
         let root = shard(&mut store, &links);
         let err = list(&mut store, &root, &mut Vec::new()).unwrap_err();
         assert!(err.to_string().contains("linked from two places"), "{err}");
+    }
+
+    /// A store that answers `contains` for real, as a catalogue's does.
+    #[derive(Clone)]
+    struct Strict(MemorySink);
+
+    impl BlockSource for Strict {
+        fn get(&mut self, cid: &Cid) -> Result<Option<Vec<u8>>, EditError> {
+            Ok(self.0.get(cid).map(<[u8]>::to_vec))
+        }
+        fn contains(&mut self, cid: &Cid) -> bool {
+            self.0.get(cid).is_some()
+        }
+    }
+
+    fn edit(store: &mut MemorySink, root: &Cid, name: &str) -> Result<Cid, EditError> {
+        let entry = Entry {
+            name: name.into(),
+            cid: file(),
+            dag_size: 1,
+        };
+        // The entries' files are stored too: only the shards' shape is under test.
+        store.put(&file(), b"x").unwrap();
+        update(
+            &crate::unixfs::Profile::UNIXFS_V1_2025,
+            &mut Strict(store.clone()),
+            root,
+            vec![entry],
+            &mut MemorySink::new(),
+            &mut Vec::new(),
+        )
+        .map(|(cid, ..)| cid)
+    }
+
+    #[test]
+    fn an_edit_checks_the_shards_on_its_path() {
+        // A sub-shard the source lacks: the edited tree would link a missing block.
+        let mut store = MemorySink::new();
+        let name = "video-1";
+        let absent = cid_of(CidVersion::V1, DAG_PB, b"not stored");
+        let root = shard(&mut store, &[(bucket0(name), "", absent)]);
+        let err = edit(&mut store, &root, "video-2").unwrap_err();
+        assert!(
+            matches!(err, EditError::Missing { cid } if cid == absent),
+            "{err}"
+        );
+
+        // An entry in a bucket its hash does not select, on the edited path.
+        let wrong = (bucket0(name) + 1) % 256;
+        let root = shard(&mut store, &[(wrong, name, file())]);
+        let other = (0..)
+            .map(|i| format!("video-x{i}"))
+            .find(|n| bucket0(n) == wrong)
+            .unwrap();
+        let err = edit(&mut store, &root, &other).unwrap_err();
+        assert!(err.to_string().contains("does not select"), "{err}");
     }
 
     #[test]
