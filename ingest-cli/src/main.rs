@@ -2,7 +2,7 @@
 //!
 //! `main` only parses, runs, and maps errors to exit codes: 0 on success, 1 on an error (the
 //! whole cause chain on one line), 2 on a usage error (clap). A closed stdout (`ingest … | head`)
-//! ends the program quietly.
+//! ends the program quietly. An interrupt removes the run's temporary files and exits 130.
 
 mod cli;
 mod commands;
@@ -15,6 +15,14 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    // Interrupted (Ctrl-C, SIGTERM, SIGHUP): remove this run's temporaries, keep the resumable
+    // `.part` files of downloads, and exit as a shell expects (128 + the signal; 130 for all,
+    // as the handler cannot tell which).
+    let _ = ctrlc::set_handler(|| {
+        ingest_core::io::remove_temporaries();
+        eprintln!("ingest: interrupted; temporary files removed, partial downloads kept");
+        std::process::exit(130);
+    });
     match commands::run(cli) {
         Ok(code) => code,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,

@@ -344,3 +344,73 @@ fn a_file_that_changes_while_it_is_read_is_an_error() {
     assert!(err.contains("growing.bin"), "{err}");
     assert!(stdout(&run).is_empty(), "no CID is printed");
 }
+
+/// Names in `dir` that look like our temporaries.
+fn temporaries(dir: &Path) -> Vec<String> {
+    entries(dir)
+        .into_iter()
+        .filter(|n| n.ends_with(".partial"))
+        .collect()
+}
+
+/// Interrupted with SIGINT while writing a CAR, `add` removes its temporary and exits 130;
+/// the temporaries a killed run left are swept by the next run into the same directory
+/// (those of a live process are not).
+#[test]
+fn interrupted_runs_leave_no_temporaries() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("big.bin");
+    std::fs::File::create(&input)
+        .unwrap()
+        .set_len(2 << 30)
+        .unwrap();
+    let out = tmp.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let car = out.join("big.car");
+    let child = cli()
+        .command()
+        .args(["add", "--threads", "1", "--car"])
+        .arg(&car)
+        .arg(&input)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while temporaries(&out).is_empty() && started.elapsed() < std::time::Duration::from_secs(30) {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(
+        temporaries(&out).len(),
+        1,
+        "the CAR is written to a temporary"
+    );
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let run = child.wait_with_output().unwrap();
+    assert_eq!(run.status.code(), Some(130), "{}", stderr(&run));
+    assert!(entries(&out).is_empty(), "left: {:?}", entries(&out));
+
+    // A dead run's temporary is swept; a live process's is not.
+    let dead = Command::new("true").spawn().unwrap();
+    let dead_pid = dead.id();
+    let mut dead = dead;
+    dead.wait().unwrap();
+    let stale = format!(".big.car.{dead_pid}.AbC123.partial");
+    let live = format!(".big.car.{}.XyZ789.partial", std::process::id());
+    std::fs::write(out.join(&stale), b"left by a killed run").unwrap();
+    std::fs::write(out.join(&live), b"being written").unwrap();
+    let small = tmp.path().join("small.bin");
+    std::fs::write(&small, b"small").unwrap();
+    let run = ingest(&[
+        "add",
+        "--car",
+        car.to_str().unwrap(),
+        small.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert_eq!(entries(&out), [live, "big.car".to_owned()]);
+}

@@ -1,9 +1,11 @@
 //! Outputs that never appear half-written: a temporary file beside the target, synced and
 //! renamed into place on success, removed on error or drop.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 use tempfile::NamedTempFile;
 
@@ -57,7 +59,79 @@ pub enum OutputError {
     },
 }
 
-/// A file being written to a temporary name beside `dest`.
+/// The temporaries alive in this process, for [`remove_temporaries`].
+static TEMPORARIES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// The directories swept of stale temporaries in this process (once each).
+static SWEPT: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
+
+/// Removes every temporary file this process has not committed yet: what a handler of SIGINT
+/// or SIGTERM calls before the process exits, so an interrupted run leaves no
+/// `.NAME.PID.XXXXXX.partial` behind (a killed one is swept by the next run: see
+/// [`AtomicFile::create`]).
+pub fn remove_temporaries() {
+    let paths = std::mem::take(&mut *TEMPORARIES.lock().unwrap_or_else(PoisonError::into_inner));
+    for path in paths {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+fn forget_temporary(path: &Path) {
+    let mut all = TEMPORARIES.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(i) = all.iter().position(|p| p == path) {
+        all.swap_remove(i);
+    }
+}
+
+/// Whether the process `pid` may be alive: `/proc/PID` exists for every live process. Where
+/// `/proc` is not mounted nothing can be told, and every process counts as alive.
+fn alive(pid: i32) -> bool {
+    !Path::new("/proc/self").exists() || Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Removes, once a process per directory, the temporaries of runs that are no longer alive:
+/// `.NAME.PID.XXXXXX.partial` whose PID is gone (a run killed by SIGKILL, or a power cut).
+/// Temporaries of live processes, and files of any other naming, are left alone.
+fn sweep(dir: &Path) {
+    {
+        let mut swept = SWEPT.lock().unwrap_or_else(PoisonError::into_inner);
+        if !swept
+            .get_or_insert_with(HashSet::new)
+            .insert(dir.to_owned())
+        {
+            return;
+        }
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(temporary_pid) else {
+            continue;
+        };
+        if pid != std::process::id() as i32
+            && !alive(pid)
+            && entry.file_type().is_ok_and(|t| t.is_file())
+        {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// The PID in a temporary's name `.NAME.PID.XXXXXX.partial`, if it is one.
+fn temporary_pid(name: &str) -> Option<i32> {
+    let inner = name.strip_prefix('.')?.strip_suffix(".partial")?;
+    let mut parts = inner.rsplitn(3, '.');
+    let random = parts.next()?;
+    let pid = parts.next()?;
+    parts.next()?; // NAME
+    (random.len() == 6).then_some(())?;
+    pid.parse().ok().filter(|p: &i32| *p > 0)
+}
+
+/// A file being written to a temporary name beside `dest`; dropped uncommitted, the temporary
+/// is removed (and a signal handler can remove it too: [`remove_temporaries`]).
 ///
 /// The data is made durable before the rename, so even a power cut never leaves a truncated
 /// file under the final name. Syncing a large CAR only at the end would stall the caller for
@@ -72,8 +146,9 @@ pub struct AtomicFile {
 }
 
 impl AtomicFile {
-    /// Starts writing `dest` (as `.NAME.XXXXXX.partial` in the same directory, so the final
-    /// rename never crosses file systems).
+    /// Starts writing `dest` (as `.NAME.PID.XXXXXX.partial` in the same directory, so the final
+    /// rename never crosses file systems). The first time this process writes into a
+    /// directory, the temporaries that dead runs left there are removed.
     pub fn create(dest: &Path) -> Result<Self, OutputError> {
         let dir = match dest.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
@@ -82,9 +157,14 @@ impl AtomicFile {
         let name = dest.file_name().ok_or_else(|| OutputError::NotAFileName {
             path: dest.to_owned(),
         })?;
+        sweep(dir);
         // 0666 less the umask, as any new file gets (tempfile's own default is 0600).
         let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{}.", name.to_string_lossy()))
+            .prefix(&format!(
+                ".{}.{}.",
+                name.to_string_lossy(),
+                std::process::id()
+            ))
             .suffix(".partial")
             .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
             .tempfile_in(dir)
@@ -93,6 +173,10 @@ impl AtomicFile {
                 source,
             })?;
         let writeback = tmp.as_file().try_clone().ok().map(Writeback::start);
+        TEMPORARIES
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(tmp.path().to_owned());
         Ok(AtomicFile {
             tmp,
             dest: dest.to_owned(),
@@ -127,6 +211,7 @@ impl AtomicFile {
     /// Syncs the data and renames the file to its final name.
     pub fn commit(mut self) -> Result<(), OutputError> {
         drop(self.writeback.take());
+        forget_temporary(self.tmp.path());
         self.tmp
             .as_file()
             .sync_all()
