@@ -7,6 +7,7 @@
 
 pub mod fixtures;
 pub mod http;
+pub mod measure;
 
 use std::io::{self, Read};
 use std::path::PathBuf;

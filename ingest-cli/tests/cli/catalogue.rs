@@ -235,3 +235,44 @@ fn merge_walks_without_following_links_and_reads_records_with_a_bound() {
         );
     }
 }
+
+/// `merge --base` keeps the base's index in memory, not its blocks: a base holding 64 MiB of
+/// directory blocks is merged onto in well under that (it once kept every directory block).
+#[test]
+fn merge_onto_a_base_keeps_its_index_not_its_blocks() {
+    use ingest_core::car::{CarReader, CarWriter};
+    use ingest_core::unixfs::{cid_of, BlockSink, CidVersion, DAG_PB};
+    let tmp = tempfile::tempdir().unwrap();
+    let records = cli().archive_many(tmp.path(), "youtube", 2, "t");
+    let cat = |name: &str| tmp.path().join(name).to_str().unwrap().to_owned();
+    let (_, _) = cli().merge_root(&[records[0].to_str().unwrap(), "--out", &cat("small.car")]);
+    // The same catalogue, plus 64 dag-pb blocks of 1 MiB no directory links to.
+    let small = CarReader::new(std::fs::File::open(cat("small.car")).unwrap()).unwrap();
+    let root = small.roots()[0];
+    let mut big = CarWriter::new(std::fs::File::create(cat("big.car")).unwrap(), &[root]).unwrap();
+    for block in small {
+        let (cid, bytes) = block.unwrap();
+        big.put(&cid, &bytes).unwrap();
+    }
+    for i in 0..64 {
+        let bytes = ingest_tests::Content::bytes(&format!("filler-{i}"), 1 << 20);
+        big.put(&cid_of(CidVersion::V1, DAG_PB, &bytes), &bytes)
+            .unwrap();
+    }
+    big.finish().unwrap();
+    let mut merge = cli().command();
+    merge.args([
+        "merge",
+        "--base",
+        &cat("big.car"),
+        records[1].to_str().unwrap(),
+        "--out",
+        &cat("next.car"),
+    ]);
+    let run = ingest_tests::measure::measure(&mut merge);
+    let mib = run.max_rss_kib / 1024;
+    assert!(
+        mib < 40,
+        "peak RSS {mib} MiB for a base of 64 MiB of directory blocks"
+    );
+}

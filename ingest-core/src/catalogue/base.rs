@@ -8,34 +8,50 @@ use cid::Cid;
 use crate::car::{
     block_matches, presize, BlockKey, CarError, CarWriter, Frames, KeyBuild, KeyMap, MAX_FRAME_LEN,
 };
+use crate::io::FileStamp;
 use crate::unixfs::block::DAG_PB;
 use crate::unixfs::dir::{BlockSource, EditError};
 
-/// The base of an incremental merge, read in one pass.
+/// The base of an incremental merge.
 ///
 /// A merge can only replace directory nodes (dag-pb): records and file blocks stay. So
 /// [`BaseCar::load`] reads the base CAR once: blocks of other codecs are copied to the output at
-/// once, and dag-pb frames (directories: about 200 bytes a video, 250 MB for a million) are kept
-/// in memory, where the merge reads them; [`BaseCar::copy_kept`] then writes the kept frames
-/// the merge did not replace. Every block is checked against its CID on a second thread, in
-/// batches, while the first goes on reading (SHA-256 of the whole base is a sixth of the work);
-/// a bad block fails the load before anything is committed.
+/// once, and every block's place is indexed (24 bytes a block). The directories stay in the
+/// file: the merge reads those on the paths it changes from there (checked again against their
+/// CIDs), and [`BaseCar::copy_kept`] streams the base a second time to copy the directories the
+/// merge did not replace, checking each again. Memory is the index, whatever the size of the
+/// base (it once held every directory: 215 MB for a 200 MB base). Every block is checked
+/// against its CID while loading, on a second thread, in batches, while the first goes on
+/// reading; a bad block fails the load before anything is committed.
 #[derive(Debug)]
 pub(crate) struct BaseCar {
     file: std::fs::File,
     roots: Vec<Cid>,
     /// Every block: its key → [`Packed`] location.
     index: KeyMap<Packed>,
-    /// dag-pb frames, each as `varint(len) CID block`, back to back.
-    kept: Vec<u8>,
-    /// Each kept frame: its key, where it starts in `kept`, its length there.
-    kept_frames: Vec<(BlockKey, usize, usize)>,
+    /// Where each directory's frame is, in file order: 16 bytes a directory (32 MB for the two
+    /// million of a million-record catalogue), for [`BaseCar::copy_kept`].
+    kept: Vec<KeptFrame>,
     /// Blocks copied while loading.
     pub(crate) blocks_copied: u64,
+    /// The base file when it was loaded (and every block checked).
+    stamp: FileStamp,
 }
 
-/// Where a block is: bit 63 set for a kept frame (offset in `kept`), clear for the file; bits
-/// 22..63 the offset of the block bytes, bits 0..22 its length (a block is at most 2 MiB).
+/// A directory's frame in the base file.
+#[derive(Clone, Copy, Debug)]
+struct KeptFrame {
+    /// Where the frame starts.
+    start: u64,
+    /// The whole frame's length.
+    len: u32,
+    /// The length of its head (length varint and CID).
+    head: u16,
+}
+
+/// Where a block is in the base file: bit 63 set for a kept frame (a directory, copied at the
+/// end), clear for one copied while loading; bits 22..63 the offset of the block bytes, bits
+/// 0..22 its length (a block is at most 2 MiB).
 #[derive(Clone, Copy, Debug)]
 struct Packed(u64);
 
@@ -54,6 +70,21 @@ impl Packed {
     fn len(self) -> usize {
         (self.0 & ((1 << 22) - 1)) as usize
     }
+}
+
+/// Reads from `offset` into `buf` until it is full or the file ends; returns the bytes read.
+fn read_at_most(file: &std::fs::File, buf: &mut [u8], offset: u64) -> Result<usize, CarError> {
+    use std::os::unix::fs::FileExt;
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read_at(&mut buf[n..], offset + n as u64) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(CarError::Io(e)),
+        }
+    }
+    Ok(n)
 }
 
 /// A batch of frames for the checking thread: the bytes, and for each block its range, its
@@ -82,13 +113,13 @@ impl BaseCar {
     ) -> Result<BaseCar, CarError> {
         const BATCH: usize = 4 << 20;
         let file = std::fs::File::open(path).map_err(CarError::Io)?;
+        let stamp = FileStamp::of(&file).map_err(CarError::Io)?;
         let total = file.metadata().map_err(CarError::Io)?.len();
         let mut frames = Frames::new(&file)?;
         let roots = frames.roots().to_vec();
         let mut index = KeyMap::with_capacity_and_hasher(presize(total / 400), Default::default());
-        let mut kept = Vec::with_capacity(presize(total / 4));
-        let mut kept_frames = Vec::new();
         let mut copied = 0;
+        let mut kept = Vec::new();
         let new_batch = || -> Batch {
             (
                 Vec::with_capacity(BATCH + MAX_FRAME_LEN as usize),
@@ -119,11 +150,12 @@ impl BaseCar {
                     let block_len = head.block_len();
                     if let std::collections::hash_map::Entry::Vacant(slot) = index.entry(head.key) {
                         if head.cid.codec() == DAG_PB {
-                            let here = kept.len();
-                            kept.extend_from_slice(frame);
-                            kept_frames.push((head.key, here, frame.len()));
-                            let block_at = (here + frame.len() - block_len) as u64;
-                            slot.insert(Packed::new(true, block_at, block_len));
+                            slot.insert(Packed::new(true, head.block_start(), block_len));
+                            kept.push(KeptFrame {
+                                start: head.start,
+                                len: (head.end() - head.start) as u32,
+                                head: head.head_len as u16,
+                            });
                         } else {
                             slot.insert(Packed::new(false, head.block_start(), block_len));
                             out.write_encoded_frame(frame)?;
@@ -152,8 +184,8 @@ impl BaseCar {
             roots,
             index,
             kept,
-            kept_frames,
             blocks_copied: copied,
+            stamp,
         })
     }
 
@@ -177,17 +209,6 @@ impl BaseCar {
             cid: *cid,
             offset: at.offset(),
         };
-        if at.kept() {
-            // Checked while loading; its frame's own CID, just before it, tells a compact-key
-            // collision apart without hashing again.
-            let (start, end) = (at.offset() as usize, at.offset() as usize + at.len());
-            let cid_bytes = cid.to_bytes();
-            if start < cid_bytes.len() || self.kept[start - cid_bytes.len()..start] != cid_bytes[..]
-            {
-                return Err(mismatch());
-            }
-            return Ok(Some(self.kept[start..end].to_vec()));
-        }
         let mut block = vec![0u8; at.len()];
         self.file
             .read_exact_at(&mut block, at.offset())
@@ -199,21 +220,60 @@ impl BaseCar {
         Ok(Some(block))
     }
 
-    /// Writes the kept dag-pb blocks but those in `skip`. Returns the number written.
+    /// Writes the kept dag-pb blocks but those in `skip`, reading the base file again. Its
+    /// blocks were all checked while loading; that the file did not change since is checked
+    /// by its length and modification time, before and after (hashing the two million small
+    /// directories of a million-record catalogue again would cost a second and a half).
+    /// Returns the number written.
     pub(crate) fn copy_kept<W: Write>(
         &self,
         out: &mut CarWriter<W>,
         skip: &HashSet<BlockKey, KeyBuild>,
     ) -> Result<u64, CarError> {
+        const WINDOW: u64 = 4 << 20;
+        self.unchanged()?;
+        // The blocks to leave out, by where they are.
+        let skip: HashSet<u64> = skip
+            .iter()
+            .filter_map(|k| self.index.get(k))
+            .filter(|p| p.kept())
+            .map(|p| p.offset())
+            .collect();
+        // Read in windows of 4 MiB, in file order: the frames are never parsed again.
+        let mut window = Vec::new();
+        let mut window_start = 0u64;
         let mut copied = 0;
-        for &(key, start, len) in &self.kept_frames {
-            if skip.contains(&key) {
+        for f in &self.kept {
+            if skip.contains(&(f.start + u64::from(f.head))) {
                 continue;
             }
-            out.write_encoded_frame(&self.kept[start..start + len])?;
+            let end = f.start + u64::from(f.len);
+            if f.start < window_start || end > window_start + window.len() as u64 {
+                window_start = f.start;
+                window.resize(WINDOW.max(u64::from(f.len)) as usize, 0);
+                let n = read_at_most(&self.file, &mut window, window_start)?;
+                window.truncate(n);
+                if (window.len() as u64) < u64::from(f.len) {
+                    return Err(CarError::Truncated { offset: f.start });
+                }
+            }
+            let at = (f.start - window_start) as usize;
+            out.write_encoded_frame(&window[at..at + f.len as usize])?;
             copied += 1;
         }
+        self.unchanged()?;
         Ok(copied)
+    }
+
+    /// Fails if the base file changed since it was loaded and checked.
+    fn unchanged(&self) -> Result<(), CarError> {
+        let now = FileStamp::of(&self.file).map_err(CarError::Io)?;
+        if now != self.stamp {
+            return Err(CarError::Io(io::Error::other(
+                "the base catalogue changed while the merge read it",
+            )));
+        }
+        Ok(())
     }
 }
 
