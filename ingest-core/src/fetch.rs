@@ -325,13 +325,25 @@ pub enum FetchError {
         /// The limit.
         limit: u64,
     },
+    /// The body kept changing: more restarts from zero than retries allowed.
+    #[error("{url}: gave up after {restarts} restarts from zero: {last}")]
+    Restarts {
+        /// The URL.
+        url: String,
+        /// Restarts.
+        restarts: u32,
+        /// Why the last one happened.
+        last: String,
+    },
     /// Every retry failed (the partial file is kept, so a later run resumes).
-    #[error("{url}: gave up after {failures} failed attempts in a row: {last}")]
+    #[error("{url}: gave up after {failures} failed attempts in a row{}: {last}", restarts_note(*.restarts))]
     GaveUp {
         /// The URL.
         url: String,
         /// Failed attempts in a row.
         failures: u32,
+        /// Restarts from zero before (the body changed).
+        restarts: u32,
         /// The last failure.
         last: String,
     },
@@ -377,6 +389,15 @@ impl FetchError {
     }
 }
 
+/// `, after N restarts from zero`, when there were any.
+fn restarts_note(restarts: u32) -> String {
+    match restarts {
+        0 => String::new(),
+        1 => " (after 1 restart from zero)".into(),
+        n => format!(" (after {n} restarts from zero)"),
+    }
+}
+
 /// Downloads, politely, with retries and resumption. One fetcher is shared by all downloads
 /// (it is `Sync`): per-host limits hold across them.
 #[derive(Debug)]
@@ -393,6 +414,8 @@ enum RedirectError {
     Loop(Url),
     #[error("more than {0} redirects")]
     TooMany(usize),
+    #[error("redirected to {0}, which is not an http(s) URL")]
+    Scheme(Url),
 }
 
 /// How one attempt ended, short of success.
@@ -423,7 +446,10 @@ impl Fetcher {
             .with_no_client_auth();
         let max = options.max_redirects;
         let policy = redirect::Policy::custom(move |attempt| {
-            if attempt.previous().contains(attempt.url()) {
+            if !matches!(attempt.url().scheme(), "http" | "https") {
+                let url = attempt.url().clone();
+                attempt.error(RedirectError::Scheme(url))
+            } else if attempt.previous().contains(attempt.url()) {
                 let url = attempt.url().clone();
                 attempt.error(RedirectError::Loop(url))
             } else if attempt.previous().len() > max {
@@ -608,10 +634,18 @@ impl Transfer<'_> {
                 Failure::Retry { reason, wait } => (reason, wait),
             };
             failures += 1;
-            if failures > options.retries || self.restarts > options.retries {
+            if self.restarts > options.retries {
+                return Err(FetchError::Restarts {
+                    url: self.url.to_string(),
+                    restarts: self.restarts,
+                    last: reason,
+                });
+            }
+            if failures > options.retries {
                 return Err(FetchError::GaveUp {
                     url: self.url.to_string(),
                     failures,
+                    restarts: self.restarts,
                     last: reason,
                 });
             }
@@ -620,6 +654,7 @@ impl Transfer<'_> {
                     return Err(FetchError::GaveUp {
                         url: self.url.to_string(),
                         failures,
+                        restarts: self.restarts,
                         last: format!("{reason}, and the server asks to wait {wait:?}"),
                     })
                 }
@@ -756,6 +791,15 @@ impl Transfer<'_> {
                     reason: format!("the server answered {s}"),
                     wait: retry_after(headers),
                 })
+            }
+            (s, _) if s.is_redirection() => {
+                let location = header_text(headers, header::LOCATION).unwrap_or_default();
+                return Err(Failure::Fatal(FetchError::Redirect {
+                    url: self.url.to_string(),
+                    reason: format!(
+                        "redirected ({s}) to {location:?}, which cannot be followed (not an http(s) URL)"
+                    ),
+                }));
             }
             (s, _) => {
                 return Err(Failure::Fatal(FetchError::Status {

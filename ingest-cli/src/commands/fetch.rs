@@ -329,6 +329,21 @@ fn read_list(list: &Path, site: Option<&str>) -> anyhow::Result<Vec<Download>> {
     if items.is_empty() {
         bail!("{} lists no URL", list.display());
     }
+    // One video twice would be two downloads into one partial file.
+    let mut seen = std::collections::HashMap::new();
+    for (i, item) in items.iter().enumerate() {
+        let video = (&item.source.site, &item.source.id);
+        if let Some(first) = seen.insert(video, i) {
+            bail!(
+                "{} lists {}/{} twice (downloads {} and {}): give each video once",
+                list.display(),
+                item.source.site,
+                item.source.id,
+                first + 1,
+                i + 1
+            );
+        }
+    }
     Ok(items)
 }
 

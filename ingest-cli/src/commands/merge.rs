@@ -55,6 +55,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let files = find_files(&args.inputs, |name| {
         name.ends_with(".record.cbor") || name.ends_with(".car")
     })?;
+    if files.is_empty() {
+        anyhow::bail!(
+            "nothing to merge: give .record.cbor files, CARs of records, or directories holding them"
+        );
+    }
     let report = merge_car(&profile, args.base.as_deref(), &files, &args.out)?;
     let (summary, root) = (&report.summary, report.root);
     let (read, written, copied) = (

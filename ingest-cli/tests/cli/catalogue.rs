@@ -276,3 +276,67 @@ fn merge_onto_a_base_keeps_its_index_not_its_blocks() {
         "peak RSS {mib} MiB for a base of 64 MiB of directory blocks"
     );
 }
+
+/// Each message names the real input and the real problem, and argument errors come before
+/// any work: a pipe given as a catalogue, a CARv2, a header length varint of 11 bytes, a
+/// directory as `--out`, a merge of nothing.
+#[test]
+fn catalogue_errors_name_the_real_problem() {
+    let tmp = tempfile::tempdir().unwrap();
+    let records = cli().archive_many(tmp.path(), "youtube", 1, "t");
+    let cat = |name: &str| tmp.path().join(name).to_str().unwrap().to_owned();
+    cli().merge_root(&[records[0].to_str().unwrap(), "--out", &cat("cat.car")]);
+
+    let piped = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "cat {} | {} ls /dev/stdin",
+            cat("cat.car"),
+            env!("CARGO_BIN_EXE_ingest")
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(piped.status.code(), Some(1));
+    assert!(
+        stderr(&piped).contains("not a regular file (a pipe?)"),
+        "{}",
+        stderr(&piped)
+    );
+
+    // A CARv2 pragma: `{version: 2}`, 10 bytes after a varint 0x0a.
+    let mut v2 = vec![0x0a, 0xa1, 0x67];
+    v2.extend_from_slice(b"version");
+    v2.push(0x02);
+    std::fs::write(cat("v2.car"), &v2).unwrap();
+    let run = ingest(&["ls", &cat("v2.car")]);
+    assert!(stderr(&run).contains("CARv2"), "{}", stderr(&run));
+
+    std::fs::write(cat("varint.car"), [0xffu8; 11]).unwrap();
+    let run = ingest(&["ls", &cat("varint.car")]);
+    assert!(
+        stderr(&run).contains("varint of more than 10 bytes"),
+        "{}",
+        stderr(&run)
+    );
+
+    std::fs::create_dir(cat("dir.car")).unwrap();
+    let run = ingest(&[
+        "merge",
+        records[0].to_str().unwrap(),
+        "--out",
+        &cat("dir.car"),
+    ]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(stderr(&run).contains("is a directory"), "{}", stderr(&run));
+
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let run = ingest(&["merge", empty.to_str().unwrap(), "--out", &cat("none.car")]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(
+        stderr(&run).contains("nothing to merge"),
+        "{}",
+        stderr(&run)
+    );
+    assert!(!tmp.path().join("none.car").exists());
+}

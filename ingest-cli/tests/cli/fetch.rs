@@ -752,3 +752,77 @@ fn downloads_never_land_on_another_archives_files() {
     assert!(stderr(&run).contains("../x.mp4"), "{}", stderr(&run));
     assert_eq!(server.seen().len(), requests, "refused before any request");
 }
+
+/// Messages name the real problem: a redirect to another scheme names where it led, too many
+/// restarts are counted as restarts, and a video listed twice is named before any download.
+#[test]
+fn fetch_errors_name_the_real_problem() {
+    let a = video_a();
+    let server = serve(Resource::new(a.bytes.clone()));
+    server.put("/to-ftp", Resource::redirect("ftp://files.example/42.mp4"));
+    server.put("/to-file", Resource::redirect("file:///etc/passwd"));
+    let out = tempfile::tempdir().unwrap();
+    for (path, target) in [
+        ("/to-ftp", "ftp://files.example/42.mp4"),
+        ("/to-file", "file:///etc/passwd"),
+    ] {
+        let run = fetch(
+            out.path(),
+            &[&server.url(path), "--site", "example", "--id", "1"],
+        );
+        assert_eq!(run.status.code(), Some(1));
+        let err = stderr(&run);
+        assert!(
+            err.contains(target) && err.contains("not an http(s) URL"),
+            "{err}"
+        );
+    }
+
+    // A body that changes at every attempt: the restarts are what is counted.
+    let b = video_b();
+    let version = |bytes: &[u8], etag: &str| Answer {
+        replace: Some((Body::Bytes(bytes.to_vec().into()), etag.into())),
+        cut_after: Some(100_000),
+        ..Answer::default()
+    };
+    server.put(
+        "/changing",
+        Resource::new(a.bytes.clone()).answers([
+            Answer::cut(100_000),
+            version(&b.bytes, "\"v2\""),
+            version(&a.bytes, "\"v3\""),
+            version(&b.bytes, "\"v4\""),
+        ]),
+    );
+    let run = fetch(
+        out.path(),
+        &[
+            &server.url("/changing"),
+            "--site",
+            "example",
+            "--id",
+            "2",
+            "--retries",
+            "2",
+        ],
+    );
+    assert_eq!(run.status.code(), Some(1));
+    let err = stderr(&run);
+    assert!(
+        err.contains("(after 2 restarts from zero)") || err.contains("gave up after 3 restarts"),
+        "the restarts are counted: {err}"
+    );
+
+    let list = out.path().join("list.txt");
+    let url = server.url("/v/42.mp4");
+    std::fs::write(&list, format!("{url} example 42\n{url} example 42\n")).unwrap();
+    let requests = server.seen().len();
+    let run = fetch(out.path(), &["--input", list.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(
+        stderr(&run).contains("lists example/42 twice"),
+        "{}",
+        stderr(&run)
+    );
+    assert_eq!(server.seen().len(), requests);
+}

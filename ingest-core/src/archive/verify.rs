@@ -21,6 +21,8 @@ pub enum FileCheck {
         root: Cid,
         /// Its size.
         file_size: u64,
+        /// Its dag size.
+        dag_size: u64,
     },
 }
 
@@ -35,9 +37,13 @@ impl FileCheck {
         match self {
             FileCheck::Ok => "ok".to_owned(),
             FileCheck::Missing(e) => format!("missing: {e}"),
-            FileCheck::Differs { root, file_size } => format!(
-                "differs: the file gives {root} ({file_size} bytes), the record says {} ({} bytes)",
-                expected.cid, expected.size
+            FileCheck::Differs {
+                root,
+                file_size,
+                dag_size,
+            } => format!(
+                "differs: the file gives {root} ({file_size} bytes, dag size {dag_size}), the record says {} ({} bytes, dag size {})",
+                expected.cid, expected.size, expected.dag_size
             ),
         }
     }
@@ -71,6 +77,7 @@ pub fn verify_files<'r>(
                     FileCheck::Differs {
                         root: got.root,
                         file_size: got.file_size,
+                        dag_size: got.dag_size,
                     }
                 }
             }

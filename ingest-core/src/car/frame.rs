@@ -146,7 +146,13 @@ impl<R: Read> Frames<R> {
     /// `{roots, version: 1}`.
     pub(crate) fn new(input: R) -> Result<Frames<R>, CarError> {
         let mut input = BufReader::with_capacity(256 * 1024, input);
-        let truncated = |_| CarError::Truncated { offset: 0 };
+        let truncated = |e: io::Error| match e.kind() {
+            io::ErrorKind::InvalidData => CarError::BadHeader {
+                reason: "its length is a varint of more than 10 bytes".into(),
+            },
+            io::ErrorKind::UnexpectedEof => CarError::Truncated { offset: 0 },
+            _ => CarError::Io(e),
+        };
         let len = read_varint(&mut input)
             .map_err(truncated)?
             .ok_or(CarError::Truncated { offset: 0 })?;
@@ -158,15 +164,24 @@ impl<R: Read> Frames<R> {
         }
         let mut bytes = vec![0; len as usize];
         input.read_exact(&mut bytes).map_err(truncated)?;
+        // The version first: a CARv2 starts with a header `{version: 2}` and no roots.
+        let version = match serde_ipld_dagcbor::from_slice::<ipld_core::ipld::Ipld>(&bytes) {
+            Ok(ipld_core::ipld::Ipld::Map(map)) => map.get("version").cloned(),
+            _ => None,
+        };
+        match version {
+            Some(ipld_core::ipld::Ipld::Integer(2)) => return Err(CarError::CarV2),
+            Some(ipld_core::ipld::Ipld::Integer(v)) if v != 1 => {
+                return Err(CarError::BadHeader {
+                    reason: format!("version {v} (only 1 is read)"),
+                })
+            }
+            _ => {}
+        }
         let header: CarHeader =
             serde_ipld_dagcbor::from_slice(&bytes).map_err(|e| CarError::BadHeader {
                 reason: e.to_string(),
             })?;
-        if header.version != 1 {
-            return Err(CarError::BadHeader {
-                reason: format!("version {} (only 1 is read)", header.version),
-            });
-        }
         Ok(Frames {
             input,
             roots: header.roots,

@@ -26,7 +26,11 @@ impl CarIndex {
     /// hashes other than sha2-256 and a truncated last frame are errors.
     pub fn open(path: &std::path::Path) -> Result<CarIndex, CarError> {
         let file = std::fs::File::open(path).map_err(CarError::Io)?;
-        let total = file.metadata().map_err(CarError::Io)?.len();
+        let meta = file.metadata().map_err(CarError::Io)?;
+        if !meta.is_file() {
+            return Err(CarError::NotAFile);
+        }
+        let total = meta.len();
         let mut frames = Frames::new(&file)?;
         let roots = frames.roots().to_vec();
         // Sized for blocks of ~300 bytes (records, small directories), so a catalogue's index

@@ -88,6 +88,12 @@ pub enum CarError {
         /// What is wrong.
         reason: String,
     },
+    /// A CARv2 (a CARv1 inside, with an index after it), which this reader does not read.
+    #[error("it is a CARv2: only CARv1 is read (`car` or `ipfs dag export` write one)")]
+    CarV2,
+    /// The input cannot be read at random (a pipe): an index needs a file.
+    #[error("it is not a regular file (a pipe?): a catalogue is read at random, so give a file")]
+    NotAFile,
     /// A frame is over [`MAX_FRAME_LEN`].
     #[error("frame at byte {offset} announces {len} bytes, over the limit of {max}")]
     FrameTooLarge {

@@ -113,6 +113,9 @@ impl BaseCar {
     ) -> Result<BaseCar, CarError> {
         const BATCH: usize = 4 << 20;
         let file = std::fs::File::open(path).map_err(CarError::Io)?;
+        if !file.metadata().map_err(CarError::Io)?.is_file() {
+            return Err(CarError::NotAFile);
+        }
         let stamp = FileStamp::of(&file).map_err(CarError::Io)?;
         let total = file.metadata().map_err(CarError::Io)?.len();
         let mut frames = Frames::new(&file)?;

@@ -95,8 +95,9 @@ pub struct MergeSummary {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CatalogueError {
-    /// The base catalogue could not be read or changed.
-    #[error("cannot read the base catalogue")]
+    /// A directory of the catalogue (the base of a merge, or the one being read) could not be
+    /// read or changed.
+    #[error("cannot read a directory of the catalogue")]
     Base(#[source] Box<EditError>),
     /// A per-video directory could not be written.
     #[error("cannot write the directory of {site}/{id}")]

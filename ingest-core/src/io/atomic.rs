@@ -21,6 +21,12 @@ pub enum OutputError {
         /// The path given.
         path: PathBuf,
     },
+    /// The output's name is a directory: the final rename would fail after all the work.
+    #[error("output {path} is a directory: give a file name")]
+    IsDirectory {
+        /// The path given.
+        path: PathBuf,
+    },
     /// The temporary file could not be created.
     #[error("cannot create a file in {dir}")]
     Create {
@@ -157,6 +163,11 @@ impl AtomicFile {
         let name = dest.file_name().ok_or_else(|| OutputError::NotAFileName {
             path: dest.to_owned(),
         })?;
+        if dest.is_dir() {
+            return Err(OutputError::IsDirectory {
+                path: dest.to_owned(),
+            });
+        }
         sweep(dir);
         // 0666 less the umask, as any new file gets (tempfile's own default is 0600).
         let tmp = tempfile::Builder::new()
