@@ -412,6 +412,28 @@ proptest! {
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
         let _ = Record::decode(&bytes);
     }
+
+    /// Adversarial records: a valid record's bytes with some flipped, cut or spliced in.
+    /// Decoding ends in an error or in a record that is valid and re-encodes to the same
+    /// bytes, never a panic.
+    #[test]
+    fn mutated_records_decode_only_to_canonical_valid_records(
+        r in record(),
+        edits in proptest::collection::vec((any::<usize>(), any::<u8>(), 0u8..3), 1..4),
+    ) {
+        let mut bytes = r.encode().unwrap();
+        for (at, byte, kind) in edits {
+            let at = at % (bytes.len() + 1);
+            match kind {
+                0 if at < bytes.len() => bytes[at] ^= byte | 1,
+                1 => bytes.truncate(at),
+                _ => bytes.insert(at, byte),
+            }
+        }
+        if let Ok(back) = Record::decode(&bytes) {
+            prop_assert_eq!(back.encode().unwrap(), bytes);
+        }
+    }
 }
 
 /// An id or a file name with a control character or a bidirectional override would split a
@@ -480,4 +502,50 @@ fn records_that_no_import_under_their_profile_gives_are_refused() {
     r.files.push(second);
     let err = r.write_directory(&mut MemorySink::new()).unwrap_err();
     assert!(format!("{err:?}").contains("DagSizeOverflow"), "{err:?}");
+}
+
+/// Any JSON value: what a hostile or broken info.json can hold.
+fn json() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::Value;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_map(Value::from),
+        "(vid|18|mp4|none|youtube|Youtube|[a-z0-9.\\n]{0,12})".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(3, 64, 8, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..8).prop_map(serde_json::Value::Array),
+            proptest::collection::btree_map(
+                "(id|extractor_key|extractor|webpage_url|title|duration|tags|formats|format_id|ext|vcodec|requested_formats|subtitles|filesize|upload_date|timestamp|[a-z_]{1,8})",
+                inner,
+                0..12,
+            )
+            .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Whatever an info.json holds, reading it, its source, metadata, files and warnings ends
+    /// in values or errors, never a panic.
+    #[test]
+    fn the_info_json_reader_never_panics(value in json()) {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["vid.mp4", "vid.f18.mp4", "vid.en.vtt", "vid.x.mp4", "vid.jpg"] {
+            std::fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        let path = dir.path().join("vid.info.json");
+        std::fs::write(&path, serde_json::to_vec(&value).unwrap()).unwrap();
+        if let Ok(info) = InfoJson::read(&path) {
+            let _ = info.source().map(|s| s.validate());
+            let _ = info.meta();
+            if let Ok(files) = info.files() {
+                let _ = info.warnings(&files);
+            }
+        }
+    }
 }

@@ -280,3 +280,84 @@ fn a_site_directory_linked_twice_is_malformed() {
     let err = videos(&mut store, &bad_root, None).unwrap_err();
     assert!(err.to_string().contains("linked again"), "{err}");
 }
+
+/// An adversarial block set for the catalogue reader: `count` dag-pb nodes built bottom-up,
+/// each a flat directory or a fanout-256 HAMT shard whose links point at earlier nodes (so
+/// diamonds, shared subtrees and deep chains all occur) under names that are right, wrong or
+/// malformed for their bucket, plus stray raw leaves.
+fn hostile_blocks(plan: &[(bool, Vec<(usize, u8, String)>)]) -> (MemorySink, Cid, usize) {
+    use crate::unixfs::block::{encode_directory, encode_hamt_shard, DAG_PB};
+    let mut store = MemorySink::new();
+    let mut cids: Vec<Cid> = vec![cid_of(CidVersion::V1, RAW, b"leaf")];
+    store.put(&cids[0], b"leaf").unwrap();
+    let mut links_total = 0;
+    for (shard, links) in plan {
+        let targets: Vec<(Cid, String, u8)> = links
+            .iter()
+            .map(|(to, bucket, name)| (cids[to % cids.len()], name.clone(), *bucket))
+            .collect();
+        links_total += targets.len();
+        let mut block = Vec::new();
+        if *shard {
+            let prefixes: Vec<String> =
+                targets.iter().map(|(_, _, b)| format!("{b:02X}")).collect();
+            encode_hamt_shard(
+                &mut block,
+                targets
+                    .iter()
+                    .zip(&prefixes)
+                    .map(|((cid, name, _), p)| (p.as_bytes(), name.as_bytes(), cid, 1)),
+                &[0xff; 32],
+                256,
+            );
+        } else {
+            encode_directory(
+                &mut block,
+                targets
+                    .iter()
+                    .map(|(cid, name, _)| (name.as_bytes(), cid, 1)),
+            );
+        }
+        let cid = cid_of(CidVersion::V1, DAG_PB, &block);
+        store.put(&cid, &block).unwrap();
+        cids.push(cid);
+    }
+    (store, *cids.last().unwrap(), links_total)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Whatever the blocks, reading a catalogue ends with videos or an error, never a panic,
+    /// and never lists more videos than the blocks hold links: shared subtrees are not
+    /// walked twice.
+    #[test]
+    fn the_catalogue_reader_is_bounded_on_hostile_blocks(
+        plan in proptest::collection::vec(
+            (
+                any::<bool>(),
+                proptest::collection::vec(
+                    (any::<usize>(), any::<u8>(), "(|[a-z]{1,6}|record\\.cbor|_conflicts)"),
+                    0..12,
+                ),
+            ),
+            1..40,
+        )
+    ) {
+        let (mut store, root, links_total) = hostile_blocks(&plan);
+        if let Ok(listed) = videos(&mut store, &root, None) {
+            prop_assert!(listed.len() <= links_total);
+            for v in &listed {
+                let _ = video_record(&mut store, v);
+            }
+        }
+        let mut out = MemorySink::new();
+        let mut merge = Merge::new(
+            &Profile::UNIXFS_V1_2025,
+            Some((&mut store, root)),
+            &mut out,
+        );
+        merge.add(&record("youtube", "a", 0, &Profile::UNIXFS_V1_2025)).unwrap();
+        let _ = merge.finish();
+    }
+}
