@@ -285,7 +285,11 @@ fn a_site_directory_linked_twice_is_malformed() {
 /// each a flat directory or a fanout-256 HAMT shard whose links point at earlier nodes (so
 /// diamonds, shared subtrees and deep chains all occur) under names that are right, wrong or
 /// malformed for their bucket, plus stray raw leaves.
-fn hostile_blocks(plan: &[(bool, Vec<(usize, u8, String)>)]) -> (MemorySink, Cid, usize) {
+/// One node of a hostile plan: whether it is a HAMT shard, and its links (an earlier node by
+/// index, a bucket, an entry name).
+type HostileNode = (bool, Vec<(usize, u8, String)>);
+
+fn hostile_blocks(plan: &[HostileNode]) -> (MemorySink, Cid, usize) {
     use crate::unixfs::block::{encode_directory, encode_hamt_shard, DAG_PB};
     let mut store = MemorySink::new();
     let mut cids: Vec<Cid> = vec![cid_of(CidVersion::V1, RAW, b"leaf")];
