@@ -57,6 +57,9 @@ pub mod fetch;
 pub mod io;
 pub mod unixfs;
 
+#[cfg(test)]
+mod testutil;
+
 pub use archive::Record;
 pub use car::{CarReader, CarWriter};
 pub use cid::Cid;

@@ -298,17 +298,23 @@ fn trees_with_bad_entries_are_refused_naming_the_path() {
     assert_eq!(stderr(&out).lines().count(), 1);
 }
 
+/// A sparse file of 2 GiB in `dir`: with `--threads 1` an import takes over a second, time for
+/// a test to act while it runs.
+fn slow_input(dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::File::create(&path)
+        .unwrap()
+        .set_len(2 << 30)
+        .unwrap();
+    path
+}
+
 /// A file that shrinks while `add` reads it gives an error naming it, never the CID of bytes
 /// that never existed whole.
 #[test]
 fn a_file_that_changes_while_it_is_read_is_an_error() {
     let tmp = tempfile::tempdir().unwrap();
-    let path = tmp.path().join("growing.bin");
-    // 2 GiB, sparse: one thread hashes it for over a second, long after the truncation.
-    std::fs::File::create(&path)
-        .unwrap()
-        .set_len(2 << 30)
-        .unwrap();
+    let path = slow_input(tmp.path(), "growing.bin");
     let child = cli()
         .command()
         .args(["add", "--threads", "1", path.to_str().unwrap()])
@@ -359,11 +365,7 @@ fn temporaries(dir: &Path) -> Vec<String> {
 #[test]
 fn interrupted_runs_leave_no_temporaries() {
     let tmp = tempfile::tempdir().unwrap();
-    let input = tmp.path().join("big.bin");
-    std::fs::File::create(&input)
-        .unwrap()
-        .set_len(2 << 30)
-        .unwrap();
+    let input = slow_input(tmp.path(), "big.bin");
     let out = tmp.path().join("out");
     std::fs::create_dir(&out).unwrap();
     let car = out.join("big.car");

@@ -422,14 +422,7 @@ proptest! {
         edits in proptest::collection::vec((any::<usize>(), any::<u8>(), 0u8..3), 1..4),
     ) {
         let mut bytes = r.encode().unwrap();
-        for (at, byte, kind) in edits {
-            let at = at % (bytes.len() + 1);
-            match kind {
-                0 if at < bytes.len() => bytes[at] ^= byte | 1,
-                1 => bytes.truncate(at),
-                _ => bytes.insert(at, byte),
-            }
-        }
+        crate::testutil::mutate(&mut bytes, &edits);
         if let Ok(back) = Record::decode(&bytes) {
             prop_assert_eq!(back.encode().unwrap(), bytes);
         }

@@ -248,14 +248,7 @@ mod tests {
                 car.put(&raw(b), b).unwrap();
             }
             let mut bytes = car.finish().unwrap();
-            for (at, byte, kind) in edits {
-                let at = at % (bytes.len() + 1);
-                match kind {
-                    0 if at < bytes.len() => bytes[at] ^= byte | 1,
-                    1 => bytes.truncate(at),
-                    _ => bytes.insert(at, byte),
-                }
-            }
+            crate::testutil::mutate(&mut bytes, &edits);
             if let Ok(reader) = CarReader::new(&bytes[..]) {
                 for block in reader.take(64) {
                     match block {
