@@ -542,3 +542,22 @@ proptest! {
         }
     }
 }
+
+/// A file whose CID and size match but whose dag size does not is told apart in words: both
+/// dag sizes are named, not two identical CIDs.
+#[test]
+fn a_differing_dag_size_is_named() {
+    let r = sample();
+    let f = &r.files[0];
+    let check = FileCheck::Differs {
+        root: f.cid,
+        file_size: f.size,
+        dag_size: f.dag_size + 1,
+    };
+    let words = check.describe(f);
+    assert!(
+        words.contains(&format!("dag size {}", f.dag_size + 1))
+            && words.contains(&format!("dag size {}", f.dag_size)),
+        "{words}"
+    );
+}
