@@ -36,6 +36,11 @@ pub struct Args {
     /// Where to write the catalogue CAR.
     #[arg(long, short, value_name = "CAT.car")]
     pub out: PathBuf,
+    /// Also write a CAR of only the blocks the base did not have (the new records, their
+    /// directories, the rewritten paths), rooted at the new root: what to push after an
+    /// incremental merge.
+    #[arg(long, value_name = "DELTA.car")]
+    pub delta: Option<PathBuf>,
     #[command(flatten)]
     pub profile: ProfileArgs,
     /// Print the summary as one JSON object.
@@ -60,7 +65,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "nothing to merge: give .record.cbor files, CARs of records, or directories holding them"
         );
     }
-    let report = merge_car(&profile, args.base.as_deref(), &files, &args.out)?;
+    let report = merge_car(
+        &profile,
+        args.base.as_deref(),
+        &files,
+        &args.out,
+        args.delta.as_deref(),
+    )?;
     let (summary, root) = (&report.summary, report.root);
     let (read, written, copied) = (
         summary.blocks_read,
@@ -79,15 +90,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             })
             .collect();
         let rejected: Vec<_> = summary.rejected.iter().map(|r| json!(r.reason)).collect();
-        json_line(
-            &mut out,
-            &json!({
-                "root": root.to_string(), "profile": profile.name(), "added": summary.added,
-                "unchanged": summary.unchanged, "conflicts": conflicts, "rejected": rejected,
-                "blocks_read": read, "blocks_written": written, "blocks_copied": copied,
-                "out": args.out.display().to_string(),
-            }),
-        )?;
+        let mut line = json!({
+            "root": root.to_string(), "profile": profile.name(), "added": summary.added,
+            "unchanged": summary.unchanged, "conflicts": conflicts, "rejected": rejected,
+            "blocks_read": read, "blocks_written": written, "blocks_copied": copied,
+            "out": args.out.display().to_string(),
+        });
+        if let (Some(path), Some(blocks)) = (&args.delta, report.delta_blocks) {
+            line["delta"] = path.display().to_string().into();
+            line["delta_blocks"] = blocks.into();
+        }
+        json_line(&mut out, &line)?;
     } else {
         use std::io::Write;
         writeln!(out, "root       {root}  {}", args.out.display())?;
@@ -114,6 +127,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             out,
             "blocks     {read} read from the base, {written} written, {copied} copied unchanged"
         )?;
+        if let (Some(path), Some(blocks)) = (&args.delta, report.delta_blocks) {
+            writeln!(out, "delta      {blocks} blocks  {}", path.display())?;
+        }
     }
     Ok(if summary.rejected.is_empty() {
         ExitCode::SUCCESS

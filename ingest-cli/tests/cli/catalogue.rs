@@ -340,3 +340,47 @@ fn catalogue_errors_name_the_real_problem() {
     );
     assert!(!tmp.path().join("none.car").exists());
 }
+
+/// `merge --delta`: a CAR of exactly the blocks the new catalogue has and the base had not,
+/// rooted at the new root, so base + delta is the whole new catalogue.
+#[test]
+fn merge_delta_holds_what_the_base_lacks() {
+    use ingest_core::car::CarReader;
+    use std::collections::BTreeSet;
+    let tmp = tempfile::tempdir().unwrap();
+    let records = cli().archive_many(tmp.path(), "youtube", 5, "t");
+    let paths: Vec<&str> = records.iter().map(|p| p.to_str().unwrap()).collect();
+    let cat = |name: &str| tmp.path().join(name).to_str().unwrap().to_owned();
+    cli().merge_root(&[&paths[..3], &["--out", &cat("base.car")]].concat());
+    let (root, summary) = cli().merge_root(
+        &[
+            &paths[3..],
+            &[
+                "--base",
+                &cat("base.car"),
+                "--out",
+                &cat("next.car"),
+                "--delta",
+                &cat("delta.car"),
+            ],
+        ]
+        .concat(),
+    );
+    let blocks = |name: &str| -> (String, BTreeSet<String>) {
+        let reader = CarReader::new(std::fs::File::open(cat(name)).unwrap()).unwrap();
+        let root = reader.roots()[0].to_string();
+        let cids = reader.map(|b| b.unwrap().0.to_string()).collect();
+        (root, cids)
+    };
+    let (_, base) = blocks("base.car");
+    let (next_root, next) = blocks("next.car");
+    let (delta_root, delta) = blocks("delta.car");
+    assert_eq!(
+        (next_root.as_str(), delta_root.as_str()),
+        (root.as_str(), root.as_str())
+    );
+    let lacking: BTreeSet<String> = next.difference(&base).cloned().collect();
+    assert_eq!(delta, lacking, "the delta is what the base lacks");
+    assert!(!delta.is_empty() && delta.len() < next.len());
+    assert_eq!(summary["delta_blocks"], delta.len() as u64);
+}

@@ -202,6 +202,11 @@ impl BaseCar {
         BlockKey::of(cid).is_some_and(|k| self.index.get(&k).is_some_and(|p| !p.kept()))
     }
 
+    /// Whether the base holds `cid`.
+    pub(crate) fn holds(&self, cid: &Cid) -> bool {
+        BlockKey::of(cid).is_some_and(|k| self.index.contains_key(&k))
+    }
+
     /// The block `cid`, if the base holds it, checked against its CID.
     pub(crate) fn get(&self, cid: &Cid) -> Result<Option<Vec<u8>>, CarError> {
         use std::os::unix::fs::FileExt;
@@ -282,7 +287,7 @@ impl BaseCar {
 
 impl BlockSource for &BaseCar {
     fn contains(&mut self, cid: &Cid) -> bool {
-        BlockKey::of(cid).is_some_and(|k| self.index.contains_key(&k))
+        self.holds(cid)
     }
 
     fn get(&mut self, cid: &Cid) -> Result<Option<Vec<u8>>, EditError> {

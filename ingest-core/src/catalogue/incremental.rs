@@ -31,6 +31,8 @@ pub struct MergeReport {
     pub blocks_written: u64,
     /// Blocks of the base copied unchanged.
     pub blocks_copied: u64,
+    /// Blocks in the delta CAR, when one was asked for.
+    pub delta_blocks: Option<u64>,
 }
 
 /// [`merge_car`] failed; nothing was written under the output's name.
@@ -72,16 +74,19 @@ pub enum MergeCarError {
 }
 
 /// The merge's sink: blocks the base already copied to the output are not written twice, and
-/// the kept base blocks written again are noted, so they are not copied at the end.
-struct SkipCopied<'a, W: Write> {
+/// the kept base blocks written again are noted, so they are not copied at the end. Blocks the
+/// base does not hold also go to the delta, when one is asked for.
+struct SkipCopied<'a, W: Write, D: Write> {
     base: Option<&'a BaseCar>,
     written: HashSet<BlockKey, KeyBuild>,
     car: &'a mut CarWriter<W>,
+    delta: Option<&'a mut CarWriter<D>>,
 }
 
-impl<W: Write> BlockSink for SkipCopied<'_, W> {
+impl<W: Write, D: Write> BlockSink for SkipCopied<'_, W, D> {
     type Error = CarError;
     fn put(&mut self, cid: &Cid, block: &[u8]) -> Result<(), CarError> {
+        let mut new = true;
         if let Some(base) = self.base {
             if base.copied(cid) {
                 return Ok(());
@@ -89,6 +94,10 @@ impl<W: Write> BlockSink for SkipCopied<'_, W> {
             if let Some(key) = BlockKey::of(cid) {
                 self.written.insert(key);
             }
+            new = !base.holds(cid);
+        }
+        if let Some(delta) = self.delta.as_deref_mut().filter(|_| new) {
+            delta.put(cid, block)?;
         }
         self.car.put(cid, block)
     }
@@ -100,15 +109,40 @@ impl<W: Write> BlockSink for SkipCopied<'_, W> {
 /// invalid or of another profile, are rejected (listed in the summary) and the rest merged;
 /// a base that is truncated or holds a block that does not match its CID fails the merge before
 /// anything is written.
+///
+/// With `delta`, a second CAR is written beside it, rooted at the same root: only the blocks
+/// the base did not hold (the new records, their directories and the rewritten paths), so a
+/// maintainer who published the base pushes megabytes, not the whole catalogue.
 pub fn merge_car(
     profile: &Profile,
     base: Option<&Path>,
     inputs: &[PathBuf],
     out: &Path,
+    delta: Option<&Path>,
 ) -> Result<MergeReport, MergeCarError> {
     let write_error = |source| MergeCarError::Write {
         path: out.to_owned(),
         source: Box::new(source),
+    };
+    let mut delta_out = match delta {
+        Some(path) => {
+            let mut atomic = AtomicFile::create(path)?;
+            let file = atomic
+                .file()
+                .try_clone()
+                .map_err(|e| MergeCarError::Write {
+                    path: path.to_owned(),
+                    source: Box::new(CarError::Io(e)),
+                })?;
+            let car = CarWriter::with_pending_root(file, profile.cid_version()).map_err(|e| {
+                MergeCarError::Write {
+                    path: path.to_owned(),
+                    source: Box::new(e),
+                }
+            })?;
+            Some((atomic, car, path))
+        }
+        None => None,
     };
     let mut atomic = AtomicFile::create(out)?;
     let mut car =
@@ -135,6 +169,7 @@ pub fn merge_car(
         base: base.as_ref().map(|(b, _)| b),
         written: HashSet::default(),
         car: &mut car,
+        delta: delta_out.as_mut().map(|(_, car, _)| car),
     };
     let summary = match &base {
         Some((b, root)) => {
@@ -158,12 +193,30 @@ pub fn merge_car(
     };
     let root = summary.root.expect("a merge always has a root");
     car.finish_with_root(&root).map_err(write_error)?;
-    atomic.commit()?;
+    let delta_blocks = match delta_out {
+        Some((delta_atomic, delta_car, path)) => {
+            let blocks = delta_car.blocks();
+            delta_car
+                .finish_with_root(&root)
+                .map_err(|e| MergeCarError::Write {
+                    path: path.to_owned(),
+                    source: Box::new(e),
+                })?;
+            atomic.commit()?;
+            delta_atomic.commit()?;
+            Some(blocks)
+        }
+        None => {
+            atomic.commit()?;
+            None
+        }
+    };
     Ok(MergeReport {
         summary,
         root,
         blocks_written,
         blocks_copied,
+        delta_blocks,
     })
 }
 
