@@ -31,6 +31,7 @@ pub enum Command {
     Archive(commands::archive::Args),
     Fetch(commands::fetch::Args),
     Record(commands::record::Args),
+    Car(commands::car::Args),
     Merge(commands::merge::Args),
     Ls(commands::catalogue::LsArgs),
     Todo(commands::catalogue::TodoArgs),

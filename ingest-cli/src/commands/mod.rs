@@ -2,6 +2,7 @@
 
 pub mod add;
 pub mod archive;
+pub mod car;
 pub mod catalogue;
 pub mod fetch;
 pub mod merge;
@@ -19,6 +20,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Archive(args) => archive::run(args),
         Command::Fetch(args) => fetch::run(args),
         Command::Record(args) => record::run(args),
+        Command::Car(args) => car::run(args),
         Command::Merge(args) => merge::run(args),
         Command::Ls(args) => catalogue::ls(args),
         Command::Todo(args) => catalogue::todo(args),

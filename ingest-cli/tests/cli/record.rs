@@ -65,3 +65,48 @@ fn malformed_records_are_refused_with_the_reason() {
         .unwrap()
         .starts_with("bafk"));
 }
+
+/// `ingest car` derives an archive's CAR from its files and record: byte for byte the CAR
+/// `ingest archive` wrote; a file that is not the record's is refused, naming both CIDs, and
+/// nothing is written.
+#[test]
+fn car_derives_the_archive_car_from_its_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let info = fake_download(&tmp.path().join("dl"), serde_json::json!({}));
+    let out = tmp.path().join("out");
+    let archived = cli().archive_json(&info, &out);
+    let record = out.join("youtube-vid.record.cbor");
+    let derived = tmp.path().join("derived.car");
+    let run = ingest(&[
+        "car",
+        record.to_str().unwrap(),
+        "--data",
+        tmp.path().join("dl").to_str().unwrap(),
+        "--out",
+        derived.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(stdout(&run).contains(archived["directory"].as_str().unwrap()));
+    assert!(
+        std::fs::read(&derived).unwrap() == std::fs::read(out.join("youtube-vid.car")).unwrap(),
+        "the derived CAR is the archive's, byte for byte"
+    );
+
+    std::fs::write(tmp.path().join("dl/vid.jpg"), b"another thumbnail").unwrap();
+    let again = tmp.path().join("again.car");
+    let run = ingest(&[
+        "car",
+        record.to_str().unwrap(),
+        "--data",
+        tmp.path().join("dl").to_str().unwrap(),
+        "--out",
+        again.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(1));
+    let err = stderr(&run);
+    assert!(
+        err.contains("vid.jpg gives") && err.contains("but the record names"),
+        "{err}"
+    );
+    assert!(!again.exists());
+}

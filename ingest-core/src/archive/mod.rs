@@ -8,7 +8,8 @@
 //! - [`Archive`] / [`archive_files`]: the output set of one video (`<site>-<id>.record.cbor`,
 //!   optionally `<site>-<id>.car`), committed atomically, record last; used by `ingest archive`
 //!   and `ingest fetch` alike.
-//! - [`verify_files`]: re-imports a record's files from disk and compares every CID.
+//! - [`verify_files`]: re-imports a record's files from disk and compares every CID;
+//!   [`derive_car`] writes an archive's CAR from its files and record, when one is wanted.
 
 mod media;
 mod output;
@@ -18,8 +19,8 @@ mod ytdlp;
 
 pub use media::{extension_of_media_type, role_of_extension};
 pub use output::{
-    archive_files, Archive, ArchiveCar, ArchiveError, ArchiveInput, ArchivePaths, Archived,
-    MAX_NAME_LEN,
+    archive_files, derive_car, Archive, ArchiveCar, ArchiveError, ArchiveInput, ArchivePaths,
+    Archived, MAX_NAME_LEN,
 };
 pub use record::{
     Meta, Record, RecordError, RecordFile, Role, Source, VideoDirectory, WriteDirectoryError,

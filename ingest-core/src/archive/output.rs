@@ -132,6 +132,16 @@ pub enum ArchiveError {
         #[source]
         source: Box<ImportError>,
     },
+    /// A file is not the one the record names: its bytes give another CID.
+    #[error("{path} gives {file}, but the record names {record}: not the archived file")]
+    NotTheRecordsFile {
+        /// The file.
+        path: PathBuf,
+        /// The CID its bytes give.
+        file: cid::Cid,
+        /// The CID the record names.
+        record: cid::Cid,
+    },
     /// An input file changed while it was read.
     #[error(transparent)]
     Changed(Box<ChangedError>),
@@ -364,4 +374,65 @@ impl<R: Read> Read for Progress<'_, R> {
         (self.progress)(n as u64);
         Ok(n)
     }
+}
+
+/// Writes the CAR of an archived video from its files: every block of each file of `record`,
+/// re-imported from `dir` (under its name in the record) under the record's profile, then the
+/// record and its per-video directory, rooted at the directory. The blocks are a pure function
+/// of the files and the record, so an archive needs no CAR on disk until one is wanted; each
+/// file's CID is checked against the record before the CAR gets its name. Returns the
+/// directory's CIDs.
+pub fn derive_car(
+    record: &Record,
+    dir: &Path,
+    options: ImportOptions,
+    out: &Path,
+) -> Result<VideoDirectory, ArchiveError> {
+    let profile = record.profile().map_err(ArchiveError::Record)?;
+    let bytes = record.encode().map_err(ArchiveError::Record)?;
+    let mut atomic = AtomicFile::create(out)?;
+    let car_error = |source| ArchiveError::Car {
+        path: out.to_owned(),
+        source: Box::new(source),
+    };
+    let file = atomic
+        .file()
+        .try_clone()
+        .and_then(|f| FileWriter::direct(f, atomic.path()))
+        .map_err(|e| car_error(CarError::Io(e)))?;
+    let mut car = CarWriter::with_pending_root(file, profile.cid_version()).map_err(car_error)?;
+    for f in &record.files {
+        let path = dir.join(&f.name);
+        let open_error = |source| ArchiveError::Open {
+            path: path.clone(),
+            source,
+        };
+        let import_error = |source| ArchiveError::Import {
+            path: path.clone(),
+            source: Box::new(source),
+        };
+        let file = std::fs::File::open(&path).map_err(open_error)?;
+        let stamp = FileStamp::of(&file).map_err(open_error)?;
+        let mut importer = FileImporter::with_options(&profile, options, &mut car);
+        let read = importer.read_from(&mut &file).map_err(import_error)?;
+        stamp
+            .check(&file, &path, read)
+            .map_err(|e| ArchiveError::Changed(Box::new(e)))?;
+        let (summary, _) = importer.finish().map_err(import_error)?;
+        if summary.root != f.cid {
+            return Err(ArchiveError::NotTheRecordsFile {
+                path,
+                file: summary.root,
+                record: f.cid,
+            });
+        }
+    }
+    let cids = record
+        .write_directory_encoded(&bytes, &mut car)
+        .map_err(ArchiveError::Directory)?;
+    car.finish_with_root(&cids.directory)
+        .and_then(|w| FileWriter::into_inner(w).map_err(CarError::Io))
+        .map_err(car_error)?;
+    atomic.commit()?;
+    Ok(cids)
 }
