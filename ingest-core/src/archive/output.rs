@@ -137,10 +137,10 @@ pub enum ArchiveError {
     NotTheRecordsFile {
         /// The file.
         path: PathBuf,
-        /// The CID its bytes give.
-        file: cid::Cid,
+        /// The CID its bytes give (boxed, as the CIDs of the other variants).
+        file: Box<cid::Cid>,
         /// The CID the record names.
-        record: cid::Cid,
+        record: Box<cid::Cid>,
     },
     /// An input file changed while it was read.
     #[error(transparent)]
@@ -422,8 +422,8 @@ pub fn derive_car(
         if summary.root != f.cid {
             return Err(ArchiveError::NotTheRecordsFile {
                 path,
-                file: summary.root,
-                record: f.cid,
+                file: Box::new(summary.root),
+                record: Box::new(f.cid),
             });
         }
     }
