@@ -5,6 +5,11 @@ use ingest_tests::Content;
 
 use crate::common::{cli, entries, ingest, stderr, stdout};
 
+/// `ingest archive FILE --site SITE --id ID --out OUT`.
+fn archive_plain(file: &str, site: &str, id: &str, out: &str) -> std::process::Output {
+    ingest(&["archive", file, "--site", site, "--id", id, "--out", out])
+}
+
 #[test]
 fn archive_is_deterministic_and_ignores_volatile_fields() {
     let tmp = tempfile::tempdir().unwrap();
@@ -131,16 +136,12 @@ fn archive_plain_files_with_site_and_id() {
     assert_eq!(check.status.code(), Some(1));
     assert!(stdout(&check).contains("FAILED"), "{}", stdout(&check));
     // A bad site is refused before anything is written.
-    let out = ingest(&[
-        "archive",
+    let out = archive_plain(
         video.to_str().unwrap(),
-        "--site",
         "Bad Site",
-        "--id",
         "1",
-        "--out",
         tmp.path().join("p").to_str().unwrap(),
-    ]);
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("source.site"), "{}", stderr(&out));
     assert!(!tmp.path().join("p").exists());
@@ -210,16 +211,12 @@ fn archive_refuses_links_beside_the_info_json() {
     assert!(entries(&out).is_empty(), "nothing is written");
 
     // Named on the command line, the file it points to is the user's choice.
-    let run = ingest(&[
-        "archive",
+    let run = archive_plain(
         tmp.path().join("dl/vid.webp").to_str().unwrap(),
-        "--site",
         "example",
-        "--id",
         "1",
-        "--out",
         out.to_str().unwrap(),
-    ]);
+    );
     assert!(run.status.success(), "{}", stderr(&run));
 }
 
@@ -232,16 +229,12 @@ fn archive_checks_every_output_name_before_writing() {
     std::fs::write(&file, Content::bytes("long-id", 1000)).unwrap();
     let out = tmp.path().join("out");
     let id = "x".repeat(240);
-    let run = ingest(&[
-        "archive",
+    let run = archive_plain(
         file.to_str().unwrap(),
-        "--site",
         "example",
-        "--id",
         &id,
-        "--out",
         out.to_str().unwrap(),
-    ]);
+    );
     assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
     assert!(stderr(&run).contains("is too long"), "{}", stderr(&run));
     assert!(entries(&out).is_empty(), "nothing is written");

@@ -76,15 +76,19 @@ fn car_derives_the_archive_car_from_its_files() {
     let out = tmp.path().join("out");
     let archived = cli().archive_json(&info, &out);
     let record = out.join("youtube-vid.record.cbor");
+    let data = tmp.path().join("dl");
+    let derive = |car: &std::path::Path| {
+        ingest(&[
+            "car",
+            record.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            car.to_str().unwrap(),
+        ])
+    };
     let derived = tmp.path().join("derived.car");
-    let run = ingest(&[
-        "car",
-        record.to_str().unwrap(),
-        "--data",
-        tmp.path().join("dl").to_str().unwrap(),
-        "--out",
-        derived.to_str().unwrap(),
-    ]);
+    let run = derive(&derived);
     assert!(run.status.success(), "{}", stderr(&run));
     assert!(stdout(&run).contains(archived["directory"].as_str().unwrap()));
     assert!(
@@ -94,14 +98,7 @@ fn car_derives_the_archive_car_from_its_files() {
 
     std::fs::write(tmp.path().join("dl/vid.jpg"), b"another thumbnail").unwrap();
     let again = tmp.path().join("again.car");
-    let run = ingest(&[
-        "car",
-        record.to_str().unwrap(),
-        "--data",
-        tmp.path().join("dl").to_str().unwrap(),
-        "--out",
-        again.to_str().unwrap(),
-    ]);
+    let run = derive(&again);
     assert_eq!(run.status.code(), Some(1));
     let err = stderr(&run);
     assert!(

@@ -123,15 +123,6 @@ pub enum ArchiveError {
         #[source]
         source: Box<ImportError>,
     },
-    /// A file could not be read back.
-    #[error("cannot read {path}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: Box<ImportError>,
-    },
     /// A file is not the one the record names: its bytes give another CID.
     #[error("{path} gives {file}, but the record names {record}: not the archived file")]
     NotTheRecordsFile {
@@ -206,18 +197,7 @@ impl Archive {
         if !with_car {
             return Ok((Archive { car: None, paths }, None));
         }
-        let mut atomic = AtomicFile::create(&paths.car)?;
-        let car_error = |source| ArchiveError::Car {
-            path: paths.car.clone(),
-            source: Box::new(source),
-        };
-        // The CAR is written on a thread of its own: see `crate::io::writer`.
-        let file = atomic
-            .file()
-            .try_clone()
-            .and_then(|f| FileWriter::direct(f, atomic.path()))
-            .map_err(|e| car_error(CarError::Io(e)))?;
-        let car = CarWriter::with_pending_root(file, version).map_err(car_error)?;
+        let (atomic, car) = pending_car(&paths.car, version)?;
         let archive = Archive {
             car: Some(atomic),
             paths,
@@ -269,13 +249,7 @@ impl Archive {
             .map_err(ArchiveError::Directory)?;
         let car_path = match (self.car, car) {
             (Some(atomic), Some(car)) => {
-                car.finish_with_root(&cids.directory)
-                    .and_then(|w| FileWriter::into_inner(w).map_err(CarError::Io))
-                    .map_err(|source| ArchiveError::Car {
-                        path: self.paths.car.clone(),
-                        source: Box::new(source),
-                    })?;
-                atomic.commit()?;
+                commit_car(atomic, car, &cids.directory, &self.paths.car)?;
                 Some(self.paths.car)
             }
             _ => None,
@@ -327,27 +301,7 @@ pub fn archive_files(
     let (archive, mut car) = Archive::create(out, &source, profile.cid_version(), true)?;
     let mut files = Vec::with_capacity(inputs.len());
     for input in inputs {
-        let open_error = |source| ArchiveError::Open {
-            path: input.path.clone(),
-            source,
-        };
-        let import_error = |source| ArchiveError::Import {
-            path: input.path.clone(),
-            source: Box::new(source),
-        };
-        let file = std::fs::File::open(&input.path).map_err(open_error)?;
-        let stamp = FileStamp::of(&file).map_err(open_error)?;
-        let mut importer = FileImporter::with_options(profile, options, &mut car);
-        let read = importer
-            .read_from(&mut Progress {
-                inner: &file,
-                progress: &mut *progress,
-            })
-            .map_err(import_error)?;
-        stamp
-            .check(&file, &input.path, read)
-            .map_err(|e| ArchiveError::Changed(Box::new(e)))?;
-        let (summary, _) = importer.finish().map_err(import_error)?;
+        let summary = import_file(profile, options, &input.path, &mut car, &mut *progress)?;
         files.push(RecordFile {
             role: input.role,
             name: input.name.clone(),
@@ -360,6 +314,76 @@ pub fn archive_files(
     archive.finish(profile, source, meta, files, car, || {
         Ok::<(), std::convert::Infallible>(())
     })
+}
+
+/// Starts a CAR at `path` under a temporary name, rooted at a pending CID of `version`, written
+/// on a thread of its own (see `crate::io::writer`).
+fn pending_car(
+    path: &Path,
+    version: CidVersion,
+) -> Result<(AtomicFile, CarWriter<FileWriter>), ArchiveError> {
+    let mut atomic = AtomicFile::create(path)?;
+    let car_error = |source| ArchiveError::Car {
+        path: path.to_owned(),
+        source: Box::new(source),
+    };
+    let file = atomic
+        .file()
+        .try_clone()
+        .and_then(|f| FileWriter::direct(f, atomic.path()))
+        .map_err(|e| car_error(CarError::Io(e)))?;
+    let car = CarWriter::with_pending_root(file, version).map_err(car_error)?;
+    Ok((atomic, car))
+}
+
+/// Writes `root` into the CAR's header, waits for its writer, and moves it to `path`.
+fn commit_car(
+    atomic: AtomicFile,
+    car: CarWriter<FileWriter>,
+    root: &cid::Cid,
+    path: &Path,
+) -> Result<(), ArchiveError> {
+    car.finish_with_root(root)
+        .and_then(|w| FileWriter::into_inner(w).map_err(CarError::Io))
+        .map_err(|source| ArchiveError::Car {
+            path: path.to_owned(),
+            source: Box::new(source),
+        })?;
+    atomic.commit()?;
+    Ok(())
+}
+
+/// Imports the file at `path` into `sink` under `profile`, reporting the bytes read to
+/// `progress`; a file that changes while it is read is an error.
+pub(super) fn import_file<S: crate::unixfs::BlockSink>(
+    profile: &Profile,
+    options: ImportOptions,
+    path: &Path,
+    sink: S,
+    progress: &mut dyn FnMut(u64),
+) -> Result<crate::unixfs::FileSummary, ArchiveError> {
+    let open_error = |source| ArchiveError::Open {
+        path: path.to_owned(),
+        source,
+    };
+    let import_error = |source| ArchiveError::Import {
+        path: path.to_owned(),
+        source: Box::new(source),
+    };
+    let file = std::fs::File::open(path).map_err(open_error)?;
+    let stamp = FileStamp::of(&file).map_err(open_error)?;
+    let mut importer = FileImporter::with_options(profile, options, sink);
+    let read = importer
+        .read_from(&mut Progress {
+            inner: &file,
+            progress,
+        })
+        .map_err(import_error)?;
+    stamp
+        .check(&file, path, read)
+        .map_err(|e| ArchiveError::Changed(Box::new(e)))?;
+    let (summary, _) = importer.finish().map_err(import_error)?;
+    Ok(summary)
 }
 
 /// A reader that reports how many bytes it read.
@@ -390,35 +414,10 @@ pub fn derive_car(
 ) -> Result<VideoDirectory, ArchiveError> {
     let profile = record.profile().map_err(ArchiveError::Record)?;
     let bytes = record.encode().map_err(ArchiveError::Record)?;
-    let mut atomic = AtomicFile::create(out)?;
-    let car_error = |source| ArchiveError::Car {
-        path: out.to_owned(),
-        source: Box::new(source),
-    };
-    let file = atomic
-        .file()
-        .try_clone()
-        .and_then(|f| FileWriter::direct(f, atomic.path()))
-        .map_err(|e| car_error(CarError::Io(e)))?;
-    let mut car = CarWriter::with_pending_root(file, profile.cid_version()).map_err(car_error)?;
+    let (atomic, mut car) = pending_car(out, profile.cid_version())?;
     for f in &record.files {
         let path = dir.join(&f.name);
-        let open_error = |source| ArchiveError::Open {
-            path: path.clone(),
-            source,
-        };
-        let import_error = |source| ArchiveError::Import {
-            path: path.clone(),
-            source: Box::new(source),
-        };
-        let file = std::fs::File::open(&path).map_err(open_error)?;
-        let stamp = FileStamp::of(&file).map_err(open_error)?;
-        let mut importer = FileImporter::with_options(&profile, options, &mut car);
-        let read = importer.read_from(&mut &file).map_err(import_error)?;
-        stamp
-            .check(&file, &path, read)
-            .map_err(|e| ArchiveError::Changed(Box::new(e)))?;
-        let (summary, _) = importer.finish().map_err(import_error)?;
+        let summary = import_file(&profile, options, &path, &mut car, &mut |_| {})?;
         if summary.root != f.cid {
             return Err(ArchiveError::NotTheRecordsFile {
                 path,
@@ -430,9 +429,6 @@ pub fn derive_car(
     let cids = record
         .write_directory_encoded(&bytes, &mut car)
         .map_err(ArchiveError::Directory)?;
-    car.finish_with_root(&cids.directory)
-        .and_then(|w| FileWriter::into_inner(w).map_err(CarError::Io))
-        .map_err(car_error)?;
-    atomic.commit()?;
+    commit_car(atomic, car, &cids.directory, out)?;
     Ok(cids)
 }

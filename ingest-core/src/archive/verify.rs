@@ -5,8 +5,9 @@ use std::path::Path;
 
 use cid::Cid;
 
+use super::output::import_file;
 use super::{ArchiveError, Record, RecordFile};
-use crate::unixfs::{FileImporter, HashOnly, ImportOptions};
+use crate::unixfs::{HashOnly, ImportOptions};
 
 /// How one file of a record compares with the file on disk.
 #[derive(Debug)]
@@ -51,7 +52,7 @@ impl FileCheck {
 
 /// Re-imports each file of `record` from `dir` (under its name in the record) and compares it
 /// with the record, in the record's order. A file that cannot be opened is
-/// [`FileCheck::Missing`]; one that fails while it is read is an error.
+/// [`FileCheck::Missing`]; one that fails or changes while it is read is an error.
 pub fn verify_files<'r>(
     record: &'r Record,
     dir: &Path,
@@ -61,26 +62,17 @@ pub fn verify_files<'r>(
     let mut checks = Vec::with_capacity(record.files.len());
     for f in &record.files {
         let path = dir.join(&f.name);
-        let check = match std::fs::File::open(&path) {
-            Err(e) => FileCheck::Missing(e),
-            Ok(mut file) => {
-                let read_error = |source| ArchiveError::Read {
-                    path: path.clone(),
-                    source: Box::new(source),
-                };
-                let mut importer = FileImporter::with_options(&profile, options, HashOnly);
-                importer.read_from(&mut file).map_err(read_error)?;
-                let (got, _) = importer.finish().map_err(read_error)?;
-                if (got.root, got.file_size, got.dag_size) == (f.cid, f.size, f.dag_size) {
-                    FileCheck::Ok
-                } else {
-                    FileCheck::Differs {
-                        root: got.root,
-                        file_size: got.file_size,
-                        dag_size: got.dag_size,
-                    }
-                }
+        let check = match import_file(&profile, options, &path, HashOnly, &mut |_| {}) {
+            Err(ArchiveError::Open { source, .. }) => FileCheck::Missing(source),
+            Err(e) => return Err(e),
+            Ok(got) if (got.root, got.file_size, got.dag_size) == (f.cid, f.size, f.dag_size) => {
+                FileCheck::Ok
             }
+            Ok(got) => FileCheck::Differs {
+                root: got.root,
+                file_size: got.file_size,
+                dag_size: got.dag_size,
+            },
         };
         checks.push((f, check));
     }
