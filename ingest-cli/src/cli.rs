@@ -33,6 +33,8 @@ pub enum Command {
     Record(commands::record::Args),
     Car(commands::car::Args),
     Merge(commands::merge::Args),
+    Push(commands::push::Args),
+    Publish(commands::push::PublishArgs),
     Ls(commands::catalogue::LsArgs),
     Todo(commands::catalogue::TodoArgs),
     ExportArchive(commands::catalogue::ExportArgs),

@@ -49,12 +49,13 @@ use std::error::Error as StdError;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use reqwest::blocking::{Client, Response};
-use reqwest::header::{self, HeaderMap, HeaderName};
+use reqwest::header::{self, HeaderMap};
 use reqwest::{redirect, StatusCode, Url};
 
+use crate::http::{chain, find_source, header_text, retry_after, retryable};
 use crate::unixfs::{BlockSink, FileImporter, FileSummary, ImportError, ImportOptions, Profile};
 use host::Host;
 use part::{PartFile, State};
@@ -166,7 +167,7 @@ impl Default for FetchOptions {
             max_redirects: 10,
             per_host: 2,
             rate: None,
-            user_agent: concat!("ingest/", env!("CARGO_PKG_VERSION")).to_owned(),
+            user_agent: crate::http::USER_AGENT.to_owned(),
         }
     }
 }
@@ -435,15 +436,6 @@ impl Fetcher {
     /// platform's roots.
     pub fn new(options: FetchOptions) -> Result<Fetcher, FetchError> {
         let client_error = |e: &dyn std::fmt::Display| FetchError::Client(e.to_string().into());
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let verifier = rustls_platform_verifier::Verifier::new(provider.clone())
-            .map_err(|e| client_error(&e))?;
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| client_error(&e))?
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(verifier))
-            .with_no_client_auth();
         let max = options.max_redirects;
         let policy = redirect::Policy::custom(move |attempt| {
             if !matches!(attempt.url().scheme(), "http" | "https") {
@@ -458,9 +450,8 @@ impl Fetcher {
                 attempt.follow()
             }
         });
-        let client = Client::builder()
-            .tls_backend_preconfigured(tls)
-            .user_agent(options.user_agent.clone())
+        let client = crate::http::client_builder(&options.user_agent)
+            .map_err(|e| client_error(&e))?
             .connect_timeout(options.connect_timeout)
             .timeout(options.idle_timeout)
             .redirect(policy)
@@ -566,12 +557,7 @@ impl Fetcher {
 
     /// The wait after `failures` failed attempts in a row: exponential, with jitter.
     fn backoff(&self, failures: u32) -> Duration {
-        let exp = self
-            .options
-            .backoff
-            .saturating_mul(1 << failures.saturating_sub(1).min(20))
-            .min(self.options.max_backoff);
-        exp / 2 + exp.mul_f64(fastrand::f64() / 2.0)
+        crate::http::backoff(self.options.backoff, self.options.max_backoff, failures)
     }
 }
 
@@ -964,25 +950,6 @@ impl Read for Tee<'_> {
     }
 }
 
-/// `408`, `429` and server errors other than "not implemented" and "version not supported".
-fn retryable(status: StatusCode) -> bool {
-    matches!(status.as_u16(), 408 | 429)
-        || (status.is_server_error() && !matches!(status.as_u16(), 501 | 505))
-}
-
-/// `Retry-After` as seconds or as an HTTP date.
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = header_text(headers, header::RETRY_AFTER)?;
-    if let Ok(secs) = value.trim().parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let when = httpdate::parse_http_date(&value).ok()?;
-    Some(
-        when.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
-}
-
 /// `Content-Range: bytes START-END/TOTAL` (or `bytes */TOTAL`): the start and the total.
 fn content_range(headers: &HeaderMap) -> (Option<u64>, Option<u64>) {
     let Some(value) = header_text(headers, header::CONTENT_RANGE) else {
@@ -1011,45 +978,8 @@ fn changed_validator(state: &State, headers: &HeaderMap) -> Option<&'static str>
     }
 }
 
-/// A header's value if it is short, visible ASCII text.
-fn header_text(headers: &HeaderMap, name: HeaderName) -> Option<String> {
-    let value = headers.get(name)?.to_str().ok()?;
-    (value.len() <= 1024).then(|| value.to_owned())
-}
-
 fn describe(length: Option<u64>) -> String {
     length.map_or_else(|| "unknown".to_owned(), |l| l.to_string())
-}
-
-/// An error and its sources, as one line.
-fn chain(e: &dyn StdError) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let next = s.to_string();
-        if !text.contains(&next) {
-            text.push_str(": ");
-            text.push_str(&next);
-        }
-        source = s.source();
-    }
-    text
-}
-
-/// The first error of type `T` in `e`'s chain, looking inside `io::Error`s too (whose `source`
-/// skips the error they wrap).
-fn find_source<'a, T: StdError + 'static>(e: &'a (dyn StdError + 'static)) -> Option<&'a T> {
-    let mut current = Some(e);
-    while let Some(e) = current {
-        if let Some(found) = e.downcast_ref::<T>() {
-            return Some(found);
-        }
-        current = match e.downcast_ref::<io::Error>().and_then(io::Error::get_ref) {
-            Some(inner) => Some(inner as &(dyn StdError + 'static)),
-            None => e.source(),
-        };
-    }
-    None
 }
 
 #[cfg(test)]
@@ -1085,7 +1015,7 @@ mod tests {
         assert_eq!(ext("http://h/42", None), "bin");
         assert_eq!(ext("http://h/42.not-an-ext", Some("video/mp4")), "mp4");
     }
-    use reqwest::header::HeaderValue;
+    use reqwest::header::{HeaderName, HeaderValue};
 
     fn headers(pairs: &[(HeaderName, &str)]) -> HeaderMap {
         pairs
@@ -1105,52 +1035,6 @@ mod tests {
         assert_eq!(content_range(&h("bytes */1000")), (None, Some(1000)));
         assert_eq!(content_range(&h("items 1-2/3")), (None, None));
         assert_eq!(content_range(&HeaderMap::new()), (None, None));
-    }
-
-    #[test]
-    fn retry_after_as_seconds_or_date() {
-        let h = |v| headers(&[(header::RETRY_AFTER, v)]);
-        assert_eq!(retry_after(&h("3")), Some(Duration::from_secs(3)));
-        let past = httpdate::fmt_http_date(SystemTime::UNIX_EPOCH);
-        assert_eq!(retry_after(&h(&past)), Some(Duration::ZERO));
-        let later = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(120));
-        let wait = retry_after(&h(&later)).unwrap();
-        assert!(wait > Duration::from_secs(100) && wait <= Duration::from_secs(120));
-        assert_eq!(retry_after(&h("soon")), None);
-    }
-
-    #[test]
-    fn which_statuses_are_retried() {
-        for s in [408, 429, 500, 502, 503, 504] {
-            assert!(retryable(StatusCode::from_u16(s).unwrap()), "{s}");
-        }
-        for s in [400, 401, 403, 404, 410, 416, 501, 505] {
-            assert!(!retryable(StatusCode::from_u16(s).unwrap()), "{s}");
-        }
-    }
-
-    #[test]
-    fn backoff_doubles_with_jitter_up_to_the_cap() {
-        let fetcher = Fetcher::new(FetchOptions {
-            backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_secs(1),
-            ..FetchOptions::default()
-        })
-        .unwrap();
-        for (failures, full) in [
-            (1, 100),
-            (2, 200),
-            (3, 400),
-            (4, 800),
-            (5, 1000),
-            (40, 1000),
-        ] {
-            let full = Duration::from_millis(full);
-            for _ in 0..20 {
-                let wait = fetcher.backoff(failures);
-                assert!(wait >= full / 2 && wait <= full, "{failures}: {wait:?}");
-            }
-        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //!
 //! | module | what it is for |
 //! | --- | --- |
+//! | [`ipfs`] (feature `http`) | pushing archives and catalogues to nodes and pinning services, publishing a catalogue |
 //! | [`fetch`] (feature `http`) | resumable HTTP(S) downloads imported as they arrive |
 //! | [`catalogue`] | every archived video in one deterministic UnixFS tree: merge, read, share out |
 //! | [`archive`] | one archived video: its record (schema, codec, per-video directory), what yt-dlp wrote, and the set of files an archive run writes |
@@ -54,7 +55,11 @@ pub mod car;
 pub mod catalogue;
 #[cfg(feature = "http")]
 pub mod fetch;
+#[cfg(feature = "http")]
+mod http;
 pub mod io;
+#[cfg(feature = "http")]
+pub mod ipfs;
 pub mod unixfs;
 
 #[cfg(test)]

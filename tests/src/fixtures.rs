@@ -171,11 +171,12 @@ impl Cli {
             .expect("ingest runs")
     }
 
-    /// `ingest archive --json INFO --out OUT`: what it printed.
+    /// `ingest archive --json --car INFO --out OUT`: what it printed.
     pub fn archive_json(&self, info: &Path, out: &Path) -> serde_json::Value {
         let out = self.run(&[
             "archive",
             "--json",
+            "--car",
             info.to_str().unwrap(),
             "--out",
             out.to_str().unwrap(),
@@ -185,7 +186,7 @@ impl Cli {
     }
 
     /// Archives `n` small generated files (`out/data/<site>-<i>.mp4`) as `site`/`v<i>`, titled
-    /// `<tag> <i>`, into `out/records`; returns the records' paths.
+    /// `<tag> <i>`, into `out/records`, each with its CAR; returns the records' paths.
     pub fn archive_many(&self, out: &Path, site: &str, n: usize, tag: &str) -> Vec<PathBuf> {
         let data = out.join("data");
         std::fs::create_dir_all(&data).unwrap();
@@ -210,6 +211,7 @@ impl Cli {
                     &title,
                     "--out",
                     dir.to_str().unwrap(),
+                    "--car",
                     "-q",
                 ]);
                 assert!(o.status.success(), "{}", stderr(&o));

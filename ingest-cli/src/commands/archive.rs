@@ -11,13 +11,14 @@ use crate::cli::{PerfArgs, ProfileArgs};
 use crate::output::{archived_json, json_line, print_archived};
 use crate::progress::bytes_bar;
 
-/// Archive one video: import its files, write its record and a CAR.
+/// Archive one video: import its files, write its record (and, with --car, a CAR).
 ///
 /// Give the `.info.json` yt-dlp wrote (--write-info-json): every file beside it that belongs to
 /// the video (media, thumbnail, subtitles, description) is imported. Or give media files with
-/// --site and --id. Writes `<site>-<id>.record.cbor` and `<site>-<id>.car` (every block: the
-/// files, the per-video directory and the record) into --out, and prints the record, directory
-/// and video CIDs.
+/// --site and --id. Writes `<site>-<id>.record.cbor` into --out, and prints the record,
+/// directory and video CIDs. The blocks are a pure function of the files and the record, so no
+/// CAR is needed to push the archive (`ingest push`); --car also writes `<site>-<id>.car` (every
+/// block: the files, the per-video directory and the record), and `ingest car` writes one later.
 ///
 /// Only the bytes the site serves give the same CID to every volunteer: download one pre-muxed
 /// format, or separate formats kept as separate files, with `--fixup never` and no remux or
@@ -39,9 +40,15 @@ pub struct Args {
     /// The video's page URL, for files given without an info.json.
     #[arg(long, requires = "site")]
     pub url: Option<String>,
-    /// Where to write the record and the CAR.
+    /// Where to write the record (and the CAR).
     #[arg(long, short, default_value = ".", value_name = "DIR")]
     pub out: PathBuf,
+    /// Also write `<site>-<id>.car`: every block of the archive.
+    #[arg(long, overrides_with = "no_car")]
+    pub car: bool,
+    /// Write no CAR (the default).
+    #[arg(long, overrides_with = "car")]
+    pub no_car: bool,
     #[command(flatten)]
     pub profile: ProfileArgs,
     /// Print one JSON object: site, id, profile, record, directory, video, files, paths,
@@ -127,6 +134,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         meta,
         &inputs,
         &args.out,
+        args.car,
         &mut |n| bar.inc(n),
     )?;
     bar.finish_and_clear();

@@ -24,7 +24,7 @@ use crate::output::{archived_json, json_line, print_archived};
 ///
 /// Each body is written to disk and imported as it arrives, so its CID is known the moment the
 /// download ends; the outputs are those of `ingest archive`: the file itself (`<ID>.<EXT>`),
-/// `<SITE>-<ID>.record.cbor` and `<SITE>-<ID>.car`, all in --out. The bytes are exactly those the
+/// `<SITE>-<ID>.record.cbor` (and with --car `<SITE>-<ID>.car`), all in --out. The bytes are exactly those the
 /// server sends (never decoded, remuxed or re-encoded), so the video's CID equals `ingest add`
 /// of the file, on every volunteer's machine.
 ///
@@ -66,10 +66,13 @@ pub struct Args {
     /// Where to write the files, records and CARs.
     #[arg(long, short, default_value = ".", value_name = "DIR")]
     pub out: PathBuf,
-    /// Write no CAR, only the file and its record: half the disk space and half the writing.
-    /// The CIDs are the same; `ingest archive` (or `ipfs add` with the profile's settings)
-    /// makes the blocks from the file later.
-    #[arg(long)]
+    /// Also write `<SITE>-<ID>.car`, every block of the archive (by default only the file and
+    /// its record are written: half the disk space and half the writing; `ingest push` derives
+    /// the blocks from the file, and `ingest car` writes a CAR later).
+    #[arg(long, overrides_with = "no_car")]
+    pub car: bool,
+    /// Write no CAR (the default).
+    #[arg(long, overrides_with = "car")]
     pub no_car: bool,
     /// Downloads at once.
     #[arg(long, short, default_value = "4", value_name = "N")]
@@ -157,7 +160,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         out: &args.out,
         profile: &profile,
         import: args.perf.options(),
-        car: !args.no_car,
+        car: args.car,
     };
     let print = Print {
         json: args.json,

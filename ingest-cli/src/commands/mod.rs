@@ -7,6 +7,7 @@ pub mod catalogue;
 pub mod fetch;
 pub mod merge;
 pub mod profiles;
+pub mod push;
 pub mod record;
 
 use std::process::ExitCode;
@@ -22,6 +23,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Record(args) => record::run(args),
         Command::Car(args) => car::run(args),
         Command::Merge(args) => merge::run(args),
+        Command::Push(args) => push::run(args),
+        Command::Publish(args) => push::run_publish(args),
         Command::Ls(args) => catalogue::ls(args),
         Command::Todo(args) => catalogue::todo(args),
         Command::ExportArchive(args) => catalogue::export_archive(args),

@@ -271,8 +271,9 @@ fn merge_onto_a_base_keeps_its_index_not_its_blocks() {
     ]);
     let run = ingest_tests::measure::measure(&mut merge);
     let mib = run.max_rss_kib / 1024;
+    // The binary alone (code, TLS roots, allocator arenas) takes about 30 MiB.
     assert!(
-        mib < 40,
+        mib < 48,
         "peak RSS {mib} MiB for a base of 64 MiB of directory blocks"
     );
 }

@@ -40,7 +40,8 @@ fn video_b() -> Video {
     video("public-11")
 }
 
-/// `ingest fetch --out OUT --json --retry-wait 10ms ARGS`.
+/// `ingest fetch --out OUT --json --retry-wait 10ms --car ARGS`: the CAR too, so that every
+/// test checks it is whole.
 fn fetch(out: &Path, args: &[&str]) -> Output {
     let mut all = vec![
         "fetch",
@@ -49,6 +50,7 @@ fn fetch(out: &Path, args: &[&str]) -> Output {
         "--json",
         "--retry-wait",
         "10ms",
+        "--car",
     ];
     all.extend_from_slice(args);
     ingest(&all)
@@ -474,23 +476,33 @@ fn the_rate_limit_is_respected() {
 }
 
 #[test]
-fn no_car_writes_the_file_and_the_same_record() {
+fn by_default_only_the_file_and_the_same_record_are_written() {
     let a = video_a();
     let server = serve(Resource::new(a.bytes.clone()));
     let with_car = fetch_ok(&server.url("/v/42.mp4"), &a, &[]);
-    let out = tempfile::tempdir().unwrap();
-    let run = fetch(
-        out.path(),
-        &[&server.url("/v/42.mp4"), "--site", "example", "--no-car"],
-    );
-    assert!(run.status.success(), "{}", stderr(&run));
-    let [line] = json_lines(&run).try_into().unwrap();
-    for key in ["record", "directory", "video"] {
-        assert_eq!(line[key], with_car[key], "{key}");
+    for extra in [&[][..], &["--no-car"], &["--car", "--no-car"]] {
+        let out = tempfile::tempdir().unwrap();
+        let mut args = vec![
+            "fetch",
+            "--out",
+            out.path().to_str().unwrap(),
+            "--json",
+            "--site",
+            "example",
+        ];
+        let url = server.url("/v/42.mp4");
+        args.push(&url);
+        args.extend_from_slice(extra);
+        let run = ingest(&args);
+        assert!(run.status.success(), "{}", stderr(&run));
+        let [line] = json_lines(&run).try_into().unwrap();
+        for key in ["record", "directory", "video"] {
+            assert_eq!(line[key], with_car[key], "{key}");
+        }
+        assert_eq!(line["car_path"], serde_json::Value::Null);
+        assert_eq!(entries(out.path()), ["42.mp4", "example-42.record.cbor"]);
+        assert!(std::fs::read(out.path().join("42.mp4")).unwrap() == a.bytes);
     }
-    assert_eq!(line["car_path"], serde_json::Value::Null);
-    assert_eq!(entries(out.path()), ["42.mp4", "example-42.record.cbor"]);
-    assert!(std::fs::read(out.path().join("42.mp4")).unwrap() == a.bytes);
 }
 
 /// `openssl s_server -WWW` serving `dir` over HTTPS on a free port of 127.0.0.1, with a

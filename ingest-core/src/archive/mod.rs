@@ -19,8 +19,8 @@ mod ytdlp;
 
 pub use media::{extension_of_media_type, role_of_extension};
 pub use output::{
-    archive_files, derive_car, Archive, ArchiveCar, ArchiveError, ArchiveInput, ArchivePaths,
-    Archived, MAX_NAME_LEN,
+    archive_files, derive_blocks, derive_car, Archive, ArchiveCar, ArchiveError, ArchiveInput,
+    ArchivePaths, Archived, MAX_NAME_LEN,
 };
 pub use record::{
     Meta, Record, RecordError, RecordFile, Role, Source, VideoDirectory, WriteDirectoryError,

@@ -20,7 +20,7 @@ use crate::archive::WriteDirectoryError;
 use crate::archive::{Meta, Record, RecordError, RecordFile, Role, Source, VideoDirectory};
 use crate::car::{CarError, CarWriter};
 use crate::io::{AtomicFile, ChangedError, FileStamp, FileWriter, OutputError};
-use crate::unixfs::{CidVersion, FileImporter, ImportError, ImportOptions, Profile};
+use crate::unixfs::{BlockSink, CidVersion, FileImporter, ImportError, ImportOptions, Profile};
 
 /// The names of one video's outputs in a directory.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -286,8 +286,9 @@ pub struct ArchiveInput {
     pub format_id: Option<String>,
 }
 
-/// Imports `inputs` into a CAR, builds the record and its directory, and writes both outputs
-/// atomically into `out`. `progress` is called with the bytes read as the import goes.
+/// Imports `inputs`, builds the record and its directory, and writes the record (and, with
+/// `with_car`, a CAR of every block) atomically into `out`. `progress` is called with the bytes
+/// read as the import goes.
 #[allow(clippy::too_many_arguments)]
 pub fn archive_files(
     profile: &Profile,
@@ -296,9 +297,10 @@ pub fn archive_files(
     meta: Meta,
     inputs: &[ArchiveInput],
     out: &Path,
+    with_car: bool,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Archived, ArchiveError> {
-    let (archive, mut car) = Archive::create(out, &source, profile.cid_version(), true)?;
+    let (archive, mut car) = Archive::create(out, &source, profile.cid_version(), with_car)?;
     let mut files = Vec::with_capacity(inputs.len());
     for input in inputs {
         let summary = import_file(profile, options, &input.path, &mut car, &mut *progress)?;
@@ -355,7 +357,7 @@ fn commit_car(
 
 /// Imports the file at `path` into `sink` under `profile`, reporting the bytes read to
 /// `progress`; a file that changes while it is read is an error.
-pub(super) fn import_file<S: crate::unixfs::BlockSink>(
+pub(super) fn import_file<S: BlockSink>(
     profile: &Profile,
     options: ImportOptions,
     path: &Path,
@@ -400,12 +402,9 @@ impl<R: Read> Read for Progress<'_, R> {
     }
 }
 
-/// Writes the CAR of an archived video from its files: every block of each file of `record`,
-/// re-imported from `dir` (under its name in the record) under the record's profile, then the
-/// record and its per-video directory, rooted at the directory. The blocks are a pure function
-/// of the files and the record, so an archive needs no CAR on disk until one is wanted; each
-/// file's CID is checked against the record before the CAR gets its name. Returns the
-/// directory's CIDs.
+/// Writes the CAR of an archived video from its files (see [`derive_blocks`]), rooted at its
+/// per-video directory. Each file's CID is checked against the record before the CAR gets its
+/// name. Returns the directory's CIDs.
 pub fn derive_car(
     record: &Record,
     dir: &Path,
@@ -413,11 +412,32 @@ pub fn derive_car(
     out: &Path,
 ) -> Result<VideoDirectory, ArchiveError> {
     let profile = record.profile().map_err(ArchiveError::Record)?;
-    let bytes = record.encode().map_err(ArchiveError::Record)?;
     let (atomic, mut car) = pending_car(out, profile.cid_version())?;
+    let cids = derive_blocks(record, dir, options, &mut car, &mut |_| {})?;
+    commit_car(atomic, car, &cids.directory, out)?;
+    Ok(cids)
+}
+
+/// Writes every block of an archived video into `sink`, from its files: each file of `record`,
+/// re-imported from `dir` (under its name in the record) under the record's profile, then the
+/// record and its per-video directory, the directory last. The blocks are a pure function of
+/// the files and the record, so an archive needs no CAR on disk to be pushed or exported.
+///
+/// Each file's CID is checked against the record as soon as it is imported: a file that is not
+/// the archived one stops the run with [`ArchiveError::NotTheRecordsFile`] before the
+/// directory's blocks are written. `progress` is called with the bytes read.
+pub fn derive_blocks<S: BlockSink + ?Sized>(
+    record: &Record,
+    dir: &Path,
+    options: ImportOptions,
+    sink: &mut S,
+    progress: &mut dyn FnMut(u64),
+) -> Result<VideoDirectory, ArchiveError> {
+    let profile = record.profile().map_err(ArchiveError::Record)?;
+    let bytes = record.encode().map_err(ArchiveError::Record)?;
     for f in &record.files {
         let path = dir.join(&f.name);
-        let summary = import_file(&profile, options, &path, &mut car, &mut |_| {})?;
+        let summary = import_file(&profile, options, &path, &mut *sink, &mut *progress)?;
         if summary.root != f.cid {
             return Err(ArchiveError::NotTheRecordsFile {
                 path,
@@ -426,9 +446,7 @@ pub fn derive_car(
             });
         }
     }
-    let cids = record
-        .write_directory_encoded(&bytes, &mut car)
-        .map_err(ArchiveError::Directory)?;
-    commit_car(atomic, car, &cids.directory, out)?;
-    Ok(cids)
+    record
+        .write_directory_encoded(&bytes, sink)
+        .map_err(ArchiveError::Directory)
 }

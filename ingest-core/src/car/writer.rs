@@ -61,6 +61,13 @@ impl<W: Write> CarWriter<W> {
         if !self.seen.insert(cid) {
             return Ok(false);
         }
+        self.write_frame(cid, block)?;
+        Ok(true)
+    }
+
+    /// Appends a block without asking whether it was written before (a CAR copied frame by
+    /// frame, whose duplicates are kept as they are).
+    pub(crate) fn write_frame(&mut self, cid: &Cid, block: &[u8]) -> Result<(), CarError> {
         let mut head = Vec::with_capacity(48);
         put_varint(&mut head, (cid.encoded_len() + block.len()) as u64);
         cid.write_bytes(&mut head)
@@ -69,7 +76,7 @@ impl<W: Write> CarWriter<W> {
         self.out.write_all(block).map_err(CarError::Io)?;
         self.body_len += (head.len() + block.len()) as u64;
         self.blocks += 1;
-        Ok(true)
+        Ok(())
     }
 
     /// Appends a whole encoded frame (`varint(len) CID block`), checked by the caller.

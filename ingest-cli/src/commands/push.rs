@@ -1,0 +1,410 @@
+//! `ingest push`: archives and CARs to an IPFS node (Kubo RPC API) and a pinning service;
+//! `ingest publish`: a catalogue pushed, then named with IPNS.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use anyhow::Context;
+use ingest_core::ipfs::pinning::RemotePinned;
+use ingest_core::ipfs::{
+    find_api, find_inputs, publish, push, Auth, KuboRpc, PinningOptions, PinningService,
+    PublishOptions, PushEvent, PushOptions, PushStatus, Pushed, RpcOptions, Token,
+};
+use serde_json::json;
+
+use crate::cli::{parse_duration, PerfArgs};
+use crate::output::json_line;
+use crate::progress::bytes_bar;
+
+/// Where to push: a node, a pinning service, or both.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TargetArgs {
+    /// The node's Kubo RPC API: a URL or a multiaddr (default: $IPFS_API, else the multiaddr in
+    /// $IPFS_PATH/api or ~/.ipfs/api, else http://127.0.0.1:5001). IPFS Cluster's IPFS proxy
+    /// takes the same calls.
+    #[arg(long, value_name = "URL")]
+    pub api: Option<String>,
+    /// Credentials for the RPC API, as kubo's API.Authorizations: basic:USER:PASSWORD or
+    /// bearer:TOKEN.
+    #[arg(
+        long,
+        value_name = "SPEC",
+        env = "INGEST_API_AUTH",
+        hide_env_values = true
+    )]
+    pub api_auth: Option<Auth>,
+    /// A remote pinning service (IPFS Pinning Service API endpoint, such as
+    /// https://api.example/psa): asked to pin each root. Alone, only the service is asked; with
+    /// --api too, the node is pushed to first and its addresses are the pin's origins.
+    #[arg(long, value_name = "URL")]
+    pub pin_service: Option<String>,
+    /// The pinning service's access token.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "INGEST_PIN_TOKEN",
+        hide_env_values = true,
+        requires = "pin_service"
+    )]
+    pub pin_token: Option<String>,
+    /// Return once the service queued a pin, without waiting for `pinned`.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Failed attempts in a row before a call gives up (connection errors, 5xx, 429).
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub retries: u32,
+    /// Give up connecting to the node or the service after this long.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub connect_timeout: Duration,
+}
+
+impl TargetArgs {
+    /// The node, unless only a pinning service was named.
+    fn node(&self) -> anyhow::Result<Option<KuboRpc>> {
+        let named = self.api.is_some() || std::env::var_os("IPFS_API").is_some();
+        if self.pin_service.is_some() && !named {
+            return Ok(None);
+        }
+        let api = find_api(self.api.as_deref())?;
+        let options = RpcOptions {
+            auth: self.api_auth.clone(),
+            connect_timeout: self.connect_timeout,
+            retries: self.retries,
+            ..RpcOptions::default()
+        };
+        Ok(Some(KuboRpc::new(api.url, options)?))
+    }
+
+    fn service(&self) -> anyhow::Result<Option<PinningService>> {
+        let Some(url) = &self.pin_service else {
+            return Ok(None);
+        };
+        let token = self.pin_token.as_deref().with_context(|| {
+            format!("{url}: the pinning service needs an access token (--pin-token or $INGEST_PIN_TOKEN)")
+        })?;
+        let options = PinningOptions {
+            connect_timeout: self.connect_timeout,
+            retries: self.retries,
+            ..PinningOptions::default()
+        };
+        Ok(Some(PinningService::new(url, &Token::new(token), options)?))
+    }
+}
+
+/// Push archived videos and CARs to an IPFS node and/or a pinning service.
+///
+/// Inputs: records (`<site>-<id>.record.cbor`, with their files beside them or under --data),
+/// CAR files (a catalogue, a delta), and directories of these. An archive needs no CAR: its
+/// blocks are derived from its files as they are sent, each file checked against the record.
+/// Every block of a CAR is checked against its CID before anything is sent. Roots the node
+/// already pins are not sent again, and a push ends when the node confirms the root pinned.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Records, CARs, or directories of them.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+    /// The directory holding the records' files (default: beside each record).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// The pin name of a CAR on the pinning service (default: the file's stem); a new root
+    /// replaces the pin of the same name. Videos are named <site>/<id>.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Inputs pushed at once.
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 2)]
+    pub jobs: usize,
+    /// Print one JSON object per input: input, root, record, bytes_sent, status, error, remote.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress bar, and no line per input (failures are still reported).
+    #[arg(long, short)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub perf: PerfArgs,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let node = args.target.node()?;
+    let service = args.target.service()?;
+    let inputs = find_inputs(&args.inputs, args.data.as_deref())?;
+    if inputs.is_empty() {
+        anyhow::bail!("no record or CAR found in the inputs");
+    }
+    let options = PushOptions {
+        jobs: args.jobs.max(1),
+        import: args.perf.options(),
+        name: args.name.clone(),
+        wait: !args.target.no_wait,
+        ..PushOptions::default()
+    };
+    let printer = Printer::new(args.json, args.quiet);
+    let results = push(node.as_ref(), service.as_ref(), inputs, &options, &|e| {
+        printer.event(e)
+    })?;
+    printer.finish();
+    let failed = results
+        .iter()
+        .filter(|r| r.status == PushStatus::Failed)
+        .count();
+    if !args.json && (failed > 0 || results.len() > 1) {
+        eprintln!("ingest: {}", summary(&results));
+    }
+    Ok(if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Progress and one line (or JSON object) per input, as inputs finish.
+struct Printer {
+    json: bool,
+    quiet: bool,
+    bar: Mutex<Option<indicatif::ProgressBar>>,
+}
+
+impl Printer {
+    fn new(json: bool, quiet: bool) -> Printer {
+        Printer {
+            json,
+            quiet,
+            bar: Mutex::new(None),
+        }
+    }
+
+    fn bar(&self, f: impl FnOnce(&indicatif::ProgressBar)) {
+        if let Some(bar) = self.bar.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            f(bar);
+        }
+    }
+
+    fn event(&self, event: PushEvent<'_>) {
+        match event {
+            PushEvent::Planned { bytes, .. } => {
+                *self.bar.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some(bytes_bar(Some(bytes), self.quiet));
+            }
+            PushEvent::Sent(n) => self.bar(|b| b.inc(n)),
+            PushEvent::Retry {
+                input,
+                wait,
+                reason,
+            } => {
+                let line = format!(
+                    "ingest: {}: {reason}; retrying in {:.1}s",
+                    input.display(),
+                    wait.as_secs_f64()
+                );
+                self.bar(|b| b.suspend(|| eprintln!("{line}")));
+            }
+            PushEvent::Done(pushed) => {
+                let mut out = std::io::stdout().lock();
+                self.bar(|b| {
+                    b.suspend(|| {
+                        let _ = self.print(&mut out, pushed);
+                    })
+                });
+            }
+        }
+    }
+
+    fn print(&self, out: &mut impl Write, pushed: &Pushed) -> std::io::Result<()> {
+        let input = pushed.input.path().display();
+        if self.json {
+            return json_line(out, &pushed_json(pushed));
+        }
+        if let Some(error) = &pushed.error {
+            eprintln!("ingest: {}", ErrorText(error));
+            return Ok(());
+        }
+        if self.quiet {
+            return Ok(());
+        }
+        let root = pushed.root.map(|r| r.to_string()).unwrap_or_default();
+        let status = match pushed.status {
+            PushStatus::Pushed => "pushed",
+            PushStatus::AlreadyPinned => "pinned",
+            PushStatus::Requested => "requested",
+            PushStatus::Failed => "failed",
+        };
+        write!(out, "{status:<9}  {root}  {input}")?;
+        if pushed.status == PushStatus::Pushed {
+            write!(out, "  ({} bytes)", pushed.bytes_sent)?;
+        }
+        if let Some(remote) = &pushed.remote {
+            write!(
+                out,
+                "  remote: {} {:?}",
+                remote.status.requestid, remote.status.status
+            )?;
+        }
+        writeln!(out)
+    }
+
+    fn finish(&self) {
+        self.bar(|b| b.finish_and_clear());
+    }
+}
+
+/// A [`PushError`](ingest_core::ipfs::PushError) borrowed as an error, for its whole chain.
+struct ErrorText<'a>(&'a ingest_core::ipfs::PushError);
+
+impl std::fmt::Debug for ErrorText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.0, f)
+    }
+}
+
+impl std::fmt::Display for ErrorText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut text = self.0.to_string();
+        let mut source = std::error::Error::source(self.0);
+        while let Some(s) = source {
+            let next = s.to_string();
+            if !text.contains(&next) {
+                text.push_str(": ");
+                text.push_str(&next);
+            }
+            source = s.source();
+        }
+        f.write_str(&text)
+    }
+}
+
+impl std::error::Error for ErrorText<'_> {}
+
+fn remote_json(remote: &RemotePinned) -> serde_json::Value {
+    json!({
+        "requestid": remote.status.requestid,
+        "status": remote.status.status,
+        "name": remote.status.pin.name,
+        "action": remote.action,
+        "info": remote.status.info,
+    })
+}
+
+fn pushed_json(pushed: &Pushed) -> serde_json::Value {
+    json!({
+        "input": pushed.input.path().display().to_string(),
+        "root": pushed.root.map(|r| r.to_string()),
+        "record": pushed.record.map(|r| r.to_string()),
+        "bytes_sent": pushed.bytes_sent,
+        "status": pushed.status,
+        "error": pushed.error.as_ref().map(|e| ErrorText(e).to_string()),
+        "remote": pushed.remote.as_ref().map(remote_json),
+    })
+}
+
+fn summary(results: &[Pushed]) -> String {
+    let count = |s| results.iter().filter(|r| r.status == s).count();
+    let mut parts = vec![
+        format!("{} pushed", count(PushStatus::Pushed)),
+        format!("{} already pinned", count(PushStatus::AlreadyPinned)),
+    ];
+    let requested = count(PushStatus::Requested);
+    if requested > 0 {
+        parts.push(format!("{requested} requested from the pinning service"));
+    }
+    parts.push(format!("{} failed", count(PushStatus::Failed)));
+    parts.join(", ")
+}
+
+/// Publish a catalogue: push its CAR to the node (and a pinning service), then point an IPNS
+/// name at its root.
+///
+/// Prints the IPNS name, its /ipns/ path, and the DNSLink TXT value for a domain. A node with
+/// no peers keeps the record without announcing it (kubo's allow-offline), and says so.
+#[derive(Debug, clap::Args)]
+pub struct PublishArgs {
+    /// The catalogue CAR (`ingest merge` writes it).
+    #[arg(value_name = "CATALOGUE.car")]
+    pub catalogue: PathBuf,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// The node's key to publish with (see `ipfs key list`; default: the node's own, self).
+    #[arg(long, value_name = "NAME")]
+    pub key: Option<String>,
+    /// How long the IPNS record is valid, in kubo's syntax (default: the node's, 48h in kubo).
+    #[arg(long, value_name = "D")]
+    pub lifetime: Option<String>,
+    /// The catalogue's pin name on the pinning service; a new root replaces the old pin.
+    #[arg(long, value_name = "NAME", default_value = "catalogue")]
+    pub name: String,
+    /// Print one JSON object: root, name, ipns, dnslink, offline, bytes_sent, status.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+pub fn run_publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
+    // Publishing needs a node (its key), so the API is found even beside a pinning service.
+    let api = find_api(args.target.api.as_deref())?;
+    let node = KuboRpc::new(
+        api.url,
+        RpcOptions {
+            auth: args.target.api_auth.clone(),
+            connect_timeout: args.target.connect_timeout,
+            retries: args.target.retries,
+            ..RpcOptions::default()
+        },
+    )?;
+    let service = args.target.service()?;
+    let options = PushOptions {
+        name: Some(args.name.clone()),
+        wait: !args.target.no_wait,
+        ..PushOptions::default()
+    };
+    let printer = Printer::new(true, args.quiet);
+    let events = |e: PushEvent<'_>| {
+        if !matches!(e, PushEvent::Done(_)) {
+            printer.event(e);
+        }
+    };
+    let published = publish(
+        &node,
+        service.as_ref(),
+        &args.catalogue,
+        &options,
+        &PublishOptions {
+            key: args.key.clone(),
+            lifetime: args.lifetime.clone(),
+        },
+        &events,
+    )?;
+    printer.finish();
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        json_line(
+            &mut out,
+            &json!({
+                "root": published.root.to_string(),
+                "name": published.published.name,
+                "value": published.published.value,
+                "ipns": published.ipns_path(),
+                "dnslink": published.dnslink(),
+                "offline": published.offline,
+                "bytes_sent": published.pushed.bytes_sent,
+                "status": published.pushed.status,
+                "remote": published.pushed.remote.as_ref().map(remote_json),
+            }),
+        )?;
+    } else {
+        writeln!(out, "root     {}", published.root)?;
+        writeln!(out, "name     {}", published.published.name)?;
+        writeln!(out, "path     {}", published.ipns_path())?;
+        writeln!(out, "dnslink  {}", published.dnslink())?;
+        if published.offline {
+            eprintln!(
+                "ingest: the node has no peers: the name is kept by the node, and announced once it is online"
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

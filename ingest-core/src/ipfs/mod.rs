@@ -1,0 +1,26 @@
+//! Talking to IPFS (feature `http`): pushing archives and catalogues to a node over the Kubo RPC
+//! API, asking pinning services to pin them, and publishing a catalogue under an IPNS name.
+//!
+//! - [`rpc`]: a Kubo RPC API client ([`KuboRpc`]): `dag/import` streamed, `pin/ls`, `id`,
+//!   `name/publish`; finds the API as kubo's own client does ([`find_api`]).
+//! - [`pinning`]: an IPFS Pinning Service API client ([`PinningService`]): pin without
+//!   duplicating, wait, replace a named pin.
+//! - [`push()`]: what `ingest push` does: archives (their blocks derived from their files) and
+//!   CARs (checked block by block before a byte leaves) to a node and a service.
+//! - [`publish()`]: what `ingest publish` does: a catalogue pushed, then named.
+//!
+//! Nothing unverified is sent: a node stores whatever blocks it is given (js-ipfs and Helia
+//! keep a block whose bytes do not match its CID), so every block is checked here first.
+
+pub mod pinning;
+mod publish;
+mod push;
+pub mod rpc;
+mod stream;
+
+pub use pinning::{PinRequest, PinningError, PinningOptions, PinningService, Token};
+pub use publish::{publish, PublishError, PublishOptions, PublishedCatalogue};
+pub use push::{
+    find_inputs, push, PushError, PushEvent, PushInput, PushOptions, PushStatus, Pushed,
+};
+pub use rpc::{find_api, Auth, KuboRpc, RpcError, RpcOptions};

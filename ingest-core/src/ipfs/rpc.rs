@@ -1,0 +1,800 @@
+//! A client of the Kubo RPC API (`/api/v0`), as kubo documents it and as IPFS Cluster's proxy
+//! and js-ipfs serve it: every call a `POST`, arguments in the query, answers as JSON or
+//! newline-delimited JSON, errors as `{"Message", "Code", "Type"}`.
+//!
+//! Only the calls `ingest` needs: `id`, `dag/import` (a streamed CAR), `pin/ls`, `name/publish`.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use cid::Cid;
+use reqwest::blocking::{Body, Client, Response};
+use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::{StatusCode, Url};
+use serde::Deserialize;
+
+use crate::http::{backoff, chain, retryable};
+
+/// The address kubo's own client uses when nothing else names one.
+pub const DEFAULT_API: &str = "http://127.0.0.1:5001";
+
+/// The longest line of an NDJSON answer, and the longest error body read.
+const MAX_LINE: u64 = 1 << 20;
+
+/// Pins asked about one by one up to this many; beyond, the node's recursive pins are listed
+/// once (kubo and js-ipfs fail a whole `pin/ls` call when one of its arguments is not pinned).
+const PIN_LS_ONE_BY_ONE: usize = 32;
+
+/// How a [`KuboRpc`] behaves.
+#[derive(Clone, Debug)]
+pub struct RpcOptions {
+    /// Credentials sent with every call (kubo's `API.Authorizations`).
+    pub auth: Option<Auth>,
+    /// Give up connecting after this long.
+    pub connect_timeout: Duration,
+    /// Give up on a call without an answer for this long (a `dag/import` gets this long after
+    /// its last byte was taken; while it streams, a connection whose data goes unacknowledged
+    /// this long is dropped).
+    pub timeout: Duration,
+    /// Failed attempts in a row before a call gives up (connection errors, timeouts, `408`,
+    /// `429`, `5xx`).
+    pub retries: u32,
+    /// The first backoff; it doubles with each failure, up to `max_backoff`, with jitter.
+    pub backoff: Duration,
+    /// The longest backoff.
+    pub max_backoff: Duration,
+}
+
+impl Default for RpcOptions {
+    fn default() -> Self {
+        RpcOptions {
+            auth: None,
+            connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(120),
+            retries: 8,
+            backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(15),
+        }
+    }
+}
+
+/// Credentials for the RPC API, written as kubo's `API.Authorizations` takes them:
+/// `basic:USER:PASSWORD` or `bearer:TOKEN`. Never printed (`Debug` hides the secret).
+#[derive(Clone, PartialEq, Eq)]
+pub enum Auth {
+    /// HTTP basic authentication.
+    Basic {
+        /// The user.
+        user: String,
+        /// The password.
+        password: String,
+    },
+    /// A bearer token.
+    Bearer(String),
+}
+
+impl fmt::Debug for Auth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Auth::Basic { user, .. } => write!(f, "Basic({user}:…)"),
+            Auth::Bearer(_) => f.write_str("Bearer(…)"),
+        }
+    }
+}
+
+impl FromStr for Auth {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (scheme, secret) = s
+            .split_once(':')
+            .ok_or("expected basic:USER:PASSWORD or bearer:TOKEN")?;
+        match scheme.to_ascii_lowercase().as_str() {
+            "basic" => {
+                let (user, password) = secret
+                    .split_once(':')
+                    .ok_or("expected basic:USER:PASSWORD")?;
+                Ok(Auth::Basic {
+                    user: user.to_owned(),
+                    password: password.to_owned(),
+                })
+            }
+            "bearer" if !secret.is_empty() => Ok(Auth::Bearer(secret.to_owned())),
+            "bearer" => Err("expected bearer:TOKEN".into()),
+            _ => Err(format!(
+                "unknown scheme {scheme:?}: expected basic:USER:PASSWORD or bearer:TOKEN"
+            )),
+        }
+    }
+}
+
+impl Auth {
+    fn header(&self) -> Result<HeaderValue, RpcError> {
+        let text = match self {
+            Auth::Basic { user, password } => format!(
+                "Basic {}",
+                data_encoding::BASE64.encode(format!("{user}:{password}").as_bytes())
+            ),
+            Auth::Bearer(token) => format!("Bearer {token}"),
+        };
+        let mut value = HeaderValue::from_str(&text)
+            .map_err(|_| RpcError::Client("the credentials are not valid header text".into()))?;
+        value.set_sensitive(true);
+        Ok(value)
+    }
+}
+
+/// Where the RPC API is, and what named it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiAddress {
+    /// The API's base URL (`http://host:port`).
+    pub url: Url,
+    /// What named it: `--api`, `$IPFS_API`, the `api` file read, or the default.
+    pub from: String,
+}
+
+/// Finds the RPC API as kubo's own client does: `explicit` (a URL or a multiaddr) if given,
+/// else `$IPFS_API`, else the multiaddr in `$IPFS_PATH/api` (or `~/.ipfs/api`), else
+/// [`DEFAULT_API`].
+pub fn find_api(explicit: Option<&str>) -> Result<ApiAddress, RpcError> {
+    let found = |text: &str, from: String| {
+        parse_api(text)
+            .map(|url| ApiAddress {
+                url,
+                from: from.clone(),
+            })
+            .map_err(|reason| RpcError::Address {
+                address: format!("{} (from {from})", text.trim()),
+                reason,
+            })
+    };
+    if let Some(text) = explicit {
+        return found(text, "--api".into());
+    }
+    if let Some(text) = std::env::var("IPFS_API").ok().filter(|s| !s.is_empty()) {
+        return found(&text, "$IPFS_API".into());
+    }
+    let repo = std::env::var_os("IPFS_PATH")
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".ipfs")));
+    if let Some(file) = repo.map(|repo| repo.join("api")) {
+        if let Ok(text) = std::fs::read_to_string(&file) {
+            return found(&text, file.display().to_string());
+        }
+    }
+    found(DEFAULT_API, "the default".into())
+}
+
+/// An API address as a URL: `http(s)://host:port[/]`, or a multiaddr
+/// (`/ip4/127.0.0.1/tcp/5001`, `/ip6/::1/tcp/5001`, `/dns4/node/tcp/5001`, optionally followed
+/// by `/http` or `/tls/http` or `/https`).
+pub fn parse_api(text: &str) -> Result<Url, String> {
+    let text = text.trim();
+    if text.starts_with('/') {
+        return multiaddr_url(text);
+    }
+    let url = Url::parse(text).map_err(|e| e.to_string())?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err("expected an http(s) URL or a multiaddr".into());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("the API address takes no query or fragment".into());
+    }
+    Ok(url)
+}
+
+fn multiaddr_url(text: &str) -> Result<Url, String> {
+    let parts: Vec<&str> = text.split('/').skip(1).collect();
+    let (host, rest) = match parts.as_slice() {
+        ["ip4", ip, rest @ ..] => {
+            let ip: std::net::Ipv4Addr = ip.parse().map_err(|_| format!("bad ip4 {ip}"))?;
+            (ip.to_string(), rest)
+        }
+        ["ip6", ip, rest @ ..] => {
+            let ip: std::net::Ipv6Addr = ip.parse().map_err(|_| format!("bad ip6 {ip}"))?;
+            (format!("[{ip}]"), rest)
+        }
+        [proto @ ("dns" | "dns4" | "dns6"), name, rest @ ..] if !name.is_empty() => {
+            let _ = proto;
+            (name.to_string(), rest)
+        }
+        _ => return Err("expected /ip4, /ip6 or /dns… followed by /tcp/PORT".into()),
+    };
+    let (port, rest) = match rest {
+        ["tcp", port, rest @ ..] => (
+            port.parse::<u16>()
+                .map_err(|_| format!("bad port {port}"))?,
+            rest,
+        ),
+        _ => return Err("expected /tcp/PORT after the host".into()),
+    };
+    let scheme = match rest {
+        [] | ["http"] => "http",
+        ["https"] | ["tls", "http"] => "https",
+        _ => return Err(format!("unsupported protocols /{}", rest.join("/"))),
+    };
+    Url::parse(&format!("{scheme}://{host}:{port}")).map_err(|e| e.to_string())
+}
+
+/// A Kubo RPC call failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RpcError {
+    /// The API address could not be read.
+    #[error("bad IPFS API address {address}: {reason}")]
+    Address {
+        /// The address, and what named it.
+        address: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Nothing answered at the address.
+    #[error("cannot reach the IPFS node at {url}: {reason}")]
+    Unreachable {
+        /// The API's URL.
+        url: String,
+        /// Why (connection refused, timeout, …).
+        reason: String,
+    },
+    /// The node refused the credentials (or asks for some).
+    #[error("{endpoint}: the node refused access ({status}){}", auth_hint(*.with_auth))]
+    Unauthorized {
+        /// The call.
+        endpoint: String,
+        /// `401` or `403`.
+        status: u16,
+        /// Whether credentials were sent.
+        with_auth: bool,
+    },
+    /// The node answered with an error.
+    #[error("{endpoint}: the node answered {status}: {message}")]
+    Node {
+        /// The call.
+        endpoint: String,
+        /// The HTTP status.
+        status: u16,
+        /// The node's `Message` (or the body's first line).
+        message: String,
+        /// Whether another attempt may succeed (a gateway's `502`, a `429`, a `5xx` without a
+        /// command error).
+        retryable: bool,
+    },
+    /// The connection broke or timed out during the call.
+    #[error("{endpoint}: {reason}")]
+    Transfer {
+        /// The call.
+        endpoint: String,
+        /// What happened.
+        reason: String,
+    },
+    /// The answer is not what the API documents.
+    #[error("{endpoint}: unexpected answer: {reason}")]
+    Protocol {
+        /// The call.
+        endpoint: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The HTTP client could not be set up.
+    #[error("cannot set up the HTTP client: {0}")]
+    Client(String),
+}
+
+fn auth_hint(with_auth: bool) -> &'static str {
+    if with_auth {
+        ": check --api-auth"
+    } else {
+        ": the API needs credentials (--api-auth)"
+    }
+}
+
+impl RpcError {
+    /// Whether another attempt may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            RpcError::Unreachable { .. } | RpcError::Transfer { .. } => true,
+            RpcError::Node { retryable, .. } => *retryable,
+            _ => false,
+        }
+    }
+}
+
+/// What `/api/v0/id` says of a node.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct NodeId {
+    /// The peer ID.
+    #[serde(rename = "ID")]
+    pub id: String,
+    /// The addresses the node listens on, each ending in `/p2p/<id>`.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub addresses: Vec<String>,
+    /// The implementation (`kubo/0.x`, `js-ipfs/0.x`).
+    #[serde(default)]
+    pub agent_version: String,
+}
+
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(Option::<Vec<String>>::deserialize(d)?.unwrap_or_default())
+}
+
+/// One root of a `dag/import`, as the node reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportedRoot {
+    /// The root.
+    pub cid: Cid,
+    /// Why pinning it failed (empty: pinned).
+    pub pin_error: String,
+}
+
+/// What `name/publish` answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Published {
+    /// The IPNS name (the key's peer ID, as the node prints it).
+    pub name: String,
+    /// The path it now points to.
+    pub value: String,
+}
+
+/// A Kubo RPC API client. Cheap to share between threads.
+#[derive(Debug, Clone)]
+pub struct KuboRpc {
+    client: Client,
+    base: Url,
+    auth: Option<HeaderValue>,
+    options: RpcOptions,
+}
+
+impl KuboRpc {
+    /// A client of the API at `api` (see [`find_api`]).
+    pub fn new(api: Url, options: RpcOptions) -> Result<KuboRpc, RpcError> {
+        let client = crate::http::client_builder(crate::http::USER_AGENT)
+            .map_err(RpcError::Client)?
+            .connect_timeout(options.connect_timeout)
+            .timeout(options.timeout)
+            .tcp_user_timeout(options.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| RpcError::Client(chain(&e)))?;
+        let auth = options.auth.as_ref().map(Auth::header).transpose()?;
+        Ok(KuboRpc {
+            client,
+            base: api,
+            auth,
+            options,
+        })
+    }
+
+    /// The API's base URL.
+    pub fn url(&self) -> &Url {
+        &self.base
+    }
+
+    /// The options.
+    pub fn options(&self) -> &RpcOptions {
+        &self.options
+    }
+
+    /// `POST /api/v0/<path>` as text for errors: `POST http://host:port/api/v0/dag/import`.
+    fn endpoint(&self, path: &str) -> String {
+        format!(
+            "POST {}/api/v0/{path}",
+            self.base.as_str().trim_end_matches('/')
+        )
+    }
+
+    /// One call, one attempt: the answer if its status is a success.
+    fn call(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<(Body, String)>,
+        timeout: Option<Duration>,
+    ) -> Result<Response, RpcError> {
+        let endpoint = self.endpoint(path);
+        let mut url = self
+            .base
+            .join(&format!("api/v0/{path}"))
+            .map_err(|e| RpcError::Client(e.to_string()))?;
+        url.query_pairs_mut().extend_pairs(query);
+        let mut request = self.client.post(url);
+        if let Some(auth) = &self.auth {
+            request = request.header(AUTHORIZATION, auth.clone());
+        }
+        if let Some((body, content_type)) = body {
+            request = request.header(CONTENT_TYPE, content_type).body(body);
+        }
+        if let Some(timeout) = timeout {
+            request = request.timeout(timeout);
+        }
+        let response = request.send().map_err(|e| {
+            if e.is_connect() {
+                RpcError::Unreachable {
+                    url: self.base.to_string(),
+                    reason: chain(&e),
+                }
+            } else {
+                RpcError::Transfer {
+                    endpoint: endpoint.clone(),
+                    reason: chain(&e),
+                }
+            }
+        })?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        if matches!(status.as_u16(), 401 | 403) {
+            return Err(RpcError::Unauthorized {
+                endpoint,
+                status: status.as_u16(),
+                with_auth: self.auth.is_some(),
+            });
+        }
+        Err(status_error(endpoint, status, response))
+    }
+
+    /// A call retried with backoff while its failures are retryable.
+    fn retried<T>(&self, mut attempt: impl FnMut() -> Result<T, RpcError>) -> Result<T, RpcError> {
+        let mut failures = 0;
+        loop {
+            match attempt() {
+                Err(e) if e.is_retryable() && failures < self.options.retries => {
+                    failures += 1;
+                    std::thread::sleep(self.backoff(failures));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// The wait after `failures` failed attempts in a row.
+    pub fn backoff(&self, failures: u32) -> Duration {
+        backoff(self.options.backoff, self.options.max_backoff, failures)
+    }
+
+    /// `id`: who the node is and where it listens. One attempt: a node that does not answer
+    /// is named at once.
+    pub fn id(&self) -> Result<NodeId, RpcError> {
+        let endpoint = self.endpoint("id");
+        let response = self.call("id", &[], None, None)?;
+        json_body(&endpoint, response)
+    }
+
+    /// Which of `roots` the node holds under a recursive pin. Asks root by root for a few
+    /// (a root not pinned is an error for the whole call in kubo and js-ipfs), and lists the
+    /// node's recursive pins once for many.
+    pub fn pinned(&self, roots: &[Cid]) -> Result<HashSet<Cid>, RpcError> {
+        let mut pinned = HashSet::new();
+        if roots.len() <= PIN_LS_ONE_BY_ONE {
+            for root in roots {
+                if self.retried(|| self.is_pinned(root))? {
+                    pinned.insert(*root);
+                }
+            }
+            return Ok(pinned);
+        }
+        let wanted: HashSet<Cid> = roots.iter().copied().collect();
+        self.retried(|| {
+            let endpoint = self.endpoint("pin/ls");
+            let query = [("type", "recursive".into()), ("stream", "true".into())];
+            let response = self.call("pin/ls", &query, None, None)?;
+            let mut found = HashSet::new();
+            for_each_line(&endpoint, response, |line| {
+                for cid in pin_ls_cids(line) {
+                    let cid = parse_cid(&endpoint, &cid)?;
+                    if wanted.contains(&cid) {
+                        found.insert(cid);
+                    }
+                }
+                Ok(())
+            })?;
+            Ok(found)
+        })
+    }
+
+    /// Whether `root` is pinned recursively.
+    fn is_pinned(&self, root: &Cid) -> Result<bool, RpcError> {
+        let endpoint = self.endpoint("pin/ls");
+        let query = [("arg", root.to_string()), ("type", "recursive".into())];
+        let response = match self.call("pin/ls", &query, None, None) {
+            Ok(response) => response,
+            Err(RpcError::Node { message, .. }) if message.contains("not pinned") => {
+                return Ok(false)
+            }
+            Err(e) => return Err(e),
+        };
+        let mut found = false;
+        for_each_line(&endpoint, response, |line| {
+            for cid in pin_ls_cids(line) {
+                found |= parse_cid(&endpoint, &cid)? == *root;
+            }
+            Ok(())
+        })?;
+        Ok(found)
+    }
+
+    /// `dag/import` of one CAR, streamed from `body` as one multipart part, with its roots
+    /// pinned (`pin-roots=true`). One attempt: a body is read once. Returns the roots as the
+    /// node reports them.
+    pub fn dag_import(&self, body: Body, boundary: &str) -> Result<Vec<ImportedRoot>, RpcError> {
+        let endpoint = self.endpoint("dag/import");
+        let query = [("pin-roots", "true".into()), ("cid-base", "base32".into())];
+        // The upload has no overall limit (a large archive on a slow line takes what it
+        // takes); a stalled connection is dropped by the TCP user timeout instead.
+        let content_type = format!("multipart/form-data; boundary={boundary}");
+        let response = self.call(
+            "dag/import",
+            &query,
+            Some((body, content_type)),
+            Some(Duration::from_secs(365 * 24 * 3600)),
+        )?;
+        let mut roots = Vec::new();
+        for_each_line(&endpoint, response, |line| {
+            if let Some(root) = imported_root(&endpoint, line)? {
+                roots.push(root);
+            }
+            Ok(())
+        })?;
+        Ok(roots)
+    }
+
+    /// `name/publish`: points the IPNS name of `key` (the node's own, `self`, by default) at
+    /// `path`. With `allow_offline`, a node without peers keeps the record instead of failing.
+    pub fn name_publish(
+        &self,
+        path: &str,
+        key: Option<&str>,
+        lifetime: Option<&str>,
+        allow_offline: bool,
+    ) -> Result<Published, RpcError> {
+        let endpoint = self.endpoint("name/publish");
+        let mut query = vec![("arg", path.to_owned())];
+        if let Some(key) = key {
+            query.push(("key", key.to_owned()));
+        }
+        if let Some(lifetime) = lifetime {
+            query.push(("lifetime", lifetime.to_owned()));
+        }
+        if allow_offline {
+            query.push(("allow-offline", "true".into()));
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Answer {
+            name: String,
+            value: String,
+        }
+        let answer: Answer = self.retried(|| {
+            let response = self.call("name/publish", &query, None, None)?;
+            json_body(&endpoint, response)
+        })?;
+        Ok(Published {
+            name: answer.name,
+            value: answer.value,
+        })
+    }
+}
+
+/// An error answer: the node's `{"Message"}` when it sent one.
+fn status_error(endpoint: String, status: StatusCode, response: Response) -> RpcError {
+    let mut text = String::new();
+    let _ = response.take(MAX_LINE).read_to_string(&mut text);
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct KuboError {
+        message: String,
+    }
+    let (message, command_error) = match serde_json::from_str::<KuboError>(&text) {
+        Ok(e) => (e.message, true),
+        Err(_) => {
+            let first = text.lines().next().unwrap_or("").trim();
+            let first: String = first.chars().take(300).collect();
+            (
+                if first.is_empty() {
+                    status.canonical_reason().unwrap_or("").to_owned()
+                } else {
+                    first
+                },
+                false,
+            )
+        }
+    };
+    // A command's own error (a 500 with a Kubo error body) comes again on every attempt;
+    // a proxy's 502, a 503 or a 429 may not.
+    let retryable =
+        retryable(status) && !(status == StatusCode::INTERNAL_SERVER_ERROR && command_error);
+    RpcError::Node {
+        endpoint,
+        status: status.as_u16(),
+        message,
+        retryable,
+    }
+}
+
+/// A JSON answer, bounded.
+fn json_body<T: serde::de::DeserializeOwned>(
+    endpoint: &str,
+    response: Response,
+) -> Result<T, RpcError> {
+    let mut text = Vec::new();
+    response
+        .take(MAX_LINE)
+        .read_to_end(&mut text)
+        .map_err(|e| RpcError::Transfer {
+            endpoint: endpoint.to_owned(),
+            reason: chain(&e),
+        })?;
+    serde_json::from_slice(&text).map_err(|e| RpcError::Protocol {
+        endpoint: endpoint.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+/// Calls `each` with every JSON line of an NDJSON answer; a line that is a Kubo error (a
+/// stream that failed after its status was sent) is returned as one.
+fn for_each_line(
+    endpoint: &str,
+    response: Response,
+    mut each: impl FnMut(&serde_json::Value) -> Result<(), RpcError>,
+) -> Result<(), RpcError> {
+    let mut reader = BufReader::new(response);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = (&mut reader)
+            .take(MAX_LINE)
+            .read_until(b'\n', &mut line)
+            .map_err(|e| RpcError::Transfer {
+                endpoint: endpoint.to_owned(),
+                reason: chain(&e),
+            })?;
+        if n == 0 {
+            return Ok(());
+        }
+        if line.last() != Some(&b'\n') && n as u64 == MAX_LINE {
+            return Err(RpcError::Protocol {
+                endpoint: endpoint.to_owned(),
+                reason: format!("a line longer than {MAX_LINE} bytes"),
+            });
+        }
+        let text = line.trim_ascii();
+        if text.is_empty() {
+            continue;
+        }
+        let value: serde_json::Value =
+            serde_json::from_slice(text).map_err(|e| RpcError::Protocol {
+                endpoint: endpoint.to_owned(),
+                reason: e.to_string(),
+            })?;
+        if value.get("Type").and_then(|t| t.as_str()) == Some("error") {
+            let message = value.get("Message").and_then(|m| m.as_str()).unwrap_or("");
+            return Err(RpcError::Node {
+                endpoint: endpoint.to_owned(),
+                status: 200,
+                message: message.to_owned(),
+                retryable: false,
+            });
+        }
+        each(&value)?;
+    }
+}
+
+/// The CIDs of one line of `pin/ls`: `{"Cid": …}` per line when streamed, or
+/// `{"Keys": {cid: {"Type": …}}}` in one object.
+fn pin_ls_cids(line: &serde_json::Value) -> Vec<String> {
+    if let Some(cid) = line.get("Cid").and_then(|c| c.as_str()) {
+        return vec![cid.to_owned()];
+    }
+    match line.get("Keys").and_then(|k| k.as_object()) {
+        Some(keys) => keys.keys().cloned().collect(),
+        None => Vec::new(),
+    }
+}
+
+/// A `Root` line of `dag/import` (`{"Root": {"Cid": {"/": …}, "PinErrorMsg": …}}`); other
+/// lines (`Stats`) are skipped.
+fn imported_root(
+    endpoint: &str,
+    line: &serde_json::Value,
+) -> Result<Option<ImportedRoot>, RpcError> {
+    let Some(root) = line.get("Root") else {
+        return Ok(None);
+    };
+    let cid = root
+        .get("Cid")
+        .and_then(|c| c.get("/").or(Some(c)))
+        .and_then(|c| c.as_str())
+        .ok_or_else(|| RpcError::Protocol {
+            endpoint: endpoint.to_owned(),
+            reason: format!("a Root without a CID: {line}"),
+        })?;
+    Ok(Some(ImportedRoot {
+        cid: parse_cid(endpoint, cid)?,
+        pin_error: root
+            .get("PinErrorMsg")
+            .and_then(|m| m.as_str())
+            .unwrap_or("")
+            .to_owned(),
+    }))
+}
+
+fn parse_cid(endpoint: &str, text: &str) -> Result<Cid, RpcError> {
+    Cid::try_from(text).map_err(|e| RpcError::Protocol {
+        endpoint: endpoint.to_owned(),
+        reason: format!("{text:?} is not a CID: {e}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_addresses_as_urls_or_multiaddrs() {
+        let ok = |s: &str| parse_api(s).unwrap().to_string();
+        assert_eq!(ok("/ip4/127.0.0.1/tcp/5001"), "http://127.0.0.1:5001/");
+        assert_eq!(ok("/ip6/::1/tcp/5001"), "http://[::1]:5001/");
+        assert_eq!(
+            ok("/dns4/node.example/tcp/443/https"),
+            "https://node.example/"
+        );
+        assert_eq!(
+            ok("/ip4/10.0.0.1/tcp/5001/tls/http"),
+            "https://10.0.0.1:5001/"
+        );
+        assert_eq!(ok("http://127.0.0.1:5001"), "http://127.0.0.1:5001/");
+        assert_eq!(ok(" /ip4/127.0.0.1/tcp/5001\n"), "http://127.0.0.1:5001/");
+        for bad in [
+            "/ip4/127.0.0.1",
+            "/ip4/300.0.0.1/tcp/1",
+            "/ip4/127.0.0.1/udp/1",
+            "/ip4/127.0.0.1/tcp/1/ws",
+            "ftp://x",
+            "http://x/?a=b",
+            "127.0.0.1:5001",
+        ] {
+            assert!(parse_api(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn credentials_as_kubo_writes_them() {
+        assert_eq!(
+            "basic:user:pa:ss".parse::<Auth>().unwrap(),
+            Auth::Basic {
+                user: "user".into(),
+                password: "pa:ss".into()
+            }
+        );
+        assert_eq!(
+            "bearer:t0k".parse::<Auth>().unwrap(),
+            Auth::Bearer("t0k".into())
+        );
+        for bad in ["basic", "basic:nopass", "bearer:", "digest:x"] {
+            assert!(bad.parse::<Auth>().is_err(), "{bad}");
+        }
+        assert!(!format!("{:?}", Auth::Bearer("secret".into())).contains("secret"));
+        assert!(!format!("{:?}", "basic:u:secret".parse::<Auth>().unwrap()).contains("secret"));
+    }
+
+    #[test]
+    fn import_and_pin_answers() {
+        let line = serde_json::json!({"Root": {"Cid": {"/": "bafkqaaa"}, "PinErrorMsg": ""}});
+        let root = imported_root("e", &line).unwrap().unwrap();
+        assert_eq!(root.cid.to_string(), "bafkqaaa");
+        assert!(root.pin_error.is_empty());
+        let stats = serde_json::json!({"Stats": {"BlockCount": 3}});
+        assert_eq!(imported_root("e", &stats).unwrap(), None);
+        let bad = serde_json::json!({"Root": {"Cid": {"/": "nope"}}});
+        assert!(imported_root("e", &bad).is_err());
+        let keys = serde_json::json!({"Keys": {"bafkqaaa": {"Type": "recursive"}}});
+        assert_eq!(pin_ls_cids(&keys), ["bafkqaaa"]);
+        let streamed = serde_json::json!({"Cid": "bafkqaaa", "Type": "recursive"});
+        assert_eq!(pin_ls_cids(&streamed), ["bafkqaaa"]);
+    }
+}

@@ -1,0 +1,190 @@
+//! A request body written by a producer thread as it goes (a CAR derived from files, or a CAR
+//! file checked block by block), handed to the HTTP client through a small bounded channel:
+//! memory stays at a few chunks whatever the size of the body.
+//!
+//! The body is one `multipart/form-data` part, as `curl -F file=@x.car` sends it. If the
+//! producer fails, the body ends with an error instead of its closing boundary, so the HTTP
+//! client aborts the request and the node never sees a complete upload.
+
+use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+
+/// The size of one chunk handed to the HTTP client.
+const CHUNK: usize = 256 * 1024;
+
+/// Chunks in flight between the producer and the HTTP client.
+const IN_FLIGHT: usize = 8;
+
+enum Message {
+    Data(Vec<u8>),
+    End,
+}
+
+/// The producer's end: a [`Write`] whose bytes become the body, inside the multipart framing.
+pub(crate) struct BodyWriter {
+    tx: SyncSender<Message>,
+    buf: Vec<u8>,
+    boundary: String,
+}
+
+/// The HTTP client's end: reads the body, counting the bytes taken.
+pub(crate) struct BodyReader {
+    rx: Receiver<Message>,
+    chunk: Vec<u8>,
+    pos: usize,
+    ended: bool,
+    taken: Arc<AtomicU64>,
+}
+
+/// A body of one multipart part named `file`: the writer (preamble already written), the
+/// reader, the boundary for the `Content-Type`, and the counter of bytes the client took.
+pub(crate) fn multipart_body(filename: &str) -> (BodyWriter, BodyReader, String, Arc<AtomicU64>) {
+    let (tx, rx) = sync_channel(IN_FLIGHT);
+    // 32 random alphanumerics: a verified CAR cannot be made to contain a boundary its maker
+    // could not know.
+    let boundary: String = std::iter::repeat_with(fastrand::alphanumeric)
+        .take(32)
+        .collect();
+    let boundary = format!("ingest-{boundary}");
+    let taken = Arc::new(AtomicU64::new(0));
+    let mut writer = BodyWriter {
+        tx,
+        buf: Vec::with_capacity(CHUNK),
+        boundary: boundary.clone(),
+    };
+    let filename: String = filename
+        .chars()
+        .map(|c| if c == '"' || c.is_control() { '_' } else { c })
+        .collect();
+    writer.buf.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: application/vnd.ipld.car\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    let reader = BodyReader {
+        rx,
+        chunk: Vec::new(),
+        pos: 0,
+        ended: false,
+        taken: taken.clone(),
+    };
+    (writer, reader, boundary, taken)
+}
+
+impl BodyWriter {
+    fn send(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        self.tx
+            .send(Message::Data(chunk))
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the upload stopped"))
+    }
+
+    /// Writes the closing boundary and ends the body. Dropping a writer without finishing it
+    /// makes the body end with an error.
+    pub(crate) fn finish(mut self) -> io::Result<()> {
+        let epilogue = format!("\r\n--{}--\r\n", self.boundary);
+        self.buf.extend_from_slice(epilogue.as_bytes());
+        self.send()?;
+        self.tx
+            .send(Message::End)
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the upload stopped"))
+    }
+}
+
+impl Write for BodyWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let room = CHUNK - self.buf.len();
+        let n = data.len().min(room);
+        self.buf.extend_from_slice(&data[..n]);
+        if self.buf.len() == CHUNK {
+            self.send()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Read for BodyReader {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.chunk.len() {
+            if self.ended {
+                return Ok(0);
+            }
+            match self.rx.recv() {
+                Ok(Message::Data(chunk)) => {
+                    self.chunk = chunk;
+                    self.pos = 0;
+                }
+                Ok(Message::End) => self.ended = true,
+                Err(_) => {
+                    return Err(io::Error::other(
+                        "the body stopped before its end (its producer failed)",
+                    ))
+                }
+            }
+        }
+        let n = out.len().min(self.chunk.len() - self.pos);
+        out[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
+        self.pos += n;
+        self.taken.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_finished_body_is_one_multipart_part() {
+        let (mut w, mut r, boundary, taken) = multipart_body("a\"b.car");
+        let producer = std::thread::spawn(move || {
+            for _ in 0..1000 {
+                w.write_all(&[7u8; 1000]).unwrap();
+            }
+            w.finish().unwrap();
+        });
+        let mut body = Vec::new();
+        r.read_to_end(&mut body).unwrap();
+        producer.join().unwrap();
+        let head = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a_b.car\"\r\nContent-Type: application/vnd.ipld.car\r\n\r\n");
+        let tail = format!("\r\n--{boundary}--\r\n");
+        assert!(body.starts_with(head.as_bytes()));
+        assert!(body.ends_with(tail.as_bytes()));
+        assert_eq!(body.len(), head.len() + 1_000_000 + tail.len());
+        assert!(body[head.len()..body.len() - tail.len()]
+            .iter()
+            .all(|&b| b == 7));
+        assert_eq!(taken.load(Ordering::Relaxed), body.len() as u64);
+    }
+
+    #[test]
+    fn an_unfinished_body_ends_with_an_error() {
+        let (mut w, mut r, _, _) = multipart_body("x.car");
+        let producer = std::thread::spawn(move || {
+            w.write_all(&[1u8; CHUNK * 3]).unwrap();
+            drop(w);
+        });
+        let mut body = Vec::new();
+        assert!(r.read_to_end(&mut body).is_err());
+        producer.join().unwrap();
+        assert!(!body.ends_with(b"--\r\n"));
+    }
+
+    #[test]
+    fn a_gone_reader_stops_the_writer() {
+        let (mut w, r, _, _) = multipart_body("x.car");
+        drop(r);
+        let e = w.write_all(&[0u8; CHUNK * 2]).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::BrokenPipe);
+    }
+}

