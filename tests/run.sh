@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: first tests/setup.sh installs what a fresh machine lacks,
 # then format and lint checks, every Rust test in release mode (the large vectors need it), then
-# the checks against real clients: the npm interop checks and the yt-dlp download test.
+# the checks against real clients: the npm interop checks, the yt-dlp download test, and push,
+# pin and publish against a js-ipfs node and a pinning service, inside a private network
+# namespace (tests/netns.sh: nothing there can reach another machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
@@ -16,3 +18,7 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps -q
 cargo test --workspace --release
 bash tests/interop/run.sh target/release/ingest
 bash tests/ytdlp/run.sh target/release/ingest
+# The network tests: their npm packages installed here (the namespace has no network), their
+# binary already built by `cargo test` above; --offline keeps cargo from looking for the registry.
+bash tests/ipfs-node.sh install
+bash tests/netns.sh cargo test --release --offline -q -p ingest-cli --test network -- --ignored --test-threads 2

@@ -1,12 +1,14 @@
 //! The test kit shared by the integration tests and the benchmarks: a port of the vectors'
 //! content generator, the vectors themselves, a fault-injecting HTTP server ([`http`]) and
-//! fixtures (records, CARs, archived videos, catalogues: [`fixtures`]).
+//! fixtures (records, CARs, archived videos, catalogues: [`fixtures`]), and real IPFS components
+//! started by the scripts in `tests/` ([`ipfs`]).
 //!
 //! Expected CIDs only ever come from `../shared/vectors` (made by kubo and the JS importers) or
 //! from the JS reference in `../shared/oracle`, never from this project's own output.
 
 pub mod fixtures;
 pub mod http;
+pub mod ipfs;
 pub mod measure;
 
 use std::io::{self, Read};

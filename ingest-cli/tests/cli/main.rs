@@ -8,4 +8,5 @@ mod archive;
 mod catalogue;
 mod fetch;
 mod profiles;
+mod push;
 mod record;

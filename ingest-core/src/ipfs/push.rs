@@ -618,19 +618,26 @@ impl Context<'_> {
             Blocks::Derive { .. } => None,
         }
         .unwrap_or_else(|| format!("{}.car", planned.roots[0]));
-        let (writer, reader, boundary, _taken) = multipart_body(&filename);
+        let (writer, reader, boundary, stopped) = multipart_body(&filename);
         std::thread::scope(|s| {
             let producer = s.spawn(|| self.produce(planned, writer));
-            let imported = node.dag_import(Body::new(reader), &boundary);
-            let produced = producer
-                .join()
-                .unwrap_or_else(|_| Err(ProduceError::Stopped));
+            let imported = node.dag_import(Body::new(reader), &boundary, planned.bytes);
+            let produced = producer.join().unwrap_or(Err(ProduceError::Stopped));
+            // A producer that found the upload gone failed because of it: the request's
+            // error says why. Otherwise the producer's own failure explains the aborted request.
+            let produced = match produced {
+                Err(ProduceError::Input(_))
+                    if stopped.load(Ordering::Relaxed) && imported.is_err() =>
+                {
+                    Err(ProduceError::Stopped)
+                }
+                other => other,
+            };
             match (produced, imported) {
-                // The producer's own failure explains the aborted request.
                 (Err(ProduceError::Input(e)), _) => Err(e),
                 (_, Err(e)) => Err(e.into()),
                 (Err(ProduceError::Stopped), Ok(_)) => Err(PushError::Rpc(RpcError::Transfer {
-                    endpoint: format!("{}api/v0/dag/import", node.url()),
+                    endpoint: format!("POST {}api/v0/dag/import", node.url()),
                     reason: "the node answered before the body was sent".into(),
                 })),
                 (Ok(sent), Ok(roots)) => {

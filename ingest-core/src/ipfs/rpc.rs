@@ -22,6 +22,9 @@ use crate::http::{backoff, chain, retryable};
 /// The address kubo's own client uses when nothing else names one.
 pub const DEFAULT_API: &str = "http://127.0.0.1:5001";
 
+/// The slowest upload a `dag/import` is given time for, in bytes a second.
+pub const MIN_UPLOAD_RATE: u64 = 64 * 1024;
+
 /// The longest line of an NDJSON answer, and the longest error body read.
 const MAX_LINE: u64 = 1 << 20;
 
@@ -271,6 +274,17 @@ pub enum RpcError {
         /// What happened.
         reason: String,
     },
+    /// The node did not answer in time (not retried: a node that takes this long is sick, or
+    /// busy with work that would only start again).
+    #[error("{endpoint}: no answer after {after:?}{hint}")]
+    TimedOut {
+        /// The call.
+        endpoint: String,
+        /// How long it was given.
+        after: Duration,
+        /// What may explain it.
+        hint: &'static str,
+    },
     /// The answer is not what the API documents.
     #[error("{endpoint}: unexpected answer: {reason}")]
     Protocol {
@@ -412,7 +426,13 @@ impl KuboRpc {
             request = request.timeout(timeout);
         }
         let response = request.send().map_err(|e| {
-            if e.is_connect() {
+            if e.is_timeout() && !e.is_connect() {
+                RpcError::TimedOut {
+                    endpoint: endpoint.clone(),
+                    after: timeout.unwrap_or(self.options.timeout),
+                    hint: "",
+                }
+            } else if e.is_connect() {
                 RpcError::Unreachable {
                     url: self.base.to_string(),
                     reason: chain(&e),
@@ -518,21 +538,40 @@ impl KuboRpc {
         Ok(found)
     }
 
-    /// `dag/import` of one CAR, streamed from `body` as one multipart part, with its roots
-    /// pinned (`pin-roots=true`). One attempt: a body is read once. Returns the roots as the
-    /// node reports them.
-    pub fn dag_import(&self, body: Body, boundary: &str) -> Result<Vec<ImportedRoot>, RpcError> {
+    /// `dag/import` of one CAR of about `len` bytes, streamed from `body` as one multipart
+    /// part, with its roots pinned (`pin-roots=true`). One attempt: a body is read once.
+    /// Returns the roots as the node reports them.
+    ///
+    /// The call may take the upload's time at [`MIN_UPLOAD_RATE`] plus the options' `timeout`
+    /// (the node pins a whole DAG before it answers: a CAR that does not hold every block of
+    /// it, such as a catalogue without its videos, makes the node look for the rest).
+    pub fn dag_import(
+        &self,
+        body: Body,
+        boundary: &str,
+        len: u64,
+    ) -> Result<Vec<ImportedRoot>, RpcError> {
         let endpoint = self.endpoint("dag/import");
-        let query = [("pin-roots", "true".into()), ("cid-base", "base32".into())];
-        // The upload has no overall limit (a large archive on a slow line takes what it
-        // takes); a stalled connection is dropped by the TCP user timeout instead.
+        // No `cid-base`: js-ipfs refuses to print a CIDv0 root in base32, and any base parses.
+        let query = [("pin-roots", "true".into())];
         let content_type = format!("multipart/form-data; boundary={boundary}");
-        let response = self.call(
-            "dag/import",
-            &query,
-            Some((body, content_type)),
-            Some(Duration::from_secs(365 * 24 * 3600)),
-        )?;
+        let limit = self.options.timeout + Duration::from_secs(len / MIN_UPLOAD_RATE);
+        let response = self
+            .call(
+                "dag/import",
+                &query,
+                Some((body, content_type)),
+                Some(limit),
+            )
+            .map_err(|e| match e {
+                RpcError::TimedOut { endpoint, .. } => RpcError::TimedOut {
+                    endpoint,
+                    after: limit,
+                    hint: " (the node pins the whole DAG before it answers: does it hold every \
+                           block the CAR links to? A catalogue links to its videos: push them first)",
+                },
+                e => e,
+            })?;
         let mut roots = Vec::new();
         for_each_line(&endpoint, response, |line| {
             if let Some(root) = imported_root(&endpoint, line)? {

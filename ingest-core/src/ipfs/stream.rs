@@ -7,7 +7,7 @@
 //! client aborts the request and the node never sees a complete upload.
 
 use std::io::{self, Read, Write};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 
@@ -27,20 +27,21 @@ pub(crate) struct BodyWriter {
     tx: SyncSender<Message>,
     buf: Vec<u8>,
     boundary: String,
+    stopped: Arc<AtomicBool>,
 }
 
-/// The HTTP client's end: reads the body, counting the bytes taken.
+/// The HTTP client's end: reads the body.
 pub(crate) struct BodyReader {
     rx: Receiver<Message>,
     chunk: Vec<u8>,
     pos: usize,
     ended: bool,
-    taken: Arc<AtomicU64>,
 }
 
 /// A body of one multipart part named `file`: the writer (preamble already written), the
-/// reader, the boundary for the `Content-Type`, and the counter of bytes the client took.
-pub(crate) fn multipart_body(filename: &str) -> (BodyWriter, BodyReader, String, Arc<AtomicU64>) {
+/// reader, the boundary for the `Content-Type`, and a flag set when the writer found the
+/// reader gone (the request stopped: its own error says why, whatever the producer saw).
+pub(crate) fn multipart_body(filename: &str) -> (BodyWriter, BodyReader, String, Arc<AtomicBool>) {
     let (tx, rx) = sync_channel(IN_FLIGHT);
     // 32 random alphanumerics: a verified CAR cannot be made to contain a boundary its maker
     // could not know.
@@ -48,11 +49,12 @@ pub(crate) fn multipart_body(filename: &str) -> (BodyWriter, BodyReader, String,
         .take(32)
         .collect();
     let boundary = format!("ingest-{boundary}");
-    let taken = Arc::new(AtomicU64::new(0));
+    let stopped = Arc::new(AtomicBool::new(false));
     let mut writer = BodyWriter {
         tx,
         buf: Vec::with_capacity(CHUNK),
         boundary: boundary.clone(),
+        stopped: stopped.clone(),
     };
     let filename: String = filename
         .chars()
@@ -69,9 +71,8 @@ pub(crate) fn multipart_body(filename: &str) -> (BodyWriter, BodyReader, String,
         chunk: Vec::new(),
         pos: 0,
         ended: false,
-        taken: taken.clone(),
     };
-    (writer, reader, boundary, taken)
+    (writer, reader, boundary, stopped)
 }
 
 impl BodyWriter {
@@ -80,9 +81,13 @@ impl BodyWriter {
             return Ok(());
         }
         let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
-        self.tx
-            .send(Message::Data(chunk))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the upload stopped"))
+        self.tx.send(Message::Data(chunk)).map_err(|_| self.gone())
+    }
+
+    /// The reader is gone: remembers it, and says so.
+    fn gone(&self) -> io::Error {
+        self.stopped.store(true, Ordering::Relaxed);
+        io::Error::new(io::ErrorKind::BrokenPipe, "the upload stopped")
     }
 
     /// Writes the closing boundary and ends the body. Dropping a writer without finishing it
@@ -91,9 +96,7 @@ impl BodyWriter {
         let epilogue = format!("\r\n--{}--\r\n", self.boundary);
         self.buf.extend_from_slice(epilogue.as_bytes());
         self.send()?;
-        self.tx
-            .send(Message::End)
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the upload stopped"))
+        self.tx.send(Message::End).map_err(|_| self.gone())
     }
 }
 
@@ -135,7 +138,6 @@ impl Read for BodyReader {
         let n = out.len().min(self.chunk.len() - self.pos);
         out[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
         self.pos += n;
-        self.taken.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
 }
@@ -146,7 +148,7 @@ mod tests {
 
     #[test]
     fn a_finished_body_is_one_multipart_part() {
-        let (mut w, mut r, boundary, taken) = multipart_body("a\"b.car");
+        let (mut w, mut r, boundary, stopped) = multipart_body("a\"b.car");
         let producer = std::thread::spawn(move || {
             for _ in 0..1000 {
                 w.write_all(&[7u8; 1000]).unwrap();
@@ -164,7 +166,7 @@ mod tests {
         assert!(body[head.len()..body.len() - tail.len()]
             .iter()
             .all(|&b| b == 7));
-        assert_eq!(taken.load(Ordering::Relaxed), body.len() as u64);
+        assert!(!stopped.load(Ordering::Relaxed));
     }
 
     #[test]
@@ -182,9 +184,10 @@ mod tests {
 
     #[test]
     fn a_gone_reader_stops_the_writer() {
-        let (mut w, r, _, _) = multipart_body("x.car");
+        let (mut w, r, _, stopped) = multipart_body("x.car");
         drop(r);
         let e = w.write_all(&[0u8; CHUNK * 2]).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::BrokenPipe);
+        assert!(stopped.load(Ordering::Relaxed));
     }
 }

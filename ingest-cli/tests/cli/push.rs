@@ -1,0 +1,108 @@
+//! `ingest push` and `ingest publish` without a node: where the API is found, and what the user
+//! is told when nothing answers or an input is wrong. (Against a real node and pinning service:
+//! `ingest-cli/tests/network`.)
+
+use std::time::{Duration, Instant};
+
+use ingest_tests::fixtures::fake_download;
+
+use crate::common::{cli, ingest, stderr};
+
+/// A port of 127.0.0.1 nothing listens on.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+fn archived(tmp: &std::path::Path) -> std::path::PathBuf {
+    let info = fake_download(&tmp.join("dl"), serde_json::json!({}));
+    let json = cli().archive_json(&info, &tmp.join("out"));
+    json["record_path"].as_str().unwrap().into()
+}
+
+#[test]
+fn a_stopped_node_is_named_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let record = archived(tmp.path());
+    let port = closed_port();
+    let api = format!("http://127.0.0.1:{port}");
+    let start = Instant::now();
+    let run = ingest(&["push", record.to_str().unwrap(), "--api", &api]);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(
+        stderr(&run).contains(&format!("cannot reach the IPFS node at {api}/")),
+        "{}",
+        stderr(&run)
+    );
+
+    // Found as kubo's client finds it: the multiaddr in $IPFS_PATH/api.
+    let repo = tmp.path().join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    std::fs::write(repo.join("api"), format!("/ip4/127.0.0.1/tcp/{port}\n")).unwrap();
+    let run = cli()
+        .command()
+        .args(["publish", record.to_str().unwrap()])
+        .env("IPFS_PATH", &repo)
+        .env_remove("IPFS_API")
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1));
+    assert!(
+        stderr(&run).contains(&format!("{api}/")),
+        "{}",
+        stderr(&run)
+    );
+    // $IPFS_API comes first.
+    let run = cli()
+        .command()
+        .args(["push", record.to_str().unwrap()])
+        .env("IPFS_PATH", &repo)
+        .env("IPFS_API", "not an address")
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1));
+    assert!(
+        stderr(&run).contains("bad IPFS API address not an address (from $IPFS_API)"),
+        "{}",
+        stderr(&run)
+    );
+}
+
+#[test]
+fn inputs_that_are_not_archives_or_cars_are_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let other = tmp.path().join("notes.txt");
+    std::fs::write(&other, "x").unwrap();
+    let api = format!("http://127.0.0.1:{}", closed_port());
+    let run = ingest(&["push", other.to_str().unwrap(), "--api", &api]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(
+        stderr(&run).contains("notes.txt: not a record (*.record.cbor) or a CAR (*.car)"),
+        "{}",
+        stderr(&run)
+    );
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let run = ingest(&["push", empty.to_str().unwrap(), "--api", &api]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(
+        stderr(&run).contains("no record or CAR found"),
+        "{}",
+        stderr(&run)
+    );
+    let run = ingest(&[
+        "push",
+        empty.to_str().unwrap(),
+        "--pin-service",
+        "http://127.0.0.1:1/psa",
+    ]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(stderr(&run).contains("--pin-token"), "{}", stderr(&run));
+    let run = ingest(&["push", empty.to_str().unwrap(), "--api-auth", "digest:x"]);
+    assert_eq!(run.status.code(), Some(2), "a usage error");
+}
