@@ -13,6 +13,19 @@ use reqwest::StatusCode;
 /// A client builder with rustls on the ring provider, checking certificates against the
 /// platform's roots, and `user_agent`.
 pub(crate) fn client_builder(user_agent: &str) -> Result<ClientBuilder, String> {
+    Ok(reqwest::blocking::Client::builder()
+        .tls_backend_preconfigured(tls_config()?)
+        .user_agent(user_agent))
+}
+
+/// [`client_builder`] for the async client (streamed uploads).
+pub(crate) fn async_client_builder(user_agent: &str) -> Result<reqwest::ClientBuilder, String> {
+    Ok(reqwest::Client::builder()
+        .tls_backend_preconfigured(tls_config()?)
+        .user_agent(user_agent))
+}
+
+fn tls_config() -> Result<rustls::ClientConfig, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier =
         rustls_platform_verifier::Verifier::new(provider.clone()).map_err(|e| e.to_string())?;
@@ -22,9 +35,7 @@ pub(crate) fn client_builder(user_agent: &str) -> Result<ClientBuilder, String> 
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();
-    Ok(reqwest::blocking::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .user_agent(user_agent))
+    Ok(tls)
 }
 
 /// The `User-Agent` of every request: `ingest/<version>`.

@@ -18,7 +18,6 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use cid::Cid;
-use reqwest::blocking::Body;
 
 use super::pinning::{PinRequest, PinStatus, PinningError, PinningService, RemotePinned};
 use super::rpc::{KuboRpc, RpcError};
@@ -621,7 +620,7 @@ impl Context<'_> {
         let (writer, reader, boundary, stopped) = multipart_body(&filename);
         std::thread::scope(|s| {
             let producer = s.spawn(|| self.produce(planned, writer));
-            let imported = node.dag_import(Body::new(reader), &boundary, planned.bytes);
+            let imported = node.dag_import(reader, &boundary, planned.bytes);
             let produced = producer.join().unwrap_or(Err(ProduceError::Stopped));
             // A producer that found the upload gone failed because of it: the request's
             // error says why. Otherwise the producer's own failure explains the aborted request.

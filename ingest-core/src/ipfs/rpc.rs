@@ -12,11 +12,12 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use cid::Cid;
-use reqwest::blocking::{Body, Client, Response};
+use reqwest::blocking::{Client, Response};
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 
+use super::stream::BodyReader;
 use crate::http::{backoff, chain, retryable};
 
 /// The address kubo's own client uses when nothing else names one.
@@ -358,6 +359,8 @@ pub struct Published {
 #[derive(Debug, Clone)]
 pub struct KuboRpc {
     client: Client,
+    /// The async client, for streamed uploads (see `super::stream`).
+    uploads: reqwest::Client,
     base: Url,
     auth: Option<HeaderValue>,
     options: RpcOptions,
@@ -374,9 +377,17 @@ impl KuboRpc {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| RpcError::Client(chain(&e)))?;
+        let uploads = crate::http::async_client_builder(crate::http::USER_AGENT)
+            .map_err(RpcError::Client)?
+            .connect_timeout(options.connect_timeout)
+            .tcp_user_timeout(options.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| RpcError::Client(chain(&e)))?;
         let auth = options.auth.as_ref().map(Auth::header).transpose()?;
         Ok(KuboRpc {
             client,
+            uploads,
             base: api,
             auth,
             options,
@@ -401,61 +412,74 @@ impl KuboRpc {
         )
     }
 
-    /// One call, one attempt: the answer if its status is a success.
-    fn call(
-        &self,
-        path: &str,
-        query: &[(&str, String)],
-        body: Option<(Body, String)>,
-        timeout: Option<Duration>,
-    ) -> Result<Response, RpcError> {
-        let endpoint = self.endpoint(path);
+    /// The URL of a call.
+    fn url_of(&self, path: &str, query: &[(&str, String)]) -> Result<Url, RpcError> {
         let mut url = self
             .base
             .join(&format!("api/v0/{path}"))
             .map_err(|e| RpcError::Client(e.to_string()))?;
         url.query_pairs_mut().extend_pairs(query);
-        let mut request = self.client.post(url);
+        Ok(url)
+    }
+
+    /// A request that got no answer, sorted.
+    fn send_error(&self, e: reqwest::Error, endpoint: &str, timeout: Duration) -> RpcError {
+        if e.is_connect() {
+            RpcError::Unreachable {
+                url: self.base.to_string(),
+                reason: chain(&e),
+            }
+        } else if e.is_timeout() {
+            RpcError::TimedOut {
+                endpoint: endpoint.to_owned(),
+                after: timeout,
+                hint: "",
+            }
+        } else {
+            RpcError::Transfer {
+                endpoint: endpoint.to_owned(),
+                reason: chain(&e),
+            }
+        }
+    }
+
+    /// An answer whose status is not a success, with its body's first bytes.
+    fn answer_error(&self, endpoint: String, status: StatusCode, body: &[u8]) -> RpcError {
+        if matches!(status.as_u16(), 401 | 403) {
+            return RpcError::Unauthorized {
+                endpoint,
+                status: status.as_u16(),
+                with_auth: self.auth.is_some(),
+            };
+        }
+        status_error(endpoint, status, body)
+    }
+
+    /// One call, one attempt: the answer if its status is a success.
+    fn call(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        timeout: Option<Duration>,
+    ) -> Result<Response, RpcError> {
+        let endpoint = self.endpoint(path);
+        let mut request = self.client.post(self.url_of(path, query)?);
         if let Some(auth) = &self.auth {
             request = request.header(AUTHORIZATION, auth.clone());
-        }
-        if let Some((body, content_type)) = body {
-            request = request.header(CONTENT_TYPE, content_type).body(body);
         }
         if let Some(timeout) = timeout {
             request = request.timeout(timeout);
         }
-        let response = request.send().map_err(|e| {
-            if e.is_timeout() && !e.is_connect() {
-                RpcError::TimedOut {
-                    endpoint: endpoint.clone(),
-                    after: timeout.unwrap_or(self.options.timeout),
-                    hint: "",
-                }
-            } else if e.is_connect() {
-                RpcError::Unreachable {
-                    url: self.base.to_string(),
-                    reason: chain(&e),
-                }
-            } else {
-                RpcError::Transfer {
-                    endpoint: endpoint.clone(),
-                    reason: chain(&e),
-                }
-            }
-        })?;
+        let response = request
+            .send()
+            .map_err(|e| self.send_error(e, &endpoint, timeout.unwrap_or(self.options.timeout)))?;
         let status = response.status();
         if status.is_success() {
             return Ok(response);
         }
-        if matches!(status.as_u16(), 401 | 403) {
-            return Err(RpcError::Unauthorized {
-                endpoint,
-                status: status.as_u16(),
-                with_auth: self.auth.is_some(),
-            });
-        }
-        Err(status_error(endpoint, status, response))
+        let mut body = Vec::new();
+        let _ = response.take(MAX_LINE).read_to_end(&mut body);
+        Err(self.answer_error(endpoint, status, &body))
     }
 
     /// A call retried with backoff while its failures are retryable.
@@ -481,7 +505,7 @@ impl KuboRpc {
     /// is named at once.
     pub fn id(&self) -> Result<NodeId, RpcError> {
         let endpoint = self.endpoint("id");
-        let response = self.call("id", &[], None, None)?;
+        let response = self.call("id", &[], None)?;
         json_body(&endpoint, response)
     }
 
@@ -502,7 +526,7 @@ impl KuboRpc {
         self.retried(|| {
             let endpoint = self.endpoint("pin/ls");
             let query = [("type", "recursive".into()), ("stream", "true".into())];
-            let response = self.call("pin/ls", &query, None, None)?;
+            let response = self.call("pin/ls", &query, None)?;
             let mut found = HashSet::new();
             for_each_line(&endpoint, response, |line| {
                 for cid in pin_ls_cids(line) {
@@ -521,7 +545,7 @@ impl KuboRpc {
     fn is_pinned(&self, root: &Cid) -> Result<bool, RpcError> {
         let endpoint = self.endpoint("pin/ls");
         let query = [("arg", root.to_string()), ("type", "recursive".into())];
-        let response = match self.call("pin/ls", &query, None, None) {
+        let response = match self.call("pin/ls", &query, None) {
             Ok(response) => response,
             Err(RpcError::Node { message, .. }) if message.contains("not pinned") => {
                 return Ok(false)
@@ -545,35 +569,68 @@ impl KuboRpc {
     /// The call may take the upload's time at [`MIN_UPLOAD_RATE`] plus the options' `timeout`
     /// (the node pins a whole DAG before it answers: a CAR that does not hold every block of
     /// it, such as a catalogue without its videos, makes the node look for the rest).
-    pub fn dag_import(
+    pub(crate) fn dag_import(
         &self,
-        body: Body,
+        body: BodyReader,
         boundary: &str,
         len: u64,
     ) -> Result<Vec<ImportedRoot>, RpcError> {
         let endpoint = self.endpoint("dag/import");
         // No `cid-base`: js-ipfs refuses to print a CIDv0 root in base32, and any base parses.
-        let query = [("pin-roots", "true".into())];
-        let content_type = format!("multipart/form-data; boundary={boundary}");
+        let url = self.url_of("dag/import", &[("pin-roots", "true".into())])?;
         let limit = self.options.timeout + Duration::from_secs(len / MIN_UPLOAD_RATE);
-        let response = self
-            .call(
-                "dag/import",
-                &query,
-                Some((body, content_type)),
-                Some(limit),
-            )
-            .map_err(|e| match e {
-                RpcError::TimedOut { endpoint, .. } => RpcError::TimedOut {
-                    endpoint,
-                    after: limit,
-                    hint: " (the node pins the whole DAG before it answers: does it hold every \
-                           block the CAR links to? A catalogue links to its videos: push them first)",
-                },
-                e => e,
-            })?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| RpcError::Client(e.to_string()))?;
+        let answer = runtime.block_on(async {
+            let mut request = self
+                .uploads
+                .post(url)
+                .header(
+                    CONTENT_TYPE,
+                    format!("multipart/form-data; boundary={boundary}"),
+                )
+                .body(reqwest::Body::wrap(body))
+                .timeout(limit);
+            if let Some(auth) = &self.auth {
+                request = request.header(AUTHORIZATION, auth.clone());
+            }
+            let mut response = request
+                .send()
+                .await
+                .map_err(|e| self.send_error(e, &endpoint, limit))?;
+            let status = response.status();
+            let mut text = Vec::new();
+            while let Some(chunk) = response
+                .chunk()
+                .await
+                .map_err(|e| self.send_error(e, &endpoint, limit))?
+            {
+                text.extend_from_slice(&chunk);
+                if text.len() as u64 > MAX_LINE * 16 {
+                    return Err(RpcError::Protocol {
+                        endpoint: endpoint.clone(),
+                        reason: "the answer is too long".into(),
+                    });
+                }
+            }
+            Ok((status, text))
+        });
+        let (status, text) = answer.map_err(|e| match e {
+            RpcError::TimedOut { endpoint, .. } => RpcError::TimedOut {
+                endpoint,
+                after: limit,
+                hint: " (the node pins the whole DAG before it answers: does it hold every \
+                       block the CAR links to? A catalogue links to its videos: push them first)",
+            },
+            e => e,
+        })?;
+        if !status.is_success() {
+            return Err(self.answer_error(endpoint, status, &text));
+        }
         let mut roots = Vec::new();
-        for_each_line(&endpoint, response, |line| {
+        for_each_line(&endpoint, &text[..], |line| {
             if let Some(root) = imported_root(&endpoint, line)? {
                 roots.push(root);
             }
@@ -609,7 +666,7 @@ impl KuboRpc {
             value: String,
         }
         let answer: Answer = self.retried(|| {
-            let response = self.call("name/publish", &query, None, None)?;
+            let response = self.call("name/publish", &query, None)?;
             json_body(&endpoint, response)
         })?;
         Ok(Published {
@@ -620,9 +677,8 @@ impl KuboRpc {
 }
 
 /// An error answer: the node's `{"Message"}` when it sent one.
-fn status_error(endpoint: String, status: StatusCode, response: Response) -> RpcError {
-    let mut text = String::new();
-    let _ = response.take(MAX_LINE).read_to_string(&mut text);
+fn status_error(endpoint: String, status: StatusCode, body: &[u8]) -> RpcError {
+    let text = String::from_utf8_lossy(body);
     #[derive(Deserialize)]
     #[serde(rename_all = "PascalCase")]
     struct KuboError {
@@ -678,7 +734,7 @@ fn json_body<T: serde::de::DeserializeOwned>(
 /// stream that failed after its status was sent) is returned as one.
 fn for_each_line(
     endpoint: &str,
-    response: Response,
+    response: impl Read,
     mut each: impl FnMut(&serde_json::Value) -> Result<(), RpcError>,
 ) -> Result<(), RpcError> {
     let mut reader = BufReader::new(response);
