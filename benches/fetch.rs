@@ -9,9 +9,10 @@
 //!
 //! - `curl -o`: the reference. It writes 1 GiB and does not sync it.
 //! - `curl -o`, then `sync FILE`: the same bytes made durable, as `ingest` makes its outputs.
-//! - `ingest fetch`: writes the file and the CAR (2 GiB), imports as the bytes arrive, syncs both
-//!   before renaming them into place. Its CID must be the vector's.
-//! - `ingest fetch --no-car`: the file and the record only (1 GiB written and synced).
+//! - `ingest fetch`: the default, the file and the record only (1 GiB written and synced),
+//!   imported as the bytes arrive. Its CID must be the vector's.
+//! - `ingest fetch --car`: the file and the CAR (2 GiB), both synced before they are renamed
+//!   into place.
 //! - `ingest fetch --threads 1`: one hashing thread.
 //! - `curl -o` then `ingest archive`: the two-pass way, for context.
 //! - `dd` of 2 GiB with `O_DIRECT`, synced: the disk's floor for writing the file and the CAR.
@@ -138,7 +139,7 @@ fn main() {
         (time, rss)
     };
     let (ingest_time, ingest_rss) = fetch(&[]);
-    let (no_car, no_car_rss) = fetch(&["--no-car"]);
+    let (car_time, car_rss) = fetch(&["--car"]);
     let (one_time, one_rss) = fetch(&["--threads", "1"]);
     let (two_pass, two_rss, _) = repeat(&out, |out| {
         let a = measure(
@@ -173,8 +174,8 @@ fn main() {
     for (name, time, rss) in [
         ("curl -o", curl, curl_rss),
         ("curl -o, then sync FILE", durable, durable_rss),
-        ("ingest fetch (file + CAR)", ingest_time, ingest_rss),
-        ("ingest fetch --no-car", no_car, no_car_rss),
+        ("ingest fetch (file + record)", ingest_time, ingest_rss),
+        ("ingest fetch --car (file + CAR)", car_time, car_rss),
         ("ingest fetch --threads 1", one_time, one_rss),
         ("curl -o, then ingest archive", two_pass, two_rss),
     ] {

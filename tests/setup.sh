@@ -3,7 +3,8 @@
 # runs it first. Idempotent and quiet: when everything is there it checks and prints nothing;
 # `apt-get update` runs only when a package is missing, and a failed install prints its log.
 #   apt (Debian/Ubuntu): node and npm (the interop checks), ffmpeg (tests/ytdlp makes its test
-#   video), openssl (the HTTPS fetch test's server), python3-venv (yt-dlp goes in a venv)
+#   video), openssl (the HTTPS fetch test's server), python3-venv (yt-dlp goes in a venv),
+#   iproute2 and curl (the network tests' private namespace and their requests to the node)
 #   rustup: clippy and rustfmt (the lint and format checks)
 set -euo pipefail
 
@@ -13,6 +14,9 @@ command -v npm >/dev/null || need_apt+=(npm)
 command -v ffmpeg >/dev/null || need_apt+=(ffmpeg)
 command -v openssl >/dev/null || need_apt+=(openssl)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
+command -v ip >/dev/null || need_apt+=(iproute2)
+command -v curl >/dev/null || need_apt+=(curl)
+command -v unshare >/dev/null || need_apt+=(util-linux)
 
 need_rustup=()
 cargo clippy --version >/dev/null 2>&1 || need_rustup+=(clippy)

@@ -16,8 +16,10 @@
 //! Data flows one way through each path:
 //!
 //! ```text
-//! volunteer:   file or URL ──▶ fetch ──▶ unixfs importer ──▶ archive (record) ──▶ CAR / record file
-//! maintainer:  records ──▶ catalogue::Merge (onto a base CAR) ──▶ catalogue CAR
+//! volunteer:   file or URL ──▶ fetch ──▶ unixfs importer ──▶ archive (record) ──▶ record file
+//!              record + files ──▶ archive::derive_blocks ──▶ ipfs::push (dag/import) ──▶ a node
+//! maintainer:  records ──▶ catalogue::Merge (onto a base CAR) ──▶ catalogue CAR (+ delta)
+//!              ──▶ ipfs::publish (dag/import, name/publish)
 //! newcomer:    catalogue CAR ──▶ catalogue::videos ──▶ what is left to archive
 //!
 //! inside the importer:

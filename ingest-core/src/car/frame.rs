@@ -195,6 +195,11 @@ impl<R: Read> Frames<R> {
         &self.roots
     }
 
+    /// Where the next frame starts (after the header, at first).
+    pub(crate) fn offset(&self) -> u64 {
+        self.offset
+    }
+
     fn truncated(&self, e: io::Error) -> CarError {
         match e.kind() {
             io::ErrorKind::UnexpectedEof => CarError::Truncated {

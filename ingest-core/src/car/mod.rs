@@ -32,7 +32,7 @@ mod writer;
 
 pub(crate) use frame::{block_matches, presize, BlockKey, Frames, KeyBuild, KeyMap};
 pub use index::CarIndex;
-pub use reader::CarReader;
+pub use reader::{check_car, CarReader, CarSummary};
 pub use writer::CarWriter;
 
 /// The largest CAR header read: 64 KiB. A header holds a few root CIDs (~40 bytes each); a
@@ -158,6 +158,44 @@ mod tests {
         assert_eq!(reader.roots(), &[raw(b)]);
         let blocks: Vec<_> = reader.by_ref().collect::<Result<_, _>>().unwrap();
         assert_eq!(blocks, vec![(raw(a), a.to_vec()), (raw(b), b.to_vec())]);
+    }
+
+    #[test]
+    fn a_whole_car_is_checked_on_several_threads_and_the_first_bad_block_named() {
+        let blocks: Vec<Vec<u8>> = (0..200u32)
+            .map(|i| i.to_le_bytes().repeat(100 + i as usize))
+            .collect();
+        let mut car = CarWriter::new(Vec::new(), &[raw(&blocks[0])]).unwrap();
+        let mut starts = Vec::new();
+        for b in &blocks {
+            starts.push(car.bytes_written());
+            car.put(&raw(b), b).unwrap();
+        }
+        let bytes = car.finish().unwrap();
+        for threads in [1, 2, 4] {
+            let threads = std::num::NonZeroUsize::new(threads).unwrap();
+            let summary = check_car(&bytes[..], threads).unwrap();
+            assert_eq!(summary.roots, [raw(&blocks[0])]);
+            assert_eq!(summary.blocks, 200);
+            assert_eq!(summary.bytes, bytes.len() as u64);
+            // Two damaged blocks: the earlier one is named, whichever thread saw it.
+            let mut bad = bytes.clone();
+            for i in [150, 37] {
+                let last = (starts.get(i + 1).copied().unwrap()) as usize - 1;
+                bad[last] ^= 0x80;
+            }
+            match check_car(&bad[..], threads) {
+                Err(CarError::HashMismatch { cid, offset }) => {
+                    assert_eq!((cid, offset), (raw(&blocks[37]), starts[37]));
+                }
+                other => panic!("{other:?}"),
+            }
+            let cut = &bytes[..bytes.len() - 3];
+            assert!(matches!(
+                check_car(cut, threads),
+                Err(CarError::Truncated { .. })
+            ));
+        }
     }
 
     /// A reader that hands out one byte a call, so every CID straddles the end of the frame

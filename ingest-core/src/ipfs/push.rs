@@ -12,6 +12,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
 use std::io::BufReader;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -23,7 +24,7 @@ use super::pinning::{PinRequest, PinStatus, PinningError, PinningService, Remote
 use super::rpc::{KuboRpc, RpcError};
 use super::stream::{multipart_body, BodyWriter};
 use crate::archive::{derive_blocks, ArchiveError, Record, RecordError, MAX_RECORD_LEN};
-use crate::car::{CarError, CarReader, CarWriter};
+use crate::car::{self, CarError, CarReader, CarWriter};
 use crate::io::{find_files, read_small_file, SmallFileError};
 use crate::unixfs::{HashOnly, ImportOptions};
 
@@ -410,16 +411,14 @@ fn check_car(path: &Path) -> Result<(Vec<Cid>, u64), PushError> {
         source: Box::new(source),
     };
     let file = File::open(path).map_err(|e| bad(CarError::Io(e)))?;
-    let size = file.metadata().map_err(|e| bad(CarError::Io(e)))?.len();
-    let mut reader = CarReader::new(BufReader::with_capacity(1 << 20, file)).map_err(bad)?;
-    let roots = reader.roots().to_vec();
-    if roots.is_empty() {
+    let threads = std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN);
+    let summary = car::check_car(file, threads).map_err(bad)?;
+    if summary.roots.is_empty() {
         return Err(PushError::NoRoot {
             path: path.to_owned(),
         });
     }
-    while reader.next_block().map_err(bad)?.is_some() {}
-    Ok((roots, size))
+    Ok((summary.roots, summary.bytes))
 }
 
 /// Pushes `inputs` to `node` (when given) and asks `service` (when given) to pin them. Returns
