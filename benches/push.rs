@@ -4,7 +4,8 @@
 //!
 //! The file is the vectors' 1 GiB + 1 byte (`public-12`), archived under unixfs-v1-2025 with its
 //! CAR. The node is js-ipfs (tests/ipfs-node.sh), offline, in a private network namespace
-//! (benches/push.sh runs this benchmark through tests/netns.sh). Before each run the root is
+//! (benches/push.sh runs this benchmark through tests/netns.sh). The commands take turns, five
+//! rounds, medians shown. Before each run the root is
 //! unpinned and the node's blocks collected (not timed), the page cache is warm, and each
 //! command's wall time and peak RSS (from `wait4`, the client's own) is measured:
 //!
@@ -27,9 +28,12 @@ use ingest_tests::{file_vectors, Content};
 mod common;
 use common::{ingest_bin, measure, Run};
 
-const REPEATS: usize = 3;
+const REPEATS: usize = 5;
 const SEED: &str = "public-12";
 const PROFILE: &str = "unixfs-v1-2025";
+
+/// Makes the command of one run.
+type MakeCommand<'a> = Box<dyn Fn() -> Command + 'a>;
 
 fn main() {
     let vector = file_vectors()
@@ -85,43 +89,62 @@ fn main() {
         let _ = Command::new("sync").status();
         std::thread::sleep(Duration::from_millis(500));
     };
-    let repeat = |command: &dyn Fn() -> Command| -> (Duration, u64) {
-        let mut times = Vec::new();
-        let mut rss = 0;
-        for _ in 0..REPEATS {
+    // The three commands take turns, so a node that slows down as its repo grows (or speeds up
+    // as it warms) weighs on each alike.
+    let commands: [(&str, MakeCommand); 3] = [
+        (
+            "curl -F file=@x.car (dag/import)",
+            Box::new(|| {
+                let mut c = Command::new("curl");
+                c.args(["-sS", "--fail", "-X", "POST", "-F"])
+                    .arg(format!(
+                        "file=@{};type=application/vnd.ipld.car",
+                        car.display()
+                    ))
+                    .arg(format!("{api}/api/v0/dag/import?pin-roots=true"));
+                c
+            }),
+        ),
+        (
+            "ingest push RECORD --data DIR (derived)",
+            Box::new(|| {
+                let mut c = Command::new(&ingest);
+                c.args(["push", "-q", "--api", &api])
+                    .arg(&record)
+                    .arg("--data")
+                    .arg(&data);
+                c
+            }),
+        ),
+        (
+            "ingest push x.car",
+            Box::new(|| {
+                let mut c = Command::new(&ingest);
+                c.args(["push", "-q", "--api", &api]).arg(&car);
+                c
+            }),
+        ),
+    ];
+    let mut times = vec![Vec::new(); commands.len()];
+    let mut rss = vec![0u64; commands.len()];
+    for _ in 0..REPEATS {
+        for (i, (_, command)) in commands.iter().enumerate() {
             reset();
             let r: Run = measure(&mut command());
             assert!(node.pinned(&root), "the run pinned the root: {}", r.stdout);
-            times.push(r.wall);
-            rss = rss.max(r.max_rss_kib);
+            times[i].push(r.wall);
+            rss[i] = rss[i].max(r.max_rss_kib);
         }
-        times.sort();
-        (times[REPEATS / 2], rss)
-    };
-
-    let curl = repeat(&|| {
-        let mut c = Command::new("curl");
-        c.args(["-sS", "--fail", "-X", "POST", "-F"])
-            .arg(format!(
-                "file=@{};type=application/vnd.ipld.car",
-                car.display()
-            ))
-            .arg(format!("{api}/api/v0/dag/import?pin-roots=true"));
-        c
-    });
-    let derived = repeat(&|| {
-        let mut c = Command::new(&ingest);
-        c.args(["push", "-q", "--api", &api])
-            .arg(&record)
-            .arg("--data")
-            .arg(&data);
-        c
-    });
-    let from_car = repeat(&|| {
-        let mut c = Command::new(&ingest);
-        c.args(["push", "-q", "--api", &api]).arg(&car);
-        c
-    });
+    }
+    let medians: Vec<Duration> = times
+        .iter_mut()
+        .map(|t| {
+            t.sort();
+            t[REPEATS / 2]
+        })
+        .collect();
+    let names: Vec<&str> = commands.iter().map(|(name, _)| *name).collect();
+    drop(commands);
     drop(node);
 
     let mib = car_size as f64 / (1u64 << 20) as f64;
@@ -133,17 +156,13 @@ fn main() {
     println!();
     println!("| command | wall | throughput | ratio to curl -F | peak RSS |");
     println!("|---|---:|---:|---:|---:|");
-    for (name, (time, rss)) in [
-        ("curl -F file=@x.car (dag/import)", curl),
-        ("ingest push RECORD --data DIR (derived)", derived),
-        ("ingest push x.car", from_car),
-    ] {
+    for (i, name) in names.iter().enumerate() {
         println!(
             "| {name} | {:.2} s | {:.0} MiB/s | {:.2}× | {:.1} MiB |",
-            time.as_secs_f64(),
-            mib / time.as_secs_f64(),
-            curl.0.as_secs_f64() / time.as_secs_f64(),
-            rss as f64 / 1024.0
+            medians[i].as_secs_f64(),
+            mib / medians[i].as_secs_f64(),
+            medians[0].as_secs_f64() / medians[i].as_secs_f64(),
+            rss[i] as f64 / 1024.0
         );
     }
     println!();

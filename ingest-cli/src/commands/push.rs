@@ -37,7 +37,7 @@ pub struct TargetArgs {
     )]
     pub api_auth: Option<Auth>,
     /// A remote pinning service (IPFS Pinning Service API endpoint, such as
-    /// https://api.example/psa): asked to pin each root. Alone, only the service is asked; with
+    /// `https://api.example/psa`): asked to pin each root. Alone, only the service is asked; with
     /// --api too, the node is pushed to first and its addresses are the pin's origins.
     #[arg(long, value_name = "URL")]
     pub pin_service: Option<String>,
@@ -53,6 +53,11 @@ pub struct TargetArgs {
     /// Return once the service queued a pin, without waiting for `pinned`.
     #[arg(long)]
     pub no_wait: bool,
+    /// Have the node connect to the addresses the pinning service names for its own nodes
+    /// (`delegates`), so they find the blocks at once. Off by default: it dials addresses the
+    /// service chose.
+    #[arg(long, requires = "pin_service")]
+    pub connect_delegates: bool,
     /// Failed attempts in a row before a call gives up (connection errors, 5xx, 429).
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub retries: u32,
@@ -112,13 +117,14 @@ pub struct Args {
     #[command(flatten)]
     pub target: TargetArgs,
     /// The pin name of a CAR on the pinning service (default: the file's stem); a new root
-    /// replaces the pin of the same name. Videos are named <site>/<id>.
+    /// replaces the pin of the same name. Videos are named `<site>/<id>`.
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
     /// Inputs pushed at once.
     #[arg(long, short = 'j', value_name = "N", default_value_t = 2)]
     pub jobs: usize,
-    /// Print one JSON object per input: input, root, record, bytes_sent, status, error, remote.
+    /// Print one JSON object per input: input, root, record, bytes_sent, status, error, remote,
+    /// notes.
     #[arg(long)]
     pub json: bool,
     /// No progress bar, and no line per input (failures are still reported).
@@ -140,6 +146,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         import: args.perf.options(),
         name: args.name.clone(),
         wait: !args.target.no_wait,
+        connect_delegates: args.target.connect_delegates,
         ..PushOptions::default()
     };
     let printer = Printer::new(args.json, args.quiet);
@@ -215,11 +222,14 @@ impl Printer {
 
     fn print(&self, out: &mut impl Write, pushed: &Pushed) -> std::io::Result<()> {
         let input = pushed.input.path().display();
+        for note in &pushed.notes {
+            eprintln!("ingest: warning: {input}: {note}");
+        }
         if self.json {
             return json_line(out, &pushed_json(pushed));
         }
         if let Some(error) = &pushed.error {
-            eprintln!("ingest: {}", ErrorText(error));
+            eprintln!("ingest: {}", chain(error));
             return Ok(());
         }
         if self.quiet {
@@ -251,32 +261,20 @@ impl Printer {
     }
 }
 
-/// A [`PushError`](ingest_core::ipfs::PushError) borrowed as an error, for its whole chain.
-struct ErrorText<'a>(&'a ingest_core::ipfs::PushError);
-
-impl std::fmt::Debug for ErrorText<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Debug::fmt(self.0, f)
-    }
-}
-
-impl std::fmt::Display for ErrorText<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut text = self.0.to_string();
-        let mut source = std::error::Error::source(self.0);
-        while let Some(s) = source {
-            let next = s.to_string();
-            if !text.contains(&next) {
-                text.push_str(": ");
-                text.push_str(&next);
-            }
-            source = s.source();
+/// An error and its sources, on one line (as `main` prints an error with `{:#}`).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let next = s.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
         }
-        f.write_str(&text)
+        source = s.source();
     }
+    text
 }
-
-impl std::error::Error for ErrorText<'_> {}
 
 fn remote_json(remote: &RemotePinned) -> serde_json::Value {
     json!({
@@ -295,8 +293,9 @@ fn pushed_json(pushed: &Pushed) -> serde_json::Value {
         "record": pushed.record.map(|r| r.to_string()),
         "bytes_sent": pushed.bytes_sent,
         "status": pushed.status,
-        "error": pushed.error.as_ref().map(|e| ErrorText(e).to_string()),
+        "error": pushed.error.as_ref().map(|e| chain(e)),
         "remote": pushed.remote.as_ref().map(remote_json),
+        "notes": pushed.notes,
     })
 }
 
@@ -359,6 +358,7 @@ pub fn run_publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
     let options = PushOptions {
         name: Some(args.name.clone()),
         wait: !args.target.no_wait,
+        connect_delegates: args.target.connect_delegates,
         ..PushOptions::default()
     };
     let printer = Printer::new(true, args.quiet);

@@ -30,18 +30,25 @@ impl<R: Read> CarReader<R> {
 
     /// The next block, checked against its CID; `None` at the end.
     pub fn next_block(&mut self) -> Result<Option<(Cid, Vec<u8>)>, CarError> {
+        let mut block = Vec::new();
+        Ok(self.next_block_into(&mut block)?.map(|cid| (cid, block)))
+    }
+
+    /// The next block into `block` (its bytes replace what it held, its allocation is reused),
+    /// checked against its CID; returns the CID, `None` at the end.
+    pub fn next_block_into(&mut self, block: &mut Vec<u8>) -> Result<Option<Cid>, CarError> {
         let Some(head) = self.frames.next_head()? else {
             return Ok(None);
         };
-        let mut block = Vec::new();
-        self.frames.read_block(&head, &mut block)?;
-        if !block_matches(&head.cid, &block) {
+        block.clear();
+        self.frames.read_block(&head, block)?;
+        if !block_matches(&head.cid, block) {
             return Err(CarError::HashMismatch {
                 cid: head.cid,
                 offset: head.start,
             });
         }
-        Ok(Some((head.cid, block)))
+        Ok(Some(head.cid))
     }
 }
 

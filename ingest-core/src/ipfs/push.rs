@@ -11,7 +11,6 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
-use std::io::BufReader;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -125,6 +124,10 @@ pub struct PushOptions {
     pub wait: bool,
     /// The longest wait for a pinning service.
     pub wait_limit: Duration,
+    /// Have the node connect to the addresses a pinning service names (`delegates`), so the
+    /// service's nodes find the blocks at once. Off by default: it dials addresses an outside
+    /// party chose.
+    pub connect_delegates: bool,
 }
 
 impl Default for PushOptions {
@@ -135,6 +138,7 @@ impl Default for PushOptions {
             name: None,
             wait: true,
             wait_limit: Duration::from_secs(3600),
+            connect_delegates: false,
         }
     }
 }
@@ -171,6 +175,8 @@ pub struct Pushed {
     pub remote: Option<RemotePinned>,
     /// Why it failed.
     pub error: Option<PushError>,
+    /// What went wrong without failing it.
+    pub notes: Vec<String>,
 }
 
 /// What happens during a push, for progress displays. Sent from the pushing threads.
@@ -517,6 +523,7 @@ impl Context<'_> {
             status: PushStatus::Failed,
             remote: None,
             error: None,
+            notes: Vec::new(),
         };
         let planned = match planned {
             Ok(p) => p,
@@ -552,24 +559,18 @@ impl Context<'_> {
                 origins: self.origins.to_vec(),
                 meta: planned.meta.clone(),
             };
-            match service.pin(
-                &request,
-                planned.replaces,
-                self.options.wait,
-                self.options.wait_limit,
-            ) {
+            match self.pin_remote(service, &request, planned.replaces, &mut pushed.notes) {
                 Ok(remote) => {
                     let failed = remote.status.status == PinStatus::Failed;
+                    let info = remote.status.info_text();
                     pushed.remote = Some(remote);
                     if failed {
                         pushed.status = PushStatus::Failed;
-                        pushed.error = pushed.remote.as_ref().map(|r| {
-                            PushError::Pinning(PinningError::Failed {
-                                service: service.url().to_string(),
-                                cid: Box::new(root),
-                                info: r.status.info_text(),
-                            })
-                        });
+                        pushed.error = Some(PushError::Pinning(PinningError::Failed {
+                            service: service.url().to_string(),
+                            cid: Box::new(root),
+                            info,
+                        }));
                     }
                 }
                 Err(e) => {
@@ -579,6 +580,33 @@ impl Context<'_> {
             }
         }
         pushed
+    }
+
+    /// Asks the service to pin, then (when asked to) has the node connect to the service's
+    /// delegates, then waits (when asked to). A delegate the node cannot reach is a note, not
+    /// a failure: the service may find the blocks another way.
+    fn pin_remote(
+        &self,
+        service: &PinningService,
+        request: &PinRequest,
+        replaces: bool,
+        notes: &mut Vec<String>,
+    ) -> Result<RemotePinned, PinningError> {
+        let limit = self.options.wait_limit;
+        let mut remote = service.pin(request, replaces, false, limit)?;
+        if let (true, Some(node)) = (self.options.connect_delegates, self.node) {
+            for delegate in &remote.status.delegates {
+                if let Err(e) = node.swarm_connect(delegate) {
+                    notes.push(format!(
+                        "the node could not connect to the delegate {delegate}: {e}"
+                    ));
+                }
+            }
+        }
+        if self.options.wait {
+            remote.status = service.wait(remote.status, limit)?;
+        }
+        Ok(remote)
     }
 
     /// Sends the blocks with retries, then confirms the pins. Returns the CAR bytes sent.
@@ -674,15 +702,14 @@ impl Context<'_> {
         match &planned.blocks {
             Blocks::Derive { record, path, data } => {
                 let mut progress = |n| events(PushEvent::Sent(n));
+                // A failure to write into the body (the upload stopped) is told apart by
+                // `send`, which knows whether the body's reader went away.
                 derive_blocks(record, data, self.options.import, &mut car, &mut progress).map_err(
-                    |e| match e {
-                        ArchiveError::Car { source, .. } if is_stopped(&source) => {
-                            ProduceError::Stopped
-                        }
-                        e => ProduceError::Input(PushError::Derive {
+                    |e| {
+                        ProduceError::Input(PushError::Derive {
                             record: path.clone(),
                             source: Box::new(e),
-                        }),
+                        })
                     },
                 )?;
             }
@@ -699,8 +726,7 @@ impl Context<'_> {
                         source,
                     })
                 })?;
-                let mut reader =
-                    CarReader::new(BufReader::with_capacity(1 << 20, file)).map_err(bad)?;
+                let mut reader = CarReader::new(file).map_err(bad)?;
                 if reader.roots() != planned.roots.as_slice() {
                     return Err(ProduceError::Input(PushError::BadCar {
                         path: path.clone(),
@@ -709,7 +735,8 @@ impl Context<'_> {
                         }),
                     }));
                 }
-                while let Some((cid, block)) = reader.next_block().map_err(bad)? {
+                let mut block = Vec::new();
+                while let Some(cid) = reader.next_block_into(&mut block).map_err(bad)? {
                     car.write_frame(&cid, &block).map_err(ProduceError::car)?;
                     events(PushEvent::Sent(block.len() as u64));
                 }
@@ -731,15 +758,8 @@ enum ProduceError {
 }
 
 impl ProduceError {
-    fn car(e: CarError) -> ProduceError {
-        if is_stopped(&e) {
-            ProduceError::Stopped
-        } else {
-            ProduceError::Input(PushError::Rpc(RpcError::Client(e.to_string())))
-        }
+    /// Writing to the body failed: the body's only failure is the upload having stopped.
+    fn car(_: CarError) -> ProduceError {
+        ProduceError::Stopped
     }
-}
-
-fn is_stopped(e: &CarError) -> bool {
-    matches!(e, CarError::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe)
 }

@@ -639,6 +639,13 @@ impl KuboRpc {
         Ok(roots)
     }
 
+    /// `swarm/connect`: has the node connect to the peer at `address` (a multiaddr ending in
+    /// `/p2p/<peer>`).
+    pub fn swarm_connect(&self, address: &str) -> Result<(), RpcError> {
+        self.call("swarm/connect", &[("arg", address.to_owned())], None)
+            .map(drop)
+    }
+
     /// `name/publish`: points the IPNS name of `key` (the node's own, `self`, by default) at
     /// `path`. With `allow_offline`, a node without peers keeps the record instead of failing.
     pub fn name_publish(
