@@ -106,3 +106,71 @@ fn inputs_that_are_not_archives_or_cars_are_named() {
     let run = ingest(&["push", empty.to_str().unwrap(), "--api-auth", "digest:x"]);
     assert_eq!(run.status.code(), Some(2), "a usage error");
 }
+
+/// A damaged CAR is refused before any request carries a byte of it: the API (here a recording
+/// stand-in that answers `id` and an empty `pin/ls`) never sees a `dag/import`, not even one
+/// cut short at the bad block.
+#[test]
+fn a_damaged_car_never_reaches_the_api() {
+    use ingest_tests::http::{Resource, Server};
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let file = data.join("v.mp4");
+    std::fs::write(&file, ingest_tests::Content::bytes("damaged", 12_000_000)).unwrap();
+    let run = ingest(&[
+        "archive",
+        file.to_str().unwrap(),
+        "--site",
+        "example",
+        "--id",
+        "damaged",
+        "--car",
+        "--json",
+        "--out",
+        tmp.path().join("out").to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let archived: serde_json::Value =
+        serde_json::from_str(crate::common::stdout(&run).trim()).unwrap();
+    let car = std::path::PathBuf::from(archived["car_path"].as_str().unwrap());
+    let root = archived["directory"].as_str().unwrap();
+    let mut bytes = std::fs::read(&car).unwrap();
+    let at = bytes.len() - 200_000; // inside the last of twelve leaves
+    bytes[at] ^= 1;
+    let damaged = tmp.path().join("damaged.car");
+    std::fs::write(&damaged, &bytes).unwrap();
+
+    let api = Server::start().unwrap();
+    api.put(
+        "/api/v0/id",
+        Resource::new(br#"{"ID":"12D3KooWStandIn","Addresses":[]}"#.to_vec()),
+    );
+    api.put(
+        &format!("/api/v0/pin/ls?arg={root}&type=recursive"),
+        Resource::new(br#"{"Keys":{}}"#.to_vec()),
+    );
+    let run = ingest(&[
+        "push",
+        damaged.to_str().unwrap(),
+        "--api",
+        &api.url(""),
+        "--retries",
+        "0",
+    ]);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    let err = stderr(&run);
+    assert!(
+        err.contains("damaged.car") && err.contains("does not match its cid"),
+        "{err}"
+    );
+    let paths: Vec<String> = api.seen().into_iter().map(|s| s.path).collect();
+    assert!(
+        paths.iter().any(|p| p.starts_with("/api/v0/pin/ls")),
+        "the stand-in was asked: {paths:?}"
+    );
+    assert!(
+        !paths.iter().any(|p| p.contains("dag/import")),
+        "nothing was sent: {paths:?}"
+    );
+}

@@ -233,7 +233,9 @@ fn a_car_archive_and_a_derived_one_pin_the_same_root() {
 fn a_tampered_car_is_refused_with_nothing_sent() {
     let tmp = tempfile::tempdir().unwrap();
     let node = IpfsNode::start(&tmp.path().join("node"));
-    let a = archive(tmp.path(), "example", "tampered", 2_000_000, &["--car"]);
+    // Twelve leaves: a push that checked as it sent, not before, would have sent eleven of them
+    // (more than the upload's buffers hold) when it met the bad one.
+    let a = archive(tmp.path(), "example", "tampered", 12_000_000, &["--car"]);
     let car = PathBuf::from(a.json["car_path"].as_str().unwrap());
     let mut bytes = std::fs::read(&car).unwrap();
     // Inside the last leaf's data, far from any frame header.

@@ -362,7 +362,7 @@ fn plan(input: &PushInput, options: &PushOptions) -> Result<Planned, PushError> 
             let files_present = record.files.iter().all(|f| data.join(&f.name).is_file());
             let car = car_beside(path);
             let blocks = if !files_present && car.is_file() {
-                let (roots, _) = check_car(&car)?;
+                let (roots, _) = car_roots(&car)?;
                 if roots != [cids.directory] {
                     return Err(PushError::CarOfAnotherArchive {
                         car,
@@ -390,7 +390,7 @@ fn plan(input: &PushInput, options: &PushOptions) -> Result<Planned, PushError> 
             })
         }
         PushInput::Car { path } => {
-            let (roots, size) = check_car(path)?;
+            let (roots, size) = car_roots(path)?;
             let name = options.name.clone().unwrap_or_else(|| {
                 path.file_stem()
                     .map(|s| s.to_string_lossy().into_owned())
@@ -409,9 +409,27 @@ fn plan(input: &PushInput, options: &PushOptions) -> Result<Planned, PushError> 
     }
 }
 
-/// Reads a whole CAR, checking every block: its roots and size. Nothing is sent from a CAR
-/// that does not pass.
-fn check_car(path: &Path) -> Result<(Vec<Cid>, u64), PushError> {
+/// A CAR's roots (from its header) and size: all a plan needs. Its blocks are checked only if
+/// it is to be sent ([`check_car`]).
+fn car_roots(path: &Path) -> Result<(Vec<Cid>, u64), PushError> {
+    let bad = |source| PushError::BadCar {
+        path: path.to_owned(),
+        source: Box::new(source),
+    };
+    let file = File::open(path).map_err(|e| bad(CarError::Io(e)))?;
+    let size = file.metadata().map_err(|e| bad(CarError::Io(e)))?.len();
+    let roots = CarReader::new(file).map_err(bad)?.roots().to_vec();
+    if roots.is_empty() {
+        return Err(PushError::NoRoot {
+            path: path.to_owned(),
+        });
+    }
+    Ok((roots, size))
+}
+
+/// Reads a whole CAR, checking every block against its CID on all cores, and that its roots
+/// are still `roots`. Nothing is sent from a CAR that does not pass.
+fn check_car(path: &Path, roots: &[Cid]) -> Result<(), PushError> {
     let bad = |source| PushError::BadCar {
         path: path.to_owned(),
         source: Box::new(source),
@@ -419,12 +437,12 @@ fn check_car(path: &Path) -> Result<(Vec<Cid>, u64), PushError> {
     let file = File::open(path).map_err(|e| bad(CarError::Io(e)))?;
     let threads = std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN);
     let summary = car::check_car(file, threads).map_err(bad)?;
-    if summary.roots.is_empty() {
-        return Err(PushError::NoRoot {
-            path: path.to_owned(),
-        });
+    if summary.roots != roots {
+        return Err(bad(CarError::BadHeader {
+            reason: "its roots changed since it was first read".into(),
+        }));
     }
-    Ok((summary.roots, summary.bytes))
+    Ok(())
 }
 
 /// Pushes `inputs` to `node` (when given) and asks `service` (when given) to pin them. Returns
@@ -616,6 +634,9 @@ impl Context<'_> {
         input: &PushInput,
         planned: &Planned,
     ) -> Result<u64, PushError> {
+        if let Blocks::Car { path } = &planned.blocks {
+            check_car(path, &planned.roots)?;
+        }
         let mut failures = 0;
         loop {
             let attempt = self
@@ -731,7 +752,7 @@ impl Context<'_> {
                     return Err(ProduceError::Input(PushError::BadCar {
                         path: path.clone(),
                         source: Box::new(CarError::BadHeader {
-                            reason: "its roots changed since it was checked".into(),
+                            reason: "its roots changed since it was first read".into(),
                         }),
                     }));
                 }

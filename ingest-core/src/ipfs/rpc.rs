@@ -418,7 +418,9 @@ impl KuboRpc {
             .base
             .join(&format!("api/v0/{path}"))
             .map_err(|e| RpcError::Client(e.to_string()))?;
-        url.query_pairs_mut().extend_pairs(query);
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
         Ok(url)
     }
 
