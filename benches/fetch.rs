@@ -20,15 +20,15 @@
 //! Usage: `benches/fetch.sh` (builds first). Environment: `INGEST_BIN`, `INGEST_BENCH_DIR`
 //! (default: the system temp dir; needs 3 GiB). Results are kept in `benches/runs/`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use ingest_tests::http::{Body, Resource, Server};
-use ingest_tests::{file_vectors, Content};
+use ingest_tests::Content;
 
 mod common;
-use common::{ingest_bin, measure, Run};
+use common::{bench_dir, ingest_bin, measure, vector, Run};
 
 const REPEATS: usize = 5;
 const SEED: &str = "public-12";
@@ -59,14 +59,8 @@ fn repeat(out: &Path, mut run: impl FnMut(&Path) -> Run) -> (Duration, u64, Stri
 }
 
 fn main() {
-    let vector = file_vectors()
-        .into_iter()
-        .find(|v| v.seed == SEED && v.profile == PROFILE)
-        .expect("the 1 GiB vector");
-    let base = std::env::var_os("INGEST_BENCH_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir)
-        .join("ingest-fetch-bench");
+    let vector = vector(SEED, PROFILE);
+    let base = bench_dir("ingest-fetch-bench");
     std::fs::create_dir_all(&base).unwrap();
     let body = base.join("body.bin");
     if std::fs::metadata(&body).map(|m| m.len()).ok() != Some(vector.size) {

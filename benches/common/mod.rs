@@ -17,3 +17,22 @@ pub fn ingest_bin(script: &str) -> PathBuf {
     assert!(bin.exists(), "{} is missing: run {script}", bin.display());
     bin
 }
+
+/// The vector `seed` under `profile` (the 1 GiB `public-12` for the fetch and push benchmarks).
+#[allow(dead_code)] // used by some benchmarks
+pub fn vector(seed: &str, profile: &str) -> ingest_tests::FileVector {
+    ingest_tests::file_vectors()
+        .into_iter()
+        .find(|v| v.seed == seed && v.profile == profile)
+        .unwrap_or_else(|| panic!("the vector {seed} under {profile}"))
+}
+
+/// The benchmark's working directory: `name` under `$INGEST_BENCH_DIR`, else the system's
+/// temporary directory.
+#[allow(dead_code)] // used by some benchmarks
+pub fn bench_dir(name: &str) -> PathBuf {
+    std::env::var_os("INGEST_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir)
+        .join(name)
+}

@@ -71,7 +71,7 @@ download() { # download DIR: yt-dlp as the README says, then ingest archive
   mkdir -p "$1"
   (cd "$1" && "$venv/bin/yt-dlp" --no-config --quiet --no-progress --write-info-json \
     --write-thumbnail --fixup never -o '%(id)s.%(ext)s' "http://127.0.0.1:$port/watch.html") || return 1
-  "$ingest" archive --json "$1/clip.info.json" --out "$1/out" >"$1/archive.json" || return 1
+  "$ingest" archive --json --car "$1/clip.info.json" --out "$1/out" >"$1/archive.json" || return 1
 }
 check "yt-dlp download and ingest archive, first run" download "$work/a"
 sleep 1 # a later `epoch` in the second info.json

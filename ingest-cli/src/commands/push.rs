@@ -228,8 +228,8 @@ impl Printer {
         if self.json {
             return json_line(out, &pushed_json(pushed));
         }
-        if let Some(error) = &pushed.error {
-            eprintln!("ingest: {}", chain(error));
+        if let Some(error) = pushed.error_text() {
+            eprintln!("ingest: {error}");
             return Ok(());
         }
         if self.quiet {
@@ -261,21 +261,6 @@ impl Printer {
     }
 }
 
-/// An error and its sources, on one line (as `main` prints an error with `{:#}`).
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let next = s.to_string();
-        if !text.contains(&next) {
-            text.push_str(": ");
-            text.push_str(&next);
-        }
-        source = s.source();
-    }
-    text
-}
-
 fn remote_json(remote: &RemotePinned) -> serde_json::Value {
     json!({
         "requestid": remote.status.requestid,
@@ -293,7 +278,7 @@ fn pushed_json(pushed: &Pushed) -> serde_json::Value {
         "record": pushed.record.map(|r| r.to_string()),
         "bytes_sent": pushed.bytes_sent,
         "status": pushed.status,
-        "error": pushed.error.as_ref().map(|e| chain(e)),
+        "error": pushed.error_text(),
         "remote": pushed.remote.as_ref().map(remote_json),
         "notes": pushed.notes,
     })

@@ -179,6 +179,13 @@ pub struct Pushed {
     pub notes: Vec<String>,
 }
 
+impl Pushed {
+    /// Why it failed, on one line: the error and each of its causes.
+    pub fn error_text(&self) -> Option<String> {
+        self.error.as_ref().map(|e| crate::http::chain(e))
+    }
+}
+
 /// What happens during a push, for progress displays. Sent from the pushing threads.
 #[derive(Debug)]
 pub enum PushEvent<'a> {
