@@ -523,3 +523,36 @@ fn a_new_catalogue_replaces_the_pin_of_its_name() {
     let [pin] = pins.try_into().unwrap();
     assert_eq!(pin["pin"]["cid"], roots[1].as_str());
 }
+
+/// Many archives at once: the node's pins are asked in one listing (kubo and js-ipfs fail a
+/// `pin/ls` of several roots when one is not pinned), and a second push sends nothing.
+#[test]
+#[ignore = "starts an IPFS node: run through tests/netns.sh (tests/run.sh does)"]
+fn forty_archives_pushed_then_found_pinned_in_one_listing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = IpfsNode::start(&tmp.path().join("node"));
+    let cli = ingest_tests::fixtures::Cli::new(env!("CARGO_BIN_EXE_ingest"));
+    let records = cli.archive_many(tmp.path(), "many", 40, "t");
+    let dir = tmp.path().join("records");
+    let data = tmp.path().join("data");
+    let (o, lines) = push(&node, &[s(&dir), "--data", s(&data), "--jobs", "4"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        lines.len(),
+        records.len(),
+        "each archive once, not its CAR too"
+    );
+    assert!(lines.iter().all(|l| l["status"] == "pushed"), "{lines:?}");
+    for line in &lines {
+        assert!(node.pinned(line["root"].as_str().unwrap()));
+    }
+    let before = node.local_blocks().len();
+    let (o, again) = push(&node, &[s(&dir), "--data", s(&data)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(again.len(), 40);
+    for line in &again {
+        assert_eq!(line["status"], "already-pinned", "{line}");
+        assert_eq!(line["bytes_sent"], 0);
+    }
+    assert_eq!(node.local_blocks().len(), before);
+}
