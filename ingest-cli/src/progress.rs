@@ -29,3 +29,18 @@ pub fn bytes_bar(total: Option<u64>, quiet: bool) -> ProgressBar {
         ),
     }
 }
+
+/// [`bytes_bar`] for work in several inputs: the bar counts bytes, its message the inputs done
+/// (set by the caller).
+pub fn bytes_and_inputs_bar(total: u64, quiet: bool) -> ProgressBar {
+    let bar = bytes_bar(Some(total), quiet);
+    if !bar.is_hidden() {
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}  {msg}",
+            )
+            .expect("valid template"),
+        );
+    }
+    bar
+}

@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -17,7 +18,7 @@ use serde_json::json;
 
 use crate::cli::{parse_duration, PerfArgs};
 use crate::output::json_line;
-use crate::progress::bytes_bar;
+use crate::progress::bytes_and_inputs_bar;
 
 /// Where to push: a node, a pinning service, or both.
 #[derive(Debug, Clone, clap::Args)]
@@ -173,6 +174,9 @@ struct Printer {
     json: bool,
     quiet: bool,
     bar: Mutex<Option<indicatif::ProgressBar>>,
+    /// Inputs in all, and done.
+    inputs: AtomicUsize,
+    done: AtomicUsize,
 }
 
 impl Printer {
@@ -181,6 +185,8 @@ impl Printer {
             json,
             quiet,
             bar: Mutex::new(None),
+            inputs: AtomicUsize::new(0),
+            done: AtomicUsize::new(0),
         }
     }
 
@@ -192,9 +198,11 @@ impl Printer {
 
     fn event(&self, event: PushEvent<'_>) {
         match event {
-            PushEvent::Planned { bytes, .. } => {
-                *self.bar.lock().unwrap_or_else(|e| e.into_inner()) =
-                    Some(bytes_bar(Some(bytes), self.quiet));
+            PushEvent::Planned { bytes, inputs } => {
+                self.inputs.store(inputs, Ordering::Relaxed);
+                let bar = bytes_and_inputs_bar(bytes, self.quiet);
+                bar.set_message(format!("0/{inputs} inputs"));
+                *self.bar.lock().unwrap_or_else(|e| e.into_inner()) = Some(bar);
             }
             PushEvent::Sent(n) => self.bar(|b| b.inc(n)),
             PushEvent::Retry {
@@ -210,6 +218,9 @@ impl Printer {
                 self.bar(|b| b.suspend(|| eprintln!("{line}")));
             }
             PushEvent::Done(pushed) => {
+                let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+                let inputs = self.inputs.load(Ordering::Relaxed);
+                self.bar(|b| b.set_message(format!("{done}/{inputs} inputs")));
                 let mut out = std::io::stdout().lock();
                 self.bar(|b| {
                     b.suspend(|| {

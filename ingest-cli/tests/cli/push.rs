@@ -14,16 +14,18 @@ fn closed_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
-fn archived(tmp: &std::path::Path) -> std::path::PathBuf {
+/// An archived video: its record's path and its per-video directory's CID.
+fn archived(tmp: &std::path::Path) -> (std::path::PathBuf, String) {
     let info = fake_download(&tmp.join("dl"), serde_json::json!({}));
     let json = cli().archive_json(&info, &tmp.join("out"));
-    json["record_path"].as_str().unwrap().into()
+    let directory = json["directory"].as_str().unwrap().to_owned();
+    (json["record_path"].as_str().unwrap().into(), directory)
 }
 
 #[test]
 fn a_stopped_node_is_named_at_once() {
     let tmp = tempfile::tempdir().unwrap();
-    let record = archived(tmp.path());
+    let (record, _) = archived(tmp.path());
     let port = closed_port();
     let api = format!("http://127.0.0.1:{port}");
     let start = Instant::now();
@@ -172,5 +174,65 @@ fn a_damaged_car_never_reaches_the_api() {
     assert!(
         !paths.iter().any(|p| p.contains("dag/import")),
         "nothing was sent: {paths:?}"
+    );
+}
+
+/// A pinning service (a recording stand-in) that answers 503 once, then queues the pin and
+/// pins it a poll later: the request is retried, polled until `pinned`, and never duplicated.
+#[test]
+fn a_pin_request_is_retried_then_polled_until_pinned() {
+    use ingest_tests::http::{Answer, Body, Resource, Server};
+    let tmp = tempfile::tempdir().unwrap();
+    let (record, directory) = archived(tmp.path());
+    let status = |status: &str| {
+        serde_json::to_vec(&serde_json::json!({
+            "requestid": "req-1", "status": status, "created": "2026-11-30T00:00:00Z",
+            "pin": {"cid": directory, "name": "youtube/vid"}, "delegates": []
+        }))
+        .unwrap()
+    };
+    let service = Server::start().unwrap();
+    service.put(
+        &format!("/psa/pins?cid={directory}&status=queued%2Cpinning%2Cpinned%2Cfailed"),
+        Resource::new(br#"{"count":0,"results":[]}"#.to_vec()),
+    );
+    service.put(
+        "/psa/pins",
+        Resource::new(status("queued")).answers([Answer::status(503)]),
+    );
+    service.put(
+        "/psa/pins/req-1",
+        Resource::new(status("queued")).answers([
+            Answer::default(),
+            Answer {
+                replace: Some((
+                    Body::Bytes(std::sync::Arc::new(status("pinned"))),
+                    "\"v2\"".into(),
+                )),
+                ..Answer::default()
+            },
+        ]),
+    );
+    let run = ingest(&[
+        "push",
+        "--json",
+        record.to_str().unwrap(),
+        "--pin-service",
+        &service.url("/psa"),
+        "--pin-token",
+        "t0ken",
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let line = &crate::common::json_lines(&run)[0];
+    assert_eq!(line["status"], "requested", "{line}");
+    assert_eq!(line["remote"]["status"], "pinned", "{line}");
+    assert_eq!(line["remote"]["action"], "added", "{line}");
+    let paths: Vec<String> = service.seen().into_iter().map(|s| s.path).collect();
+    let count = |p: &str| paths.iter().filter(|x| x.as_str() == p).count();
+    assert_eq!(count("/psa/pins"), 2, "the 503 retried once: {paths:?}");
+    assert_eq!(
+        count("/psa/pins/req-1"),
+        2,
+        "polled until pinned: {paths:?}"
     );
 }
