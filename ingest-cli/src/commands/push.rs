@@ -24,8 +24,7 @@ use crate::progress::bytes_and_inputs_bar;
 #[derive(Debug, Clone, clap::Args)]
 pub struct TargetArgs {
     /// The node's Kubo RPC API: a URL or a multiaddr (default: $IPFS_API, else the multiaddr in
-    /// $IPFS_PATH/api or ~/.ipfs/api, else http://127.0.0.1:5001). IPFS Cluster's IPFS proxy
-    /// takes the same calls.
+    /// $IPFS_PATH/api or ~/.ipfs/api, else http://127.0.0.1:5001).
     #[arg(long, value_name = "URL")]
     pub api: Option<String>,
     /// Credentials for the RPC API, as kubo's API.Authorizations: basic:USER:PASSWORD or
@@ -36,7 +35,7 @@ pub struct TargetArgs {
         env = "INGEST_API_AUTH",
         hide_env_values = true
     )]
-    pub api_auth: Option<Auth>,
+    pub api_auth: Option<String>,
     /// A remote pinning service (IPFS Pinning Service API endpoint, such as
     /// `https://api.example/psa`): asked to pin each root. Alone, only the service is asked; with
     /// --api too, the node is pushed to first and its addresses are the pin's origins.
@@ -47,8 +46,7 @@ pub struct TargetArgs {
         long,
         value_name = "TOKEN",
         env = "INGEST_PIN_TOKEN",
-        hide_env_values = true,
-        requires = "pin_service"
+        hide_env_values = true
     )]
     pub pin_token: Option<String>,
     /// Return once the service queued a pin, without waiting for `pinned`.
@@ -68,6 +66,26 @@ pub struct TargetArgs {
 }
 
 impl TargetArgs {
+    /// The RPC credentials, parsed here rather than by clap, whose error would print them.
+    fn auth(&self) -> anyhow::Result<Option<Auth>> {
+        self.api_auth
+            .as_deref()
+            .map(|spec| {
+                spec.parse::<Auth>()
+                    .map_err(|reason| anyhow::anyhow!("invalid --api-auth (not shown): {reason}"))
+            })
+            .transpose()
+    }
+
+    fn rpc_options(&self) -> anyhow::Result<RpcOptions> {
+        Ok(RpcOptions {
+            auth: self.auth()?,
+            connect_timeout: self.connect_timeout,
+            retries: self.retries,
+            ..RpcOptions::default()
+        })
+    }
+
     /// The node, unless only a pinning service was named.
     fn node(&self) -> anyhow::Result<Option<KuboRpc>> {
         let named = self.api.is_some() || std::env::var_os("IPFS_API").is_some();
@@ -75,13 +93,7 @@ impl TargetArgs {
             return Ok(None);
         }
         let api = find_api(self.api.as_deref())?;
-        let options = RpcOptions {
-            auth: self.api_auth.clone(),
-            connect_timeout: self.connect_timeout,
-            retries: self.retries,
-            ..RpcOptions::default()
-        };
-        Ok(Some(KuboRpc::new(api.url, options)?))
+        Ok(Some(KuboRpc::new(api.url, self.rpc_options()?)?))
     }
 
     fn service(&self) -> anyhow::Result<Option<PinningService>> {
@@ -341,15 +353,7 @@ pub struct PublishArgs {
 pub fn run_publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
     // Publishing needs a node (its key), so the API is found even beside a pinning service.
     let api = find_api(args.target.api.as_deref())?;
-    let node = KuboRpc::new(
-        api.url,
-        RpcOptions {
-            auth: args.target.api_auth.clone(),
-            connect_timeout: args.target.connect_timeout,
-            retries: args.target.retries,
-            ..RpcOptions::default()
-        },
-    )?;
+    let node = KuboRpc::new(api.url, args.target.rpc_options()?)?;
     let service = args.target.service()?;
     let options = PushOptions {
         name: Some(args.name.clone()),

@@ -105,8 +105,28 @@ fn inputs_that_are_not_archives_or_cars_are_named() {
     ]);
     assert_eq!(run.status.code(), Some(1));
     assert!(stderr(&run).contains("--pin-token"), "{}", stderr(&run));
-    let run = ingest(&["push", empty.to_str().unwrap(), "--api-auth", "digest:x"]);
-    assert_eq!(run.status.code(), Some(2), "a usage error");
+    let run = ingest(&[
+        "push",
+        empty.to_str().unwrap(),
+        "--api-auth",
+        "digest:s3cret",
+    ]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(
+        stderr(&run).contains("invalid --api-auth"),
+        "{}",
+        stderr(&run)
+    );
+    assert!(!stderr(&run).contains("s3cret"), "{}", stderr(&run));
+    let run = ingest(&[
+        "push",
+        empty.to_str().unwrap(),
+        "--api",
+        "http://u:s3cret@127.0.0.1:1",
+    ]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(stderr(&run).contains("--api-auth"), "{}", stderr(&run));
+    assert!(!stderr(&run).contains("s3cret"), "{}", stderr(&run));
 }
 
 /// A damaged CAR is refused before any request carries a byte of it: the API (here a recording
@@ -193,7 +213,7 @@ fn a_pin_request_is_retried_then_polled_until_pinned() {
     };
     let service = Server::start().unwrap();
     service.put(
-        &format!("/psa/pins?cid={directory}&status=queued%2Cpinning%2Cpinned%2Cfailed"),
+        &format!("/psa/pins?cid={directory}&status=queued%2Cpinning%2Cpinned%2Cfailed&limit=1000"),
         Resource::new(br#"{"count":0,"results":[]}"#.to_vec()),
     );
     service.put(
@@ -234,5 +254,44 @@ fn a_pin_request_is_retried_then_polled_until_pinned() {
         count("/psa/pins/req-1"),
         2,
         "polled until pinned: {paths:?}"
+    );
+}
+
+/// Two CARs that would take one pin name on a service (each replacing the other's pin) are
+/// refused before anything is asked.
+#[test]
+fn two_cars_under_one_pin_name_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("f.bin");
+    std::fs::write(&file, b"some bytes").unwrap();
+    let mut cars = Vec::new();
+    for dir in ["a", "b"] {
+        std::fs::create_dir_all(tmp.path().join(dir)).unwrap();
+        let car = tmp.path().join(dir).join("catalogue.car");
+        let run = ingest(&[
+            "add",
+            "-Q",
+            file.to_str().unwrap(),
+            "--car",
+            car.to_str().unwrap(),
+        ]);
+        assert!(run.status.success(), "{}", stderr(&run));
+        cars.push(car);
+    }
+    let service = format!("http://127.0.0.1:{}/psa", closed_port());
+    let run = ingest(&[
+        "push",
+        cars[0].to_str().unwrap(),
+        cars[1].to_str().unwrap(),
+        "--pin-service",
+        &service,
+        "--pin-token",
+        "t",
+    ]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(
+        stderr(&run).contains("would both be pinned as \"catalogue\""),
+        "{}",
+        stderr(&run)
     );
 }

@@ -9,6 +9,9 @@
 //!   CARs (checked block by block before a byte leaves) to a node and a service.
 //! - [`publish()`]: what `ingest publish` does: a catalogue pushed, then named.
 //!
+//! The clients are blocking (each upload runs a small runtime of its own): call them from
+//! threads, not from inside an async runtime.
+//!
 //! Nothing unverified is sent: a node stores whatever blocks it is given (js-ipfs and Helia
 //! keep a block whose bytes do not match its CID), so every block is checked here first.
 
@@ -18,9 +21,12 @@ mod push;
 pub mod rpc;
 mod stream;
 
-pub use pinning::{PinRequest, PinningError, PinningOptions, PinningService, Token};
+pub use pinning::{
+    PinAction, PinRequest, PinRequestStatus, PinStatus, PinningError, PinningOptions,
+    PinningService, RemotePinned, Token,
+};
 pub use publish::{publish, PublishError, PublishOptions, PublishedCatalogue};
 pub use push::{
     find_inputs, push, PushError, PushEvent, PushInput, PushOptions, PushStatus, Pushed,
 };
-pub use rpc::{find_api, Auth, KuboRpc, RpcError, RpcOptions};
+pub use rpc::{find_api, Auth, ImportedRoot, KuboRpc, NodeId, Published, RpcError, RpcOptions};

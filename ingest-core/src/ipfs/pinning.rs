@@ -2,8 +2,8 @@
 //! and of kubo's `pin remote`): ask a service to pin a CID, wait for it, replace a pin.
 //!
 //! The service fetches the blocks itself, from the network; `origins` (the pushing node's
-//! addresses) tell it where to look first. The `delegates` it answers with are never dialled
-//! here.
+//! addresses) tell it where to look first. The `delegates` it answers with are dialled only
+//! when asked for (`PushOptions::connect_delegates`), by the node, never by this client.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -17,6 +17,9 @@ use reqwest::{StatusCode, Url};
 use serde::{Deserialize, Serialize};
 
 use crate::http::{backoff, chain, retry_after, retryable};
+
+/// Pins asked for in one page of `GET /pins` (the spec's largest; its default is 10).
+const PAGE: &str = "1000";
 
 /// The largest answer read (a page of pins).
 const MAX_ANSWER: u64 = 8 << 20;
@@ -239,7 +242,7 @@ pub enum PinningError {
         info: String,
     },
     /// The pin did not reach `pinned` or `failed` in time.
-    #[error("{service}: {cid} is still {status:?} after {waited:?}")]
+    #[error("{service}: {cid} is still {} after {}s", status_name(*.status), .waited.as_secs())]
     Timeout {
         /// The service.
         service: String,
@@ -255,8 +258,18 @@ pub enum PinningError {
     Client(String),
 }
 
+fn status_name(status: PinStatus) -> &'static str {
+    match status {
+        PinStatus::Queued => "queued",
+        PinStatus::Pinning => "pinning",
+        PinStatus::Pinned => "pinned",
+        PinStatus::Failed => "failed",
+    }
+}
+
 impl PinningError {
-    fn is_retryable(&self) -> bool {
+    /// Whether another attempt may succeed (the connection, `429`, `5xx`).
+    pub fn is_retryable(&self) -> bool {
         matches!(self, PinningError::Transfer { .. })
             || matches!(self, PinningError::Service { status, .. }
                 if StatusCode::from_u16(*status).is_ok_and(retryable))
@@ -291,6 +304,12 @@ impl PinningService {
         if !matches!(base.scheme(), "http" | "https") {
             return Err(bad("expected an http(s) URL".into()));
         }
+        if !base.username().is_empty() || base.password().is_some() {
+            return Err(PinningError::Url {
+                url: "(not shown: it holds credentials)".into(),
+                reason: "credentials go in the access token, not in the URL".into(),
+            });
+        }
         if !base.path().ends_with('/') {
             let path = format!("{}/", base.path());
             base.set_path(&path);
@@ -323,42 +342,48 @@ impl PinningService {
         self.base.join(path).unwrap_or_else(|_| self.base.clone())
     }
 
-    /// One call, retried with backoff on connection errors, `429` (after its `Retry-After`)
-    /// and `5xx`.
-    fn call<T: serde::de::DeserializeOwned>(
+    /// One attempt: the answer, or the error and the service's `Retry-After`.
+    fn attempt<T: serde::de::DeserializeOwned>(
         &self,
         method: &str,
         url: Url,
         build: impl Fn(RequestBuilder) -> RequestBuilder,
-    ) -> Result<T, PinningError> {
+    ) -> (Result<T, PinningError>, Option<Duration>) {
         let endpoint = format!("{method} {url}");
+        let request = match method {
+            "GET" => self.client.get(url),
+            _ => self.client.post(url),
+        };
+        match build(request.header(AUTHORIZATION, self.token.clone())).send() {
+            Ok(response) => answer(&endpoint, response),
+            Err(e) => (
+                Err(PinningError::Transfer {
+                    endpoint,
+                    reason: chain(&e),
+                }),
+                None,
+            ),
+        }
+    }
+
+    /// The wait before attempt `failures + 1`: the backoff, or the service's `Retry-After`
+    /// (at most four times the longest backoff).
+    fn wait_after(&self, failures: u32, retry_after: Option<Duration>) -> Duration {
+        let backoff = backoff(self.options.backoff, self.options.max_backoff, failures);
+        retry_after.map_or(backoff, |w| w.min(self.options.max_backoff * 4))
+    }
+
+    /// A `GET`, retried with backoff on connection errors, `429` (after its `Retry-After`)
+    /// and `5xx`. (A `POST` is never retried blindly: see [`PinningService::pin`].)
+    fn get_json<T: serde::de::DeserializeOwned>(&self, url: Url) -> Result<T, PinningError> {
         let mut failures = 0;
         loop {
-            let request = match method {
-                "GET" => self.client.get(url.clone()),
-                "DELETE" => self.client.delete(url.clone()),
-                _ => self.client.post(url.clone()),
-            };
-            let request = build(request.header(AUTHORIZATION, self.token.clone()));
-            let (result, wait) = match request.send() {
-                Ok(response) => answer(&endpoint, response),
-                Err(e) => (
-                    Err(PinningError::Transfer {
-                        endpoint: endpoint.clone(),
-                        reason: chain(&e),
-                    }),
-                    None,
-                ),
-            };
-            match result {
-                Err(e) if e.is_retryable() && failures < self.options.retries => {
+            match self.attempt("GET", url.clone(), |r| r) {
+                (Err(e), wait) if e.is_retryable() && failures < self.options.retries => {
                     failures += 1;
-                    let backoff = backoff(self.options.backoff, self.options.max_backoff, failures);
-                    std::thread::sleep(
-                        wait.map_or(backoff, |w| w.min(self.options.max_backoff * 4)),
-                    );
+                    std::thread::sleep(self.wait_after(failures, wait));
                 }
-                other => return other,
+                (other, _) => return other,
             }
         }
     }
@@ -368,8 +393,9 @@ impl PinningService {
         let mut url = self.url_of("pins");
         url.query_pairs_mut()
             .append_pair("cid", &cid.to_string())
-            .append_pair("status", "queued,pinning,pinned,failed");
-        Ok(self.call::<PinResults>("GET", url, |r| r)?.results)
+            .append_pair("status", "queued,pinning,pinned,failed")
+            .append_pair("limit", PAGE);
+        Ok(self.get_json::<PinResults>(url)?.results)
     }
 
     /// The requests named exactly `name`, in any status.
@@ -378,30 +404,42 @@ impl PinningService {
         url.query_pairs_mut()
             .append_pair("name", name)
             .append_pair("match", "exact")
-            .append_pair("status", "queued,pinning,pinned,failed");
-        Ok(self.call::<PinResults>("GET", url, |r| r)?.results)
+            .append_pair("status", "queued,pinning,pinned,failed")
+            .append_pair("limit", PAGE);
+        Ok(self.get_json::<PinResults>(url)?.results)
     }
 
-    /// `POST /pins`: a new request.
+    /// `POST /pins`: a new request. One attempt: a request whose answer was lost may have
+    /// been made, so a retry must look first ([`PinningService::pin`] does).
     pub fn add(&self, request: &PinRequest) -> Result<PinRequestStatus, PinningError> {
-        let body = json_body(request)?;
-        self.call("POST", self.url_of("pins"), |r| with_json(r, &body))
+        self.post(self.url_of("pins"), request).0
+    }
+
+    /// One `POST` of `request` as JSON.
+    fn post(
+        &self,
+        url: Url,
+        request: &PinRequest,
+    ) -> (Result<PinRequestStatus, PinningError>, Option<Duration>) {
+        match json_body(request) {
+            Ok(body) => self.attempt("POST", url, |r| with_json(r, &body)),
+            Err(e) => (Err(e), None),
+        }
     }
 
     /// `GET /pins/{requestid}`.
     pub fn get(&self, requestid: &str) -> Result<PinRequestStatus, PinningError> {
-        self.call("GET", self.request_url(requestid), |r| r)
+        self.get_json(self.request_url(requestid))
     }
 
     /// `POST /pins/{requestid}`: replaces a request with another (the service unpins the old
-    /// CID only once the new one is pinned).
+    /// CID only once the new one is pinned). One attempt, as [`PinningService::add`].
     pub fn replace(
         &self,
         requestid: &str,
         request: &PinRequest,
     ) -> Result<PinRequestStatus, PinningError> {
-        let body = json_body(request)?;
-        self.call("POST", self.request_url(requestid), |r| with_json(r, &body))
+        self.post(self.request_url(requestid), request).0
     }
 
     fn request_url(&self, requestid: &str) -> Url {
@@ -446,6 +484,10 @@ impl PinningService {
     /// Asks the service to pin `request.cid`, without duplicating: a request for the same CID
     /// is reused (a failed one is asked again); with `replace`, a pin of the same name and
     /// another CID is replaced. With `wait`, polls until the pin is `pinned` or `failed`.
+    ///
+    /// A `POST` that fails in a way worth retrying (the connection, `429`, `5xx`) is not sent
+    /// again blindly: the service may have taken it, so the next attempt looks for the CID
+    /// first, as the first did.
     pub fn pin(
         &self,
         request: &PinRequest,
@@ -453,39 +495,73 @@ impl PinningService {
         wait: bool,
         limit: Duration,
     ) -> Result<RemotePinned, PinningError> {
-        let existing = self.find_by_cid(&request.cid)?;
-        let live = existing
-            .iter()
-            .find(|s| s.status != PinStatus::Failed && s.pin.cid == request.cid);
-        let (status, action) = if let Some(live) = live {
-            (live.clone(), PinAction::Existing)
-        } else if let Some(failed) = existing.iter().find(|s| s.pin.cid == request.cid) {
-            // Asked again in place: no second request for the same CID.
-            (self.replace(&failed.requestid, request)?, PinAction::Added)
-        } else {
-            let named = if replace && !request.name.is_empty() {
-                self.find_by_name(&request.name)?
-                    .into_iter()
-                    .find(|s| s.pin.cid != request.cid)
-            } else {
-                None
-            };
-            match named {
-                Some(old) => (
-                    self.replace(&old.requestid, request)?,
-                    PinAction::Replaced {
-                        old: old.pin.cid.to_string(),
-                    },
-                ),
-                None => (self.add(request)?, PinAction::Added),
+        let mut failures = 0;
+        let pinned = loop {
+            match self.pin_once(request, replace) {
+                (Err(e), retry_after) if e.is_retryable() && failures < self.options.retries => {
+                    failures += 1;
+                    std::thread::sleep(self.wait_after(failures, retry_after));
+                }
+                (result, _) => break result?,
             }
         };
+        let RemotePinned { status, action } = pinned;
         let status = if wait {
             self.wait(status, limit)?
         } else {
             status
         };
         Ok(RemotePinned { status, action })
+    }
+
+    /// One attempt of [`PinningService::pin`], without the wait: look, then ask once.
+    fn pin_once(
+        &self,
+        request: &PinRequest,
+        replace: bool,
+    ) -> (Result<RemotePinned, PinningError>, Option<Duration>) {
+        let existing = match self.find_by_cid(&request.cid) {
+            Ok(existing) => existing,
+            Err(e) => return (Err(e), None),
+        };
+        let live = existing
+            .iter()
+            .find(|s| s.status != PinStatus::Failed && s.pin.cid == request.cid);
+        if let Some(live) = live {
+            let pinned = RemotePinned {
+                status: live.clone(),
+                action: PinAction::Existing,
+            };
+            return (Ok(pinned), None);
+        }
+        // A failed request is asked again in place: no second request for the same CID.
+        let (url, action) = if let Some(failed) = existing.iter().find(|s| s.pin.cid == request.cid)
+        {
+            (self.request_url(&failed.requestid), PinAction::Added)
+        } else {
+            let named = if replace && !request.name.is_empty() {
+                match self.find_by_name(&request.name) {
+                    Ok(named) => named.into_iter().find(|s| s.pin.cid != request.cid),
+                    Err(e) => return (Err(e), None),
+                }
+            } else {
+                None
+            };
+            match named {
+                Some(old) => (
+                    self.request_url(&old.requestid),
+                    PinAction::Replaced {
+                        old: old.pin.cid.to_string(),
+                    },
+                ),
+                None => (self.url_of("pins"), PinAction::Added),
+            }
+        };
+        let (status, retry_after) = self.post(url, request);
+        (
+            status.map(|status| RemotePinned { status, action }),
+            retry_after,
+        )
     }
 }
 

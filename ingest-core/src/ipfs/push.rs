@@ -9,7 +9,7 @@
 //! - Nothing the node already pins is sent again (`pin/ls`, batched), a push ends only when
 //!   the node confirms the root pinned, and connection errors and `5xx` are retried.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
@@ -304,6 +304,16 @@ pub enum PushError {
     /// The pinning service failed.
     #[error(transparent)]
     Pinning(#[from] PinningError),
+    /// Two CARs would take the same pin name on the pinning service, each replacing the other.
+    #[error("{first} and {second} would both be pinned as {name:?}, each replacing the other: push them one at a time with their own --name")]
+    SameName {
+        /// The name.
+        name: String,
+        /// The first CAR.
+        first: PathBuf,
+        /// The second.
+        second: PathBuf,
+    },
 }
 
 fn reason_suffix(reason: &str) -> String {
@@ -471,6 +481,9 @@ pub fn push(
     };
     let planned: Vec<Result<Planned, PushError>> =
         inputs.iter().map(|input| plan(input, options)).collect();
+    if service.is_some() {
+        check_names(&inputs, &planned)?;
+    }
     events(PushEvent::Planned {
         inputs: inputs.len(),
         bytes: planned.iter().flatten().map(|p| p.bytes).sum(),
@@ -519,6 +532,29 @@ pub fn push(
         .into_iter()
         .filter_map(|r| r.into_inner().unwrap_or_else(|e| e.into_inner()))
         .collect())
+}
+
+/// Refuses, before anything is sent, two CAR inputs that would replace the service's pin of
+/// one name (the same `--name`, or the same file stem): each would undo the other.
+fn check_names(
+    inputs: &[PushInput],
+    planned: &[Result<Planned, PushError>],
+) -> Result<(), PushError> {
+    let mut names: HashMap<&str, &Path> = HashMap::new();
+    for (input, planned) in inputs.iter().zip(planned) {
+        let Ok(planned) = planned else { continue };
+        if !planned.replaces {
+            continue;
+        }
+        if let Some(first) = names.insert(&planned.name, input.path()) {
+            return Err(PushError::SameName {
+                name: planned.name.clone(),
+                first: first.to_owned(),
+                second: input.path().to_owned(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// An input and what reading it gave, waiting for a pushing thread.
@@ -645,11 +681,10 @@ impl Context<'_> {
             check_car(path, &planned.roots)?;
         }
         let mut failures = 0;
-        loop {
-            let attempt = self
-                .send(node, planned)
-                .and_then(|sent| self.confirm(node, planned).map(|()| sent));
-            match attempt {
+        // Only the upload is retried here: the confirmation's `pin/ls` retries on its own, and
+        // its failure must not send the whole CAR again.
+        let sent = loop {
+            match self.send(node, planned) {
                 Err(e) if e.is_retryable() && failures < node.options().retries => {
                     failures += 1;
                     let wait = node.backoff(failures);
@@ -660,9 +695,11 @@ impl Context<'_> {
                     });
                     std::thread::sleep(wait);
                 }
-                other => return other,
+                other => break other?,
             }
-        }
+        };
+        self.confirm(node, planned)?;
+        Ok(sent)
     }
 
     /// One `dag/import`: the body produced on a thread of its own as the client sends it.
@@ -676,7 +713,9 @@ impl Context<'_> {
         std::thread::scope(|s| {
             let producer = s.spawn(|| self.produce(planned, writer));
             let imported = node.dag_import(reader, &boundary, planned.bytes);
-            let produced = producer.join().unwrap_or(Err(ProduceError::Stopped));
+            let produced = producer
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             // A producer that found the upload gone failed because of it: the request's
             // error says why. Otherwise the producer's own failure explains the aborted request.
             let produced = match produced {
@@ -691,14 +730,14 @@ impl Context<'_> {
                 (Err(ProduceError::Input(e)), _) => Err(e),
                 (_, Err(e)) => Err(e.into()),
                 (Err(ProduceError::Stopped), Ok(_)) => Err(PushError::Rpc(RpcError::Transfer {
-                    endpoint: format!("POST {}api/v0/dag/import", node.url()),
+                    endpoint: node.endpoint("dag/import"),
                     reason: "the node answered before the body was sent".into(),
                 })),
                 (Ok(sent), Ok(roots)) => {
                     for root in roots {
                         if !root.pin_error.is_empty() {
                             return Err(PushError::NotPinned {
-                                endpoint: format!("POST {}api/v0/dag/import", node.url()),
+                                endpoint: node.endpoint("dag/import"),
                                 root: Box::new(root.cid),
                                 reason: root.pin_error,
                             });
@@ -716,7 +755,7 @@ impl Context<'_> {
         match planned.roots.iter().find(|r| !pinned.contains(r)) {
             None => Ok(()),
             Some(root) => Err(PushError::NotPinned {
-                endpoint: format!("POST {}api/v0/pin/ls", node.url()),
+                endpoint: node.endpoint("pin/ls"),
                 root: Box::new(*root),
                 reason: "not listed after the import".into(),
             }),

@@ -40,9 +40,9 @@ pub struct RpcOptions {
     pub auth: Option<Auth>,
     /// Give up connecting after this long.
     pub connect_timeout: Duration,
-    /// Give up on a call without an answer for this long (a `dag/import` gets this long after
-    /// its last byte was taken; while it streams, a connection whose data goes unacknowledged
-    /// this long is dropped).
+    /// Give up on a call without an answer for this long. A `dag/import` gets this long plus
+    /// its size at [`MIN_UPLOAD_RATE`], in all (upload and answer); on Linux, a connection
+    /// whose data goes unacknowledged this long is dropped at once.
     pub timeout: Duration,
     /// Failed attempts in a row before a call gives up (connection errors, timeouts, `408`,
     /// `429`, `5xx`).
@@ -151,7 +151,12 @@ pub fn find_api(explicit: Option<&str>) -> Result<ApiAddress, RpcError> {
                 from: from.clone(),
             })
             .map_err(|reason| RpcError::Address {
-                address: format!("{} (from {from})", text.trim()),
+                // An address holding credentials is not printed.
+                address: if text.contains('@') {
+                    format!("(not shown: it holds credentials) (from {from})")
+                } else {
+                    format!("{} (from {from})", text.trim())
+                },
                 reason,
             })
     };
@@ -188,7 +193,22 @@ pub fn parse_api(text: &str) -> Result<Url, String> {
     if url.query().is_some() || url.fragment().is_some() {
         return Err("the API address takes no query or fragment".into());
     }
-    Ok(url)
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(
+            "credentials go in --api-auth (kubo's API.Authorizations), not in the URL".into(),
+        );
+    }
+    Ok(with_trailing_slash(url))
+}
+
+/// `url` with a path ending in `/`, so that calls are joined below it (`http://h/ipfs-api` is
+/// called as `http://h/ipfs-api/api/v0/...`).
+fn with_trailing_slash(mut url: Url) -> Url {
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    url
 }
 
 fn multiaddr_url(text: &str) -> Result<Url, String> {
@@ -369,18 +389,26 @@ pub struct KuboRpc {
 impl KuboRpc {
     /// A client of the API at `api` (see [`find_api`]).
     pub fn new(api: Url, options: RpcOptions) -> Result<KuboRpc, RpcError> {
+        let api = with_trailing_slash(api);
         let client = crate::http::client_builder(crate::http::USER_AGENT)
             .map_err(RpcError::Client)?
             .connect_timeout(options.connect_timeout)
-            .timeout(options.timeout)
-            .tcp_user_timeout(options.timeout)
+            .timeout(options.timeout);
+        #[cfg(any(target_os = "linux", target_os = "android", target_os = "fuchsia"))]
+        let client = client.tcp_user_timeout(options.timeout);
+        let client = client
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| RpcError::Client(chain(&e)))?;
+        // A runtime is made for each upload, so no connection outlives its own (a pooled one
+        // would be tied to a runtime that is gone).
         let uploads = crate::http::async_client_builder(crate::http::USER_AGENT)
             .map_err(RpcError::Client)?
             .connect_timeout(options.connect_timeout)
-            .tcp_user_timeout(options.timeout)
+            .pool_max_idle_per_host(0);
+        #[cfg(any(target_os = "linux", target_os = "android", target_os = "fuchsia"))]
+        let uploads = uploads.tcp_user_timeout(options.timeout);
+        let uploads = uploads
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| RpcError::Client(chain(&e)))?;
@@ -405,7 +433,7 @@ impl KuboRpc {
     }
 
     /// `POST /api/v0/<path>` as text for errors: `POST http://host:port/api/v0/dag/import`.
-    fn endpoint(&self, path: &str) -> String {
+    pub(crate) fn endpoint(&self, path: &str) -> String {
         format!(
             "POST {}/api/v0/{path}",
             self.base.as_str().trim_end_matches('/')
@@ -853,6 +881,15 @@ mod tests {
         );
         assert_eq!(ok("http://127.0.0.1:5001"), "http://127.0.0.1:5001/");
         assert_eq!(ok(" /ip4/127.0.0.1/tcp/5001\n"), "http://127.0.0.1:5001/");
+        // Below a path: calls are joined under it.
+        let api = parse_api("http://proxy.example/ipfs-api").unwrap();
+        assert_eq!(
+            api.join("api/v0/id").unwrap().as_str(),
+            "http://proxy.example/ipfs-api/api/v0/id"
+        );
+        assert!(parse_api("http://user:secret@127.0.0.1:5001")
+            .unwrap_err()
+            .contains("--api-auth"));
         for bad in [
             "/ip4/127.0.0.1",
             "/ip4/300.0.0.1/tcp/1",
