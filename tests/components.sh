@@ -47,3 +47,23 @@ stop_pid() {
   fi
   rm -f "$dir/pid"
 }
+
+# wait_ready DIR PID LOG TIMEOUT MARK COMMAND...: waits until COMMAND succeeds (the component
+# answers). Fails, showing the end of LOG, if the process PID exits first, or (after stopping
+# it, see stop_pid) if TIMEOUT seconds pass.
+wait_ready() {
+  local dir=$1 pid=$2 log=$3 timeout=$4 mark=$5 i
+  shift 5
+  for ((i = 0; i < timeout * 10; i++)); do
+    "$@" >/dev/null 2>&1 && return 0
+    if ! kill -0 "$pid" 2>/dev/null; then
+      rm -f "$dir/pid"
+      tail -n 20 "$log" >&2
+      die "process $pid exited before it answered (log: $log)"
+    fi
+    sleep 0.1
+  done
+  stop_pid "$dir" "$mark"
+  tail -n 20 "$log" >&2
+  die "process $pid did not answer within ${timeout}s (log: $log)"
+}

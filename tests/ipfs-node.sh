@@ -126,24 +126,12 @@ start_node() {
 
   # In the caller's process group: a runner that kills the group of a test stops it too.
   "$node" "$jsipfs" daemon --offline --enable-preload=false </dev/null >>"$dir/daemon.log" 2>&1 &
-  local pid=$! timeout=${INGEST_IPFS_START_TIMEOUT:-60} i
+  local pid=$!
   echo "$pid" >"$dir/pid"
-  for ((i = 0; i < timeout * 10; i++)); do
-    if curl -sf -X POST --max-time 2 "http://127.0.0.1:$api_port/api/v0/id" >/dev/null 2>&1; then
-      printf 'api=http://127.0.0.1:%s\ngateway=http://127.0.0.1:%s\npid=%s\n' \
-        "$api_port" "$gw_port" "$pid" | tee "$dir/env"
-      return 0
-    fi
-    if ! kill -0 "$pid" 2>/dev/null; then
-      rm -f "$dir/pid"
-      tail -n 20 "$dir/daemon.log" >&2
-      die "the daemon exited before its API answered (log: $dir/daemon.log)"
-    fi
-    sleep 0.1
-  done
-  stop_node "$dir"
-  tail -n 20 "$dir/daemon.log" >&2
-  die "the API did not answer within ${timeout}s (log: $dir/daemon.log)"
+  wait_ready "$dir" "$pid" "$dir/daemon.log" "${INGEST_IPFS_START_TIMEOUT:-60}" "IPFS_PATH=$dir/repo" \
+    curl -sf -X POST --max-time 2 "http://127.0.0.1:$api_port/api/v0/id"
+  printf 'api=http://127.0.0.1:%s\ngateway=http://127.0.0.1:%s\npid=%s\n' \
+    "$api_port" "$gw_port" "$pid" | tee "$dir/env"
 }
 
 [ $# -ge 1 ] || usage

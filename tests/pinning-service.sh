@@ -66,24 +66,12 @@ start_service() {
   # Not in the cli's --help, but passed through to its setup().
   [ -z "${INGEST_PINNING_DELEGATES:-}" ] || args+=(--delegates "$INGEST_PINNING_DELEGATES")
   INGEST_PINNING_DIR=$dir "$node" "$service" "${args[@]}" </dev/null >>"$dir/service.log" 2>&1 &
-  local pid=$! timeout=${INGEST_PINNING_START_TIMEOUT:-30} i
+  local pid=$!
   echo "$pid" >"$dir/pid"
-  for ((i = 0; i < timeout * 10; i++)); do
-    if curl -sf --max-time 2 -H "Authorization: Bearer $token" "http://127.0.0.1:$port/pins" \
-      >/dev/null 2>&1; then
-      printf 'url=http://127.0.0.1:%s\ntoken=%s\npid=%s\n' "$port" "$token" "$pid" | tee "$dir/env"
-      return 0
-    fi
-    if ! kill -0 "$pid" 2>/dev/null; then
-      rm -f "$dir/pid"
-      tail -n 20 "$dir/service.log" >&2
-      die "the service exited before it answered (log: $dir/service.log)"
-    fi
-    sleep 0.1
-  done
-  stop_service "$dir"
-  tail -n 20 "$dir/service.log" >&2
-  die "the service did not answer within ${timeout}s (log: $dir/service.log)"
+  wait_ready "$dir" "$pid" "$dir/service.log" "${INGEST_PINNING_START_TIMEOUT:-30}" \
+    "INGEST_PINNING_DIR=$dir" \
+    curl -sf --max-time 2 -H "Authorization: Bearer $token" "http://127.0.0.1:$port/pins"
+  printf 'url=http://127.0.0.1:%s\ntoken=%s\npid=%s\n' "$port" "$token" "$pid" | tee "$dir/env"
 }
 
 [ $# -ge 2 ] || usage
