@@ -8,6 +8,8 @@
 //! - [`push()`]: what `ingest push` does: archives (their blocks derived from their files) and
 //!   CARs (checked block by block before a byte leaves) to a node and a service.
 //! - [`publish()`]: what `ingest publish` does: a catalogue pushed, then named.
+//! - [`ipns`]: IPNS names and signed records, verified as the IPNS Record spec says
+//!   ([`verify_record`]).
 //!
 //! The clients are blocking (each upload runs a small runtime of its own): call them from
 //! threads, not from inside an async runtime.
@@ -15,12 +17,14 @@
 //! Nothing unverified is sent: a node stores whatever blocks it is given (js-ipfs and Helia
 //! keep a block whose bytes do not match its CID), so every block is checked here first.
 
+pub mod ipns;
 pub mod pinning;
 mod publish;
 mod push;
 pub mod rpc;
 mod stream;
 
+pub use ipns::{verify_record, IpnsError, IpnsName, IpnsRecord, ValuePath};
 pub use pinning::{
     PinAction, PinRequest, PinRequestStatus, PinStatus, PinningError, PinningOptions,
     PinningService, RemotePinned, Token,
