@@ -7,6 +7,7 @@
 //! from the JS reference in `../shared/oracle`, never from this project's own output.
 
 pub mod fixtures;
+pub mod gateway;
 pub mod http;
 pub mod ipfs;
 pub mod measure;
