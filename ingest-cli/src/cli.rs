@@ -38,6 +38,7 @@ pub enum Command {
     Ls(commands::catalogue::LsArgs),
     Todo(commands::catalogue::TodoArgs),
     ExportArchive(commands::catalogue::ExportArgs),
+    Get(commands::get::Args),
     Profiles(commands::profiles::Args),
 }
 

@@ -11,6 +11,7 @@ pub mod gateway;
 pub mod http;
 pub mod ipfs;
 pub mod measure;
+pub mod trustless;
 
 use std::io::{self, Read};
 use std::path::PathBuf;

@@ -1,34 +1,60 @@
-//! `ingest ls`, `ingest todo`, `ingest export-archive`: reading a catalogue.
+//! `ingest ls`, `ingest todo`, `ingest export-archive`: reading a catalogue, from a CAR file or
+//! from IPFS (a CID, `/ipfs/…`, `ipfs://…`, `/ipns/…`, every block verified).
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use ingest_core::catalogue::{shard_of, Catalogue};
+use ingest_core::catalogue::{shard_of, video_record, videos, CatalogueVideo};
 use serde_json::json;
 
 use crate::output::json_line;
+use crate::source::{open_catalogue, Opened, SourceArgs};
+
+/// What every catalogue reader takes.
+#[derive(Debug, clap::Args)]
+pub struct ReadArgs {
+    /// The catalogue: a CAR file, or its CID, /ipfs/CID, ipfs://CID or /ipns/NAME (read from
+    /// --gateway or --api, every block checked against its CID).
+    #[arg(value_name = "CATALOGUE")]
+    pub catalogue: String,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// No progress on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+impl ReadArgs {
+    fn open(&self) -> anyhow::Result<Opened> {
+        open_catalogue(&self.catalogue, &self.source, self.quiet)
+            .with_context(|| format!("cannot open the catalogue {}", self.catalogue))
+    }
+}
 
 /// List every archived video: site, id, record CID, video CID.
+///
+/// Reads each video's directory and record (two blocks a video).
 #[derive(Debug, clap::Args)]
 pub struct LsArgs {
-    /// The catalogue CAR.
-    pub catalogue: PathBuf,
+    #[command(flatten)]
+    pub read: ReadArgs,
     /// Only this site.
     #[arg(long)]
     pub site: Option<String>,
-    /// One JSON object per video.
+    /// One JSON object per video (and, from IPFS, a summary of what was fetched on stderr).
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn ls(args: LsArgs) -> anyhow::Result<ExitCode> {
-    let mut catalogue = Catalogue::open(&args.catalogue)?;
+    let mut opened = args.read.open()?;
     let mut out = std::io::stdout().lock();
-    for v in catalogue.videos(args.site.as_deref())? {
-        let (record_cid, record) = catalogue.record(&v)?;
+    let root = opened.root;
+    for v in videos(&mut opened.blocks, &root, args.site.as_deref())? {
+        let (record_cid, record) = video_record(&mut opened.blocks, &v)?;
         let video = record.primary_file();
         if args.json {
             json_line(
@@ -41,6 +67,8 @@ pub fn ls(args: LsArgs) -> anyhow::Result<ExitCode> {
             writeln!(out, "{}\t{}\t{}\t{}", v.site, v.id, record_cid, video.cid)?;
         }
     }
+    out.flush()?;
+    opened.finish(args.json)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -50,16 +78,25 @@ pub fn ls(args: LsArgs) -> anyhow::Result<ExitCode> {
 /// skipped). A bare ID counts as archived when any site has it. With --shard I/N, the remaining
 /// ids are split between N volunteers by a hash of site and id (the same on every machine), and
 /// only share I (1 to N) is printed, so newcomers can divide the work without talking.
+///
+/// Only the catalogue's root and the directories of the sites FILE names are read (all sites
+/// when a line has no site): from IPFS, a few megabytes for a million videos, no records. A
+/// video counts as archived when the catalogue lists it (the merge that listed it checked its
+/// record).
 #[derive(Debug, clap::Args)]
 pub struct TodoArgs {
-    /// The catalogue CAR.
-    pub catalogue: PathBuf,
+    #[command(flatten)]
+    pub read: ReadArgs,
     /// The ids to check.
     #[arg(long, value_name = "FILE")]
     pub ids: PathBuf,
     /// Only share I of N (1-based), e.g. 2/5.
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
     pub shard: Option<(u64, u64)>,
+    /// One JSON object per video to do (and, from IPFS, a summary of what was fetched on
+    /// stderr).
+    #[arg(long)]
+    pub json: bool,
 }
 
 fn parse_shard(s: &str) -> Result<(u64, u64), String> {
@@ -74,19 +111,17 @@ fn parse_shard(s: &str) -> Result<(u64, u64), String> {
     Ok((i, n))
 }
 
-pub fn todo(args: TodoArgs) -> anyhow::Result<ExitCode> {
-    let mut catalogue = Catalogue::open(&args.catalogue)?;
-    let mut have: HashSet<(String, String)> = HashSet::new();
-    let mut have_id: HashSet<String> = HashSet::new();
-    for v in catalogue.videos(None)? {
-        // Counted as archived only if its directory holds its own record.
-        catalogue.record(&v)?;
-        have_id.insert(v.id.clone());
-        have.insert((v.site, v.id));
-    }
-    let text = std::fs::read_to_string(&args.ids)
-        .with_context(|| format!("cannot read {}", args.ids.display()))?;
-    let mut out = std::io::stdout().lock();
+/// One line of an ids file: (line, site or "", id).
+struct Wanted {
+    line: String,
+    site: String,
+    id: String,
+}
+
+fn read_ids(path: &PathBuf) -> anyhow::Result<Vec<Wanted>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut wanted = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -98,43 +133,86 @@ pub fn todo(args: TodoArgs) -> anyhow::Result<ExitCode> {
             [site, id] => (*site, *id),
             _ => bail!(
                 "{}:{}: expected `ID` or `SITE ID`, found {line:?}",
-                args.ids.display(),
+                path.display(),
                 n + 1
             ),
         };
-        let archived = if site.is_empty() {
-            have_id.contains(id)
+        wanted.push(Wanted {
+            line: line.to_owned(),
+            site: site.to_owned(),
+            id: id.to_owned(),
+        });
+    }
+    Ok(wanted)
+}
+
+pub fn todo(args: TodoArgs) -> anyhow::Result<ExitCode> {
+    // The list first: a bad line is reported before anything is fetched.
+    let wanted = read_ids(&args.ids)?;
+    let mut opened = args.read.open()?;
+    let root = opened.root;
+    let sites: BTreeSet<&str> = wanted.iter().map(|w| w.site.as_str()).collect();
+    let listed: Vec<CatalogueVideo> = if sites.contains("") {
+        videos(&mut opened.blocks, &root, None)?
+    } else {
+        let mut all = Vec::new();
+        for site in &sites {
+            all.extend(videos(&mut opened.blocks, &root, Some(site))?);
+        }
+        all
+    };
+    let mut have: HashSet<(String, String)> = HashSet::new();
+    let mut have_id: HashSet<String> = HashSet::new();
+    for v in listed {
+        have_id.insert(v.id.clone());
+        have.insert((v.site, v.id));
+    }
+    let mut out = std::io::stdout().lock();
+    for w in &wanted {
+        let archived = if w.site.is_empty() {
+            have_id.contains(&w.id)
         } else {
-            have.contains(&(site.to_owned(), id.to_owned()))
+            have.contains(&(w.site.clone(), w.id.clone()))
         };
         if archived {
             continue;
         }
         if let Some((i, n)) = args.shard {
-            if shard_of(site, id, n) != i - 1 {
+            if shard_of(&w.site, &w.id, n) != i - 1 {
                 continue;
             }
         }
-        writeln!(out, "{line}")?;
+        if args.json {
+            json_line(&mut out, &json!({"site": w.site, "id": w.id}))?;
+        } else {
+            writeln!(out, "{}", w.line)?;
+        }
     }
+    out.flush()?;
+    opened.finish(args.json)?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Print a yt-dlp --download-archive file (`<extractor> <id>` per line) of the catalogue, so
 /// plain yt-dlp skips what is already archived.
+///
+/// Each video's record is read and checked to be that video's (two blocks a video).
 #[derive(Debug, clap::Args)]
 pub struct ExportArgs {
-    /// The catalogue CAR.
-    pub catalogue: PathBuf,
+    #[command(flatten)]
+    pub read: ReadArgs,
 }
 
 pub fn export_archive(args: ExportArgs) -> anyhow::Result<ExitCode> {
-    let mut catalogue = Catalogue::open(&args.catalogue)?;
+    let mut opened = args.read.open()?;
+    let root = opened.root;
     let mut out = std::io::stdout().lock();
-    for v in catalogue.videos(None)? {
+    for v in videos(&mut opened.blocks, &root, None)? {
         // Exported only if its directory holds its own record: yt-dlp would skip it for good.
-        catalogue.record(&v)?;
+        video_record(&mut opened.blocks, &v)?;
         writeln!(out, "{} {}", v.site, v.id)?;
     }
+    out.flush()?;
+    opened.finish(false)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -5,6 +5,7 @@ pub mod archive;
 pub mod car;
 pub mod catalogue;
 pub mod fetch;
+pub mod get;
 pub mod merge;
 pub mod profiles;
 pub mod push;
@@ -28,5 +29,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ls(args) => catalogue::ls(args),
         Command::Todo(args) => catalogue::todo(args),
         Command::ExportArchive(args) => catalogue::export_archive(args),
+        Command::Get(args) => get::run(args),
     }
 }

@@ -6,13 +6,16 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Subcommand;
 use ingest_core::archive::{verify_files, Record, MAX_RECORD_LEN};
+use ingest_core::catalogue::read_video_record;
 use ingest_core::io::read_small_file;
 use ingest_core::unixfs::ImportOptions;
+use ingest_core::unixfs::{DAG_CBOR, RAW};
 use ingest_core::HashOnly;
 use serde_json::json;
 
 use crate::cli::PerfArgs;
 use crate::output::json_line;
+use crate::source::{local, open_remote, SourceArgs};
 
 /// Show or check a per-video record.
 #[derive(Debug, clap::Args)]
@@ -25,13 +28,19 @@ pub struct Args {
 pub enum RecordCommand {
     /// Print a record as DAG-JSON.
     Show {
-        /// The record (`.record.cbor`).
-        record: PathBuf,
+        /// The record: a `.record.cbor` file, or its CID (or /ipfs/ path of it or of a video's
+        /// directory, or /ipns/ path) read from --gateway or --api and checked.
+        record: String,
+        #[command(flatten)]
+        source: SourceArgs,
     },
     /// Validate a record; with --data, re-import its files and confirm every CID.
     Check {
-        /// The record (`.record.cbor`).
-        record: PathBuf,
+        /// The record: a `.record.cbor` file, or its CID (or /ipfs/ path of it or of a video's
+        /// directory, or /ipns/ path) read from --gateway or --api and checked.
+        record: String,
+        #[command(flatten)]
+        source: SourceArgs,
         /// A directory holding the record's files under their names.
         #[arg(long, value_name = "DIR")]
         data: Option<PathBuf>,
@@ -51,8 +60,32 @@ pub fn read_record(path: &Path) -> anyhow::Result<(Record, Vec<u8>)> {
     Ok((record, bytes))
 }
 
-fn show(path: &Path) -> anyhow::Result<ExitCode> {
-    let (record, _) = read_record(path)?;
+/// Reads a record from a file, or from IPFS: a record's CID (one DAG-CBOR block) or a
+/// video's directory (its `record.cbor`), every block checked against its CID.
+fn read_record_source(text: &str, source: &SourceArgs) -> anyhow::Result<Record> {
+    if let Some(path) = local(text) {
+        return Ok(read_record(path)?.0);
+    }
+    let (remote, cid) = open_remote(text, source)?;
+    // A record block, a `record.cbor` file (a raw leaf), or a video's directory.
+    let record = match cid.codec() {
+        DAG_CBOR | RAW => {
+            let bytes = remote.block(&cid)?;
+            Record::decode(&bytes).with_context(|| format!("invalid record {cid}"))?
+        }
+        _ => {
+            let mut src = &remote;
+            read_video_record(&mut src, &cid)
+                .with_context(|| format!("{text} is neither a record nor a video's directory"))?
+                .1
+        }
+    };
+    remote.trim_cache()?;
+    Ok(record)
+}
+
+fn show(text: &str, source: &SourceArgs) -> anyhow::Result<ExitCode> {
+    let record = read_record_source(text, source)?;
     let dag_json =
         serde_ipld_dagjson::to_vec(&record.to_ipld()).context("cannot render DAG-JSON")?;
     // DAG-JSON is compact; re-indent it for reading (key order kept).
@@ -62,12 +95,13 @@ fn show(path: &Path) -> anyhow::Result<ExitCode> {
 }
 
 fn check(
-    path: &Path,
+    text: &str,
+    source: &SourceArgs,
     data: Option<&Path>,
     json: bool,
     options: ImportOptions,
 ) -> anyhow::Result<ExitCode> {
-    let (record, _) = read_record(path)?;
+    let record = read_record_source(text, source)?;
     record.profile()?;
     let cid = record.cid()?;
     let directory = record.write_directory(&mut HashOnly)?.directory;
@@ -128,12 +162,13 @@ fn check(
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
-        RecordCommand::Show { record } => show(&record),
+        RecordCommand::Show { record, source } => show(&record, &source),
         RecordCommand::Check {
             record,
+            source,
             data,
             json,
             perf,
-        } => check(&record, data.as_deref(), json, perf.options()),
+        } => check(&record, &source, data.as_deref(), json, perf.options()),
     }
 }

@@ -7,6 +7,7 @@ mod add;
 mod archive;
 mod catalogue;
 mod fetch;
+mod gateway;
 mod profiles;
 mod push;
 mod record;

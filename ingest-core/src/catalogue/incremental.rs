@@ -120,6 +120,56 @@ pub fn merge_car(
     out: &Path,
     delta: Option<&Path>,
 ) -> Result<MergeReport, MergeCarError> {
+    let base = match base {
+        Some(path) => MergeBase::Car(path),
+        None => MergeBase::None,
+    };
+    let mut inputs = inputs.iter().cloned().map(MergeInput::Path);
+    merge_into(profile, base, &mut inputs, out, delta)
+}
+
+/// What a merge starts from.
+pub enum MergeBase<'a> {
+    /// Nothing: a new catalogue.
+    None,
+    /// A catalogue CAR: read once, its blocks copied to the output (see [`merge_car`]).
+    Car(&'a Path),
+    /// A catalogue root whose blocks come from a source (such as gateways): the merge reads only
+    /// the directories on the paths it changes, and the output holds only the blocks the merge
+    /// wrote (a delta, rooted at the new root: the base's other blocks stay where they are).
+    Blocks(&'a mut dyn BlockSource, Cid),
+}
+
+/// One input of a merge.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MergeInput {
+    /// A `.record.cbor` file or a CAR of records (see [`Merge::add_path`]).
+    Path(PathBuf),
+    /// A record fetched by its CID (the bytes already checked against it).
+    Record {
+        /// Its CID.
+        cid: Cid,
+        /// Its bytes.
+        bytes: Vec<u8>,
+    },
+    /// A record that could not be had: rejected with this reason, the rest merged.
+    Failed {
+        /// What it is (a CID).
+        what: String,
+        /// Why it failed.
+        reason: String,
+    },
+}
+
+/// [`merge_car`] generalised: inputs from any iterator (files, and records fetched by CID),
+/// onto a base CAR, a base from a block source, or nothing.
+pub fn merge_into(
+    profile: &Profile,
+    base: MergeBase<'_>,
+    inputs: &mut dyn Iterator<Item = MergeInput>,
+    out: &Path,
+    delta: Option<&Path>,
+) -> Result<MergeReport, MergeCarError> {
     let write_error = |source| MergeCarError::Write {
         path: out.to_owned(),
         source: Box::new(source),
@@ -147,7 +197,12 @@ pub fn merge_car(
     let mut atomic = AtomicFile::create(out)?;
     let mut car =
         CarWriter::with_pending_root(atomic.file(), profile.cid_version()).map_err(write_error)?;
-    let base = match base {
+    let (car_base, mut remote_base) = match base {
+        MergeBase::None => (None, None),
+        MergeBase::Car(path) => (Some(path), None),
+        MergeBase::Blocks(source, root) => (None, Some((source, root))),
+    };
+    let base = match car_base {
         Some(path) => {
             let base = BaseCar::load(path, &mut car).map_err(|source| MergeCarError::Base {
                 path: path.to_owned(),
@@ -171,15 +226,19 @@ pub fn merge_car(
         car: &mut car,
         delta: delta_out.as_mut().map(|(_, car, _)| car),
     };
-    let summary = match &base {
-        Some((b, root)) => {
+    let summary = match (&base, &mut remote_base) {
+        (Some((b, root)), _) => {
             let mut source = b;
             merge_inputs(
                 Merge::new(profile, Some((&mut source, *root)), &mut sink),
                 inputs,
             )
         }
-        None => merge_inputs::<_, MemorySink>(Merge::new(profile, None, &mut sink), inputs),
+        (None, Some((source, root))) => merge_inputs::<_, dyn BlockSource>(
+            Merge::new(profile, Some((&mut **source, *root)), &mut sink),
+            inputs,
+        ),
+        (None, None) => merge_inputs::<_, MemorySink>(Merge::new(profile, None, &mut sink), inputs),
     }
     .map_err(MergeCarError::Merge)?;
     let mut skip = std::mem::take(&mut sink.written);
@@ -222,10 +281,26 @@ pub fn merge_car(
 
 fn merge_inputs<S: BlockSink + ?Sized, Src: BlockSource + ?Sized>(
     mut merge: Merge<'_, S, Src>,
-    inputs: &[PathBuf],
+    inputs: &mut dyn Iterator<Item = MergeInput>,
 ) -> Result<MergeSummary, CatalogueError> {
-    for path in inputs {
-        merge.add_path(path)?;
+    for input in inputs {
+        match input {
+            MergeInput::Path(path) => merge.add_path(&path)?,
+            MergeInput::Record { cid, bytes } => {
+                let decoded = if cid.codec() != DAG_CBOR {
+                    Err("not a record: its CID is not DAG-CBOR".to_owned())
+                } else if !crate::car::block_matches(&cid, &bytes) {
+                    Err("the bytes do not match the CID".to_owned())
+                } else {
+                    Record::decode(&bytes).map_err(|e| e.to_string())
+                };
+                match decoded {
+                    Ok(record) => merge.add_encoded(&record, &bytes)?,
+                    Err(reason) => merge.reject(format!("record {cid}: {reason}")),
+                }
+            }
+            MergeInput::Failed { what, reason } => merge.reject(format!("{what}: {reason}")),
+        }
     }
     merge.finish()
 }

@@ -38,7 +38,7 @@ mod incremental;
 mod merge;
 mod read;
 
-pub use incremental::{merge_car, MergeCarError, MergeReport};
+pub use incremental::{merge_car, merge_into, MergeBase, MergeCarError, MergeInput, MergeReport};
 pub use merge::Merge;
 pub use read::{read_video_record, video_record, videos, Catalogue, CatalogueVideo, OpenError};
 

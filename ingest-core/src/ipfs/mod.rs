@@ -8,6 +8,10 @@
 //! - [`push()`]: what `ingest push` does: archives (their blocks derived from their files) and
 //!   CARs (checked block by block before a byte leaves) to a node and a service.
 //! - [`publish()`]: what `ingest publish` does: a catalogue pushed, then named.
+//! - [`source`]: reading from IPFS: [`Remote`] fetches blocks from trustless gateways
+//!   ([`gateway`]) and nodes, checks each against its CID, keeps them in a bounded local
+//!   [`cache`], and resolves `/ipfs/…` and `/ipns/…` paths by walking verified blocks.
+//! - [`get()`]: what `ingest get` does: a verified download of a file or directory tree.
 //! - [`ipns`]: IPNS names and signed records, verified as the IPNS Record spec says
 //!   ([`verify_record`]).
 //!
@@ -17,13 +21,20 @@
 //! Nothing unverified is sent: a node stores whatever blocks it is given (js-ipfs and Helia
 //! keep a block whose bytes do not match its CID), so every block is checked here first.
 
+pub mod cache;
+pub mod gateway;
+mod get;
 pub mod ipns;
 pub mod pinning;
 mod publish;
 mod push;
 pub mod rpc;
+pub mod source;
 mod stream;
 
+pub use cache::{BlockCache, CacheError, DEFAULT_CACHE_SIZE};
+pub use gateway::{FetchError, Gateway, GatewayOptions, Scope};
+pub use get::{get, GetError, GetSummary};
 pub use ipns::{verify_record, IpnsError, IpnsName, IpnsRecord, ValuePath};
 pub use pinning::{
     PinAction, PinRequest, PinRequestStatus, PinStatus, PinningError, PinningOptions,
@@ -34,3 +45,6 @@ pub use push::{
     find_inputs, push, PushError, PushEvent, PushInput, PushOptions, PushStatus, Pushed,
 };
 pub use rpc::{find_api, Auth, ImportedRoot, KuboRpc, NodeId, Published, RpcError, RpcOptions};
+pub use source::{
+    ContentPath, Endpoint, EndpointStats, Progress, Remote, RemoteOptions, SourceError,
+};

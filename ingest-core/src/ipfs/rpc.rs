@@ -676,6 +676,55 @@ impl KuboRpc {
             .map(drop)
     }
 
+    /// `block/get`: the bytes of the block `cid` as the node holds them, at most `max` bytes
+    /// (a longer answer is an error), NOT checked against the CID: callers check (see
+    /// `super::source`). The node is asked to give up after the options' `timeout` (kubo's
+    /// global `timeout` argument: js-ipfs and kubo otherwise look for a missing block for
+    /// ever); retried like every idempotent call.
+    pub fn block_get(&self, cid: &Cid, max: u64) -> Result<Vec<u8>, RpcError> {
+        let endpoint = self.endpoint("block/get");
+        let query = [
+            ("arg", cid.to_string()),
+            ("timeout", format!("{}ms", self.options.timeout.as_millis())),
+        ];
+        self.retried(|| {
+            let response = self.call("block/get", &query, None)?;
+            let mut bytes = Vec::new();
+            response
+                .take(max + 1)
+                .read_to_end(&mut bytes)
+                .map_err(|e| RpcError::Transfer {
+                    endpoint: endpoint.clone(),
+                    reason: e.to_string(),
+                })?;
+            if bytes.len() as u64 > max {
+                return Err(RpcError::Protocol {
+                    endpoint: endpoint.clone(),
+                    reason: format!("block {cid} is over the limit of {max} bytes"),
+                });
+            }
+            Ok(bytes)
+        })
+    }
+
+    /// `name/resolve`: the path an IPNS name (or, on a node that resolves them, a DNSLink
+    /// domain) points to, followed recursively by the node. The node is trusted here: it is
+    /// the user's own.
+    pub fn name_resolve(&self, name: &str) -> Result<String, RpcError> {
+        let endpoint = self.endpoint("name/resolve");
+        let query = [("arg", name.to_owned()), ("recursive", "true".into())];
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Answer {
+            path: String,
+        }
+        let answer: Answer = self.retried(|| {
+            let response = self.call("name/resolve", &query, None)?;
+            json_body(&endpoint, response)
+        })?;
+        Ok(answer.path)
+    }
+
     /// `name/publish`: points the IPNS name of `key` (the node's own, `self`, by default) at
     /// `path`. With `allow_offline`, a node without peers keeps the record instead of failing.
     pub fn name_publish(

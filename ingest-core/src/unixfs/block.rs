@@ -78,7 +78,12 @@ pub fn sha2_256(bytes: &[u8]) -> Multihash<64> {
 /// CIDv0 can only name dag-pb: a raw block is always CIDv1, as kubo does when raw leaves are
 /// combined with CIDv0.
 pub fn cid_of(version: CidVersion, codec: u64, bytes: &[u8]) -> Cid {
-    let mh = sha2_256(bytes);
+    cid_of_digest(version, codec, &Sha256::digest(bytes).into())
+}
+
+/// [`cid_of`] for a block whose sha2-256 `digest` is already known (a block hashed in pieces).
+pub(crate) fn cid_of_digest(version: CidVersion, codec: u64, digest: &[u8; 32]) -> Cid {
+    let mh = Multihash::wrap(SHA2_256, digest).expect("a 32-byte digest fits in 64 bytes");
     match version {
         CidVersion::V0 if codec == DAG_PB => Cid::new_v0(mh).expect("sha2-256 is valid for CIDv0"),
         _ => Cid::new_v1(codec, mh),
@@ -143,13 +148,11 @@ fn put_link(out: &mut Vec<u8>, cid: &Cid, prefix: &[u8], name: &[u8], dag_size: 
     put_varint(out, dag_size);
 }
 
-/// Writes a dag-pb leaf in place around a chunk and returns the block's range in `buf`.
-///
-/// `buf[LEAF_HEADROOM..LEAF_HEADROOM + n]` holds the chunk; the header goes right before it and
-/// the trailer right after, giving `PBNode { Data: UnixFS { Type: File, Data: chunk,
-/// filesize: n } }`, byte for byte what boxo writes for a leaf. `buf` must be at least
-/// `LEAF_HEADROOM + n + LEAF_TAILROOM` long.
-fn wrap_file_leaf(buf: &mut [u8], n: usize) -> std::ops::Range<usize> {
+/// The bytes a dag-pb leaf of an `n`-byte chunk (`n > 0`) puts before and after the chunk:
+/// the leaf block is `head ‖ chunk ‖ tail` (at most [`LEAF_HEADROOM`] and [`LEAF_TAILROOM`]
+/// bytes). [`wrap_file_leaf`] writes them around a chunk in place; a leaf can also be hashed in
+/// pieces from them.
+pub(crate) fn file_leaf_frame(n: usize) -> (Vec<u8>, Vec<u8>) {
     let mut head = Vec::with_capacity(LEAF_HEADROOM);
     let mut tail = Vec::with_capacity(LEAF_TAILROOM);
     tail.push(0x18);
@@ -158,6 +161,17 @@ fn wrap_file_leaf(buf: &mut [u8], n: usize) -> std::ops::Range<usize> {
     put_len_field(&mut head, 0x0a, unixfs_len);
     head.extend_from_slice(&[0x08, UnixFsType::File as u8]);
     put_len_field(&mut head, 0x12, n);
+    (head, tail)
+}
+
+/// Writes a dag-pb leaf in place around a chunk and returns the block's range in `buf`.
+///
+/// `buf[LEAF_HEADROOM..LEAF_HEADROOM + n]` holds the chunk; the header goes right before it and
+/// the trailer right after, giving `PBNode { Data: UnixFS { Type: File, Data: chunk,
+/// filesize: n } }`, byte for byte what boxo writes for a leaf. `buf` must be at least
+/// `LEAF_HEADROOM + n + LEAF_TAILROOM` long.
+fn wrap_file_leaf(buf: &mut [u8], n: usize) -> std::ops::Range<usize> {
+    let (head, tail) = file_leaf_frame(n);
     let start = LEAF_HEADROOM - head.len();
     buf[start..LEAF_HEADROOM].copy_from_slice(&head);
     let end = LEAF_HEADROOM + n;
@@ -361,9 +375,26 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Decodes a dag-pb directory or HAMT shard node from untrusted bytes (a block, so at most
-/// 2 MiB; every length is checked against what is left).
-pub(crate) fn decode_dir(block: &[u8]) -> Result<PbDir, PbError> {
+/// Any decoded dag-pb node with UnixFS data: a file (or a piece of one), a directory, a HAMT
+/// shard, a symlink.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct PbNode {
+    pub(crate) links: Vec<PbLink>,
+    /// The UnixFS type number (0 raw, 1 directory, 2 file, 3 metadata, 4 symlink, 5 shard).
+    pub(crate) kind: u64,
+    /// The UnixFS `Data` bytes: a file's content in this node, a symlink's target.
+    pub(crate) data: Vec<u8>,
+    /// The UnixFS `filesize`, if set.
+    pub(crate) filesize: Option<u64>,
+    /// The UnixFS `blocksizes`: the content bytes under each link of a file node.
+    pub(crate) blocksizes: Vec<u64>,
+    /// The shard's fanout (HAMT only).
+    pub(crate) fanout: u64,
+}
+
+/// Decodes a dag-pb node with UnixFS data from untrusted bytes (a block, so at most 2 MiB;
+/// every length is checked against what is left).
+pub(crate) fn decode_node(block: &[u8]) -> Result<PbNode, PbError> {
     let mut node = Reader { bytes: block };
     let mut links = Vec::new();
     let mut data = None;
@@ -403,22 +434,50 @@ pub(crate) fn decode_dir(block: &[u8]) -> Result<PbDir, PbError> {
     let mut unixfs = Reader {
         bytes: data.ok_or(PbError("node without UnixFS data"))?,
     };
-    let (mut kind, mut fanout) = (0, 0);
+    let mut out = PbNode {
+        links,
+        kind: u64::MAX,
+        data: Vec::new(),
+        filesize: None,
+        blocksizes: Vec::new(),
+        fanout: 0,
+    };
     while let Some((field, wire)) = unixfs.key()? {
         match (field, wire) {
-            (1, 0) => kind = unixfs.varint()?,
-            (6, 0) => fanout = unixfs.varint()?,
+            (1, 0) => out.kind = unixfs.varint()?,
+            (2, 2) => out.data = unixfs.bytes()?.to_vec(),
+            (3, 0) => out.filesize = Some(unixfs.varint()?),
+            (4, 0) => out.blocksizes.push(unixfs.varint()?),
+            (4, 2) => {
+                // Packed repeated field.
+                let mut packed = Reader {
+                    bytes: unixfs.bytes()?,
+                };
+                while !packed.bytes.is_empty() {
+                    out.blocksizes.push(packed.varint()?);
+                }
+            }
+            (6, 0) => out.fanout = unixfs.varint()?,
             (_, w) => unixfs.skip(w)?,
         }
     }
-    let kind = match UnixFsType::from_number(kind) {
+    if out.kind == u64::MAX {
+        return Err(PbError("UnixFS data without a type"));
+    }
+    Ok(out)
+}
+
+/// Decodes a dag-pb directory or HAMT shard node from untrusted bytes (see [`decode_node`]).
+pub(crate) fn decode_dir(block: &[u8]) -> Result<PbDir, PbError> {
+    let node = decode_node(block)?;
+    let kind = match UnixFsType::from_number(node.kind) {
         Some(kind @ (UnixFsType::Directory | UnixFsType::HamtShard)) => kind,
         _ => return Err(PbError("not a UnixFS directory")),
     };
     Ok(PbDir {
-        links,
+        links: node.links,
         kind,
-        fanout,
+        fanout: node.fanout,
     })
 }
 
@@ -458,6 +517,7 @@ mod tests {
         #[test]
         fn decode_dir_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
             let _ = decode_dir(&bytes);
+            let _ = decode_node(&bytes);
             let _ = single_block_file(DAG_PB, &bytes);
         }
     }

@@ -30,6 +30,14 @@ pub trait BlockSource {
         let _ = cid;
         true
     }
+
+    /// Says that the caller is about to read every node of the directory `dir` (each shard of
+    /// a HAMT): a source that fetches blocks over a network fetches them together here rather
+    /// than one request at a time. The default does nothing.
+    fn will_list(&mut self, dir: &Cid) -> Result<(), EditError> {
+        let _ = dir;
+        Ok(())
+    }
 }
 
 impl BlockSource for MemorySink {
@@ -44,6 +52,9 @@ impl<T: BlockSource + ?Sized> BlockSource for &mut T {
     }
     fn contains(&mut self, cid: &Cid) -> bool {
         (**self).contains(cid)
+    }
+    fn will_list(&mut self, dir: &Cid) -> Result<(), EditError> {
+        (**self).will_list(dir)
     }
 }
 
@@ -143,6 +154,7 @@ pub fn list<Src: BlockSource + ?Sized>(
     src: &mut Src,
     dir: &Cid,
 ) -> Result<Vec<(String, Cid, u64)>, EditError> {
+    src.will_list(dir)?;
     let node = read_dir(src, dir)?;
     let mut out = Vec::new();
     if node.kind == UnixFsType::HamtShard {

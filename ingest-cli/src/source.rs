@@ -1,0 +1,283 @@
+//! Reading catalogues and records from a local file or from IPFS: the flags every reading
+//! command shares, and opening what the user named.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use ingest_core::car::CarIndex;
+use ingest_core::catalogue::Catalogue;
+use ingest_core::ipfs::{
+    find_api, BlockCache, ContentPath, Endpoint, Gateway, GatewayOptions, KuboRpc, Remote,
+    RemoteOptions, RpcOptions, DEFAULT_CACHE_SIZE,
+};
+use ingest_core::unixfs::{BlockSource, EditError};
+use ingest_core::Cid;
+use serde_json::json;
+
+use crate::cli::{parse_duration, parse_size};
+
+/// Where blocks come from when a SOURCE is a CID, `/ipfs/…`, `ipfs://…` or `/ipns/…`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SourceArgs {
+    /// A trustless gateway (such as https://trustless-gateway.link), repeatable: tried in turn,
+    /// the next one on an error, a timeout or a wrong block. Default: $IPFS_GATEWAY
+    /// (comma-separated).
+    #[arg(
+        long = "gateway",
+        value_name = "URL",
+        env = "IPFS_GATEWAY",
+        value_delimiter = ','
+    )]
+    pub gateways: Vec<String>,
+    /// An IPFS node's Kubo RPC API to read blocks from (block/get) and resolve /ipns/ names
+    /// with (name/resolve): a URL or a multiaddr. Its blocks are checked like a gateway's.
+    #[arg(long, value_name = "URL")]
+    pub api: Option<String>,
+    /// The block cache: verified blocks only, so a second read fetches only what changed.
+    /// Default: $XDG_CACHE_HOME/ingest or ~/.cache/ingest.
+    #[arg(long, value_name = "DIR", env = "INGEST_CACHE")]
+    pub cache: Option<PathBuf>,
+    /// The cache's bound; the least recently used blocks are dropped first.
+    #[arg(long, value_name = "BYTES", default_value = "2GiB", value_parser = parse_size)]
+    pub cache_size: u64,
+    /// Give up on a gateway that sends nothing for this long (then the next one is tried).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Rounds over every gateway after the first, when the failures may pass.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub fetch_retries: u32,
+}
+
+impl SourceArgs {
+    /// A block source over the gateways and the node named.
+    pub fn remote(&self) -> anyhow::Result<Remote> {
+        let defaults = GatewayOptions::default();
+        let options = GatewayOptions {
+            idle_timeout: self.timeout,
+            grace: defaults.grace.min(self.timeout),
+            ..defaults
+        };
+        let mut endpoints = Vec::new();
+        if let Some(api) = &self.api {
+            let api = find_api(Some(api))?;
+            let rpc = RpcOptions {
+                timeout: self.timeout,
+                retries: 0,
+                ..RpcOptions::default()
+            };
+            endpoints.push(Endpoint::Node(KuboRpc::new(api.url, rpc)?));
+        }
+        for url in self.gateways.iter().filter(|u| !u.trim().is_empty()) {
+            endpoints.push(Endpoint::Gateway(Gateway::new(
+                url.trim(),
+                options.clone(),
+            )?));
+        }
+        let dir = match &self.cache {
+            Some(dir) => dir.clone(),
+            None => BlockCache::default_dir()
+                .context("no cache directory: set --cache, $XDG_CACHE_HOME or $HOME")?,
+        };
+        let size = if self.cache_size == 0 {
+            DEFAULT_CACHE_SIZE
+        } else {
+            self.cache_size
+        };
+        let cache = BlockCache::open(&dir, size)?;
+        let options = RemoteOptions {
+            retries: self.fetch_retries,
+            ..RemoteOptions::default()
+        };
+        Ok(Remote::new(endpoints, cache, options))
+    }
+}
+
+/// Blocks from a local CAR or from IPFS.
+#[derive(Debug)]
+pub enum Blocks {
+    /// A CAR file, indexed.
+    Car(CarIndex),
+    /// Gateways and nodes, through the cache.
+    Remote(Remote),
+}
+
+impl BlockSource for Blocks {
+    fn get(&mut self, cid: &Cid) -> Result<Option<Vec<u8>>, EditError> {
+        match self {
+            Blocks::Car(car) => BlockSource::get(car, cid),
+            Blocks::Remote(remote) => BlockSource::get(remote, cid),
+        }
+    }
+    fn contains(&mut self, cid: &Cid) -> bool {
+        match self {
+            Blocks::Car(car) => BlockSource::contains(car, cid),
+            Blocks::Remote(remote) => BlockSource::contains(remote, cid),
+        }
+    }
+    fn will_list(&mut self, dir: &Cid) -> Result<(), EditError> {
+        match self {
+            Blocks::Car(car) => car.will_list(dir),
+            Blocks::Remote(remote) => remote.will_list(dir),
+        }
+    }
+}
+
+/// A catalogue (or any DAG) opened for reading, and what reading it fetched.
+pub struct Opened {
+    /// Its blocks.
+    pub blocks: Blocks,
+    /// Its root: the CAR's root, or the CID the content path resolves to.
+    pub root: Cid,
+    /// Progress on stderr while blocks are fetched (hidden when not a terminal).
+    progress: Option<Fetching>,
+}
+
+impl Opened {
+    /// The remote, when the source is not a file.
+    pub fn remote(&self) -> Option<&Remote> {
+        match &self.blocks {
+            Blocks::Remote(r) => Some(r),
+            Blocks::Car(_) => None,
+        }
+    }
+
+    /// Ends the progress display, trims the cache, and says on stderr what was fetched from
+    /// where (as one JSON object with `json`), when anything came from the network.
+    pub fn finish(mut self, json: bool) -> anyhow::Result<()> {
+        if let Some(p) = self.progress.take() {
+            p.stop();
+        }
+        let Some(remote) = self.remote() else {
+            return Ok(());
+        };
+        remote.trim_cache()?;
+        report(remote, json);
+        Ok(())
+    }
+}
+
+/// Says on stderr what `remote` fetched, per gateway.
+pub fn report(remote: &Remote, json: bool) {
+    let progress = remote.progress();
+    let cached = progress.cached_blocks.load(Ordering::Relaxed);
+    let stats = remote.stats();
+    if json {
+        let sources: Vec<_> = stats
+            .iter()
+            .map(|s| json!({"url": s.url, "blocks": s.blocks, "bytes": s.bytes, "failures": s.failures}))
+            .collect();
+        eprintln!("{}", json!({"fetched": sources, "cached_blocks": cached}));
+        return;
+    }
+    for s in stats.iter().filter(|s| s.blocks > 0 || s.failures > 0) {
+        eprintln!(
+            "ingest: {} blocks, {} bytes from {}{}",
+            s.blocks,
+            s.bytes,
+            s.url,
+            if s.failures > 0 {
+                format!(" ({} failed requests)", s.failures)
+            } else {
+                String::new()
+            }
+        );
+    }
+    if cached > 0 {
+        eprintln!("ingest: {cached} blocks from the cache");
+    }
+}
+
+/// Opens `text` as a catalogue: a local CAR file, else a content path read through
+/// `args`' gateways and node (the path resolved by walking verified blocks).
+pub fn open_catalogue(text: &str, args: &SourceArgs, quiet: bool) -> anyhow::Result<Opened> {
+    if let Some(path) = local(text) {
+        let catalogue = Catalogue::open(path)?;
+        return Ok(Opened {
+            blocks: Blocks::Car(catalogue.blocks),
+            root: catalogue.root,
+            progress: None,
+        });
+    }
+    let (remote, root) = open_remote(text, args)?;
+    let progress = Fetching::start(&remote, quiet);
+    Ok(Opened {
+        blocks: Blocks::Remote(remote),
+        root,
+        progress: Some(progress),
+    })
+}
+
+/// `text` as a content path, resolved through `args`' gateways and node.
+pub fn open_remote(text: &str, args: &SourceArgs) -> anyhow::Result<(Remote, Cid)> {
+    let path = match ContentPath::parse(text) {
+        Some(path) => path?,
+        None => anyhow::bail!("{text}: no such file, and not a CID, /ipfs/ or /ipns/ path either"),
+    };
+    let remote = args.remote()?;
+    let root = remote
+        .resolve(&path)
+        .with_context(|| format!("cannot resolve {path}"))?;
+    Ok((remote, root))
+}
+
+/// `text` as a local file, if it is one (or cannot be anything else).
+pub fn local(text: &str) -> Option<&Path> {
+    let path = Path::new(text);
+    (path.exists() || ContentPath::parse(text).is_none()).then_some(path)
+}
+
+/// A spinner on stderr counting blocks and bytes fetched, on a terminal only.
+pub struct Fetching {
+    bar: ProgressBar,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Fetching {
+    /// Starts the display for `remote`.
+    pub fn start(remote: &Remote, quiet: bool) -> Fetching {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        if quiet || !std::io::stderr().is_terminal() {
+            return Fetching {
+                bar: ProgressBar::hidden(),
+                stop,
+                thread: None,
+            };
+        }
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+            .with_style(ProgressStyle::with_template("{spinner} {msg}").expect("valid template"));
+        let progress = remote.progress();
+        let (b, s) = (bar.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                b.set_message(format!(
+                    "fetched {} blocks, {} (verified); {} from the cache",
+                    progress.fetched_blocks.load(Ordering::Relaxed),
+                    indicatif::HumanBytes(progress.fetched_bytes.load(Ordering::Relaxed)),
+                    progress.cached_blocks.load(Ordering::Relaxed)
+                ));
+                b.tick();
+                std::thread::sleep(Duration::from_millis(120));
+            }
+        });
+        Fetching {
+            bar,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Ends the display.
+    pub fn stop(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        self.bar.finish_and_clear();
+    }
+}

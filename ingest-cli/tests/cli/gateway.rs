@@ -1,0 +1,543 @@
+//! Reading from trustless gateways (`ls`, `todo`, `export-archive`, `record`, `merge
+//! --records`, `get`) against the test kit's gateway, honest and lying: every lie is refused
+//! or recovered from, and nothing unverified reaches the cache or a final name.
+
+use std::path::{Path, PathBuf};
+
+use ingest_core::Cid;
+use ingest_tests::http::{Answer, Server};
+use ingest_tests::trustless::{
+    block_path, blocks_of, car, car_of, car_path, check_cache, raw, serve_blocks,
+};
+use ingest_tests::Content;
+
+use crate::common::{cli, ingest, json_lines, stderr, stdout};
+
+/// A catalogue of youtube v0..v3 and vimeo v0..v1: its CAR, its root, its blocks, and the
+/// records' directory.
+struct Fixture {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    car: String,
+    root: Cid,
+    blocks: Vec<(Cid, Vec<u8>)>,
+}
+
+fn fixture() -> Fixture {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_owned();
+    let mut records = cli().archive_many(&dir, "youtube", 4, "first");
+    records.extend(cli().archive_many(&dir, "vimeo", 2, "first"));
+    let car = dir.join("cat.car").to_str().unwrap().to_owned();
+    let mut args: Vec<&str> = records.iter().map(|p| p.to_str().unwrap()).collect();
+    args.extend(["--out", &car]);
+    let (root, _) = cli().merge_root(&args);
+    let blocks = blocks_of(Path::new(&car));
+    Fixture {
+        _tmp: tmp,
+        dir,
+        car,
+        root: root.parse().unwrap(),
+        blocks,
+    }
+}
+
+impl Fixture {
+    fn path(&self, name: &str) -> String {
+        self.dir.join(name).to_str().unwrap().to_owned()
+    }
+
+    /// The block at `path` below the root (`site`, `site/id`, `site/id/record.cbor`).
+    fn cid_at(&self, path: &str) -> Cid {
+        let mut cid = self.root;
+        for name in path.split('/') {
+            let block = &self.blocks.iter().find(|(c, _)| *c == cid).unwrap().1;
+            cid = links(block)
+                .into_iter()
+                .find(|(n, _)| n == name)
+                .unwrap_or_else(|| panic!("no {name} in {cid}"))
+                .1;
+        }
+        cid
+    }
+}
+
+/// The (name, CID) links of a small dag-pb directory block, decoded here by hand.
+fn links(block: &[u8]) -> Vec<(String, Cid)> {
+    fn varint(b: &[u8], i: &mut usize) -> u64 {
+        let mut v = 0;
+        for shift in (0..64).step_by(7) {
+            let byte = b[*i];
+            *i += 1;
+            v |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                break;
+            }
+        }
+        v
+    }
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < block.len() {
+        let key = varint(block, &mut i);
+        let len = varint(block, &mut i) as usize;
+        let field = &block[i..i + len];
+        i += len;
+        if key == (2 << 3 | 2) {
+            let (mut j, mut name, mut cid) = (0, String::new(), None);
+            while j < field.len() {
+                let k = varint(field, &mut j);
+                if k & 7 == 0 {
+                    varint(field, &mut j);
+                    continue;
+                }
+                let l = varint(field, &mut j) as usize;
+                match k >> 3 {
+                    1 => cid = Some(Cid::try_from(&field[j..j + l]).unwrap()),
+                    2 => name = String::from_utf8(field[j..j + l].to_vec()).unwrap(),
+                    _ => {}
+                }
+                j += l;
+            }
+            out.push((name, cid.unwrap()));
+        }
+    }
+    out
+}
+
+/// `ingest ARGS --gateway G... --cache CACHE`.
+fn via(args: &[&str], gateways: &[&Server], cache: &Path) -> std::process::Output {
+    let urls: Vec<String> = gateways.iter().map(|g| g.url("")).collect();
+    let mut argv: Vec<&str> = args.to_vec();
+    for url in &urls {
+        argv.extend(["--gateway", url]);
+    }
+    argv.extend(["--cache", cache.to_str().unwrap()]);
+    let mut command = cli().command();
+    command.args(&argv).env_remove("IPFS_GATEWAY");
+    command.output().unwrap()
+}
+
+fn ok(out: std::process::Output) -> String {
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out)
+}
+
+#[test]
+fn reads_from_a_gateway_give_what_the_car_gives() {
+    let f = fixture();
+    let gw = Server::start().unwrap();
+    serve_blocks(&gw, &f.blocks);
+    let cache = tempfile::tempdir().unwrap();
+    let root = f.root.to_string();
+    let from_car = ok(ingest(&["ls", &f.car]));
+    assert_eq!(from_car.lines().count(), 6);
+    for form in [
+        root.clone(),
+        format!("/ipfs/{root}"),
+        format!("ipfs://{root}"),
+    ] {
+        assert_eq!(
+            ok(via(&["ls", &form], &[&gw], cache.path())),
+            from_car,
+            "{form}"
+        );
+    }
+    assert_eq!(
+        ok(via(&["export-archive", &root], &[&gw], cache.path())),
+        ok(ingest(&["export-archive", &f.car]))
+    );
+    // A record by its CID, and by its video's directory.
+    let record = f.cid_at("vimeo/v1/record.cbor").to_string();
+    let shown = ok(ingest(&[
+        "record",
+        "show",
+        &f.path("records/vimeo-v1.record.cbor"),
+    ]));
+    let fresh = tempfile::tempdir().unwrap();
+    assert_eq!(
+        ok(via(&["record", "show", &record], &[&gw], fresh.path())),
+        shown
+    );
+    assert_eq!(
+        ok(via(
+            &["record", "show", &format!("/ipfs/{root}/vimeo/v1")],
+            &[&gw],
+            fresh.path()
+        )),
+        shown
+    );
+
+    // todo for vimeo ids only: the root and vimeo's directory, nothing else.
+    let ids = f.path("ids.txt");
+    std::fs::write(&ids, "vimeo v0\nvimeo v7\nvimeo v9\n").unwrap();
+    let from_car = ok(ingest(&["todo", &f.car, "--ids", &ids]));
+    assert_eq!(from_car, "vimeo v7\nvimeo v9\n");
+    let gw2 = Server::start().unwrap();
+    serve_blocks(&gw2, &f.blocks);
+    let empty = tempfile::tempdir().unwrap();
+    let out = via(
+        &["todo", &root, "--ids", &ids, "--json"],
+        &[&gw2],
+        empty.path(),
+    );
+    assert_eq!(
+        json_lines(&out),
+        vec![
+            serde_json::json!({"site": "vimeo", "id": "v7"}),
+            serde_json::json!({"site": "vimeo", "id": "v9"})
+        ]
+    );
+    let mut asked: Vec<String> = gw2.seen().into_iter().map(|s| s.path).collect();
+    asked.sort();
+    let mut want = vec![block_path(&f.root), block_path(&f.cid_at("vimeo"))];
+    want.sort();
+    assert_eq!(asked, want, "only the root and the site's directory");
+    // The summary on stderr counts what each gateway served.
+    let summary: serde_json::Value = serde_json::from_str(stderr(&out).trim()).unwrap();
+    assert_eq!(summary["fetched"][0]["blocks"], 2, "{summary}");
+    // Again: all from the cache, nothing asked.
+    assert_eq!(
+        ok(via(&["todo", &root, "--ids", &ids], &[&gw2], empty.path())),
+        from_car
+    );
+    assert_eq!(gw2.seen().len(), 2);
+    assert_eq!(check_cache(empty.path()), 2);
+}
+
+#[test]
+fn a_lying_gateway_is_caught_and_the_next_one_asked() {
+    let f = fixture();
+    let liar = Server::start().unwrap();
+    serve_blocks(&liar, &f.blocks);
+    // The root's bytes are another directory's; a record's are another record's.
+    let youtube = f.cid_at("youtube");
+    let youtube_block = f
+        .blocks
+        .iter()
+        .find(|(c, _)| *c == youtube)
+        .unwrap()
+        .1
+        .clone();
+    liar.put(&block_path(&f.root), raw(youtube_block));
+    let record = f.cid_at("vimeo/v0/record.cbor");
+    let other = f.cid_at("vimeo/v1/record.cbor");
+    let other_block = f
+        .blocks
+        .iter()
+        .find(|(c, _)| *c == other)
+        .unwrap()
+        .1
+        .clone();
+    liar.put(&block_path(&record), raw(other_block));
+    // A path answered with another subtree: never asked, since paths are resolved here.
+    liar.put(
+        &format!("/ipfs/{}/vimeo", f.root),
+        raw(f.blocks[0].1.clone()),
+    );
+    let honest = Server::start().unwrap();
+    serve_blocks(&honest, &f.blocks);
+    let root = f.root.to_string();
+
+    // The liar alone: refused, naming it and the block.
+    let cache = tempfile::tempdir().unwrap();
+    let out = via(&["ls", &root], &[&liar], cache.path());
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains(&liar.url("")), "{err}");
+    assert!(err.contains(&format!("{root} do not match")), "{err}");
+    assert_eq!(check_cache(cache.path()), 0, "nothing unverified kept");
+
+    // The liar first, then an honest one: the same answer as the CAR.
+    let out = via(&["ls", &root], &[&liar, &honest], cache.path());
+    assert_eq!(ok(out), ok(ingest(&["ls", &f.car])));
+    let out = via(
+        &[
+            "record",
+            "show",
+            &format!("/ipfs/{root}/vimeo/v0/record.cbor"),
+        ],
+        &[&liar, &honest],
+        cache.path(),
+    );
+    assert_eq!(
+        ok(out),
+        ok(ingest(&[
+            "record",
+            "show",
+            &f.path("records/vimeo-v0.record.cbor")
+        ]))
+    );
+    assert!(liar.seen().iter().all(|s| !s.path.contains("/vimeo")));
+    check_cache(cache.path());
+
+    // Failing first (503), then good: asked again.
+    let flaky = Server::start().unwrap();
+    serve_blocks(&flaky, &f.blocks);
+    flaky.put(
+        &block_path(&f.root),
+        raw(f
+            .blocks
+            .iter()
+            .find(|(c, _)| *c == f.root)
+            .unwrap()
+            .1
+            .clone())
+        .answers([Answer::status(503)]),
+    );
+    let fresh = tempfile::tempdir().unwrap();
+    let out = via(&["export-archive", &root], &[&flaky], fresh.path());
+    assert_eq!(ok(out), ok(ingest(&["export-archive", &f.car])));
+}
+
+#[test]
+fn merge_of_record_cids_equals_merge_of_record_files() {
+    let f = fixture();
+    let gw = Server::start().unwrap();
+    serve_blocks(&gw, &f.blocks);
+    // Two more records, archived but not merged: their CIDs are handed over.
+    let more = cli().archive_many(&f.dir.join("more"), "vimeo", 4, "second");
+    let mut cids = String::from("# from volunteers\n");
+    for record in &more[2..] {
+        let car = record.with_extension("").with_extension("car");
+        for (cid, block) in blocks_of(&car) {
+            gw.put(&block_path(&cid), raw(block.clone()));
+            if cid.codec() == 0x71 {
+                cids.push_str(&format!("{cid}\n"));
+            }
+        }
+    }
+    let missing = "bafyreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy";
+    cids.push_str(&format!("{missing}\nnot-a-cid\n"));
+    let list = f.path("cids.txt");
+    std::fs::write(&list, &cids).unwrap();
+
+    let files: Vec<&str> = more[2..].iter().map(|p| p.to_str().unwrap()).collect();
+    let (want, _) =
+        cli().merge_root(&[&files[..], &["--base", &f.car, "--out", &f.path("w.car")]].concat());
+    let cache = tempfile::tempdir().unwrap();
+    let root = f.root.to_string();
+    let out = via(
+        &[
+            "merge",
+            "--json",
+            "--base",
+            &root,
+            "--records",
+            &list,
+            "--out",
+            &f.path("d.car"),
+            "--fetch-retries",
+            "0",
+        ],
+        &[&gw],
+        cache.path(),
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let summary: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(summary["root"], want.as_str(), "{summary}");
+    assert_eq!(summary["added"], 2);
+    let rejected = summary["rejected"].to_string();
+    assert!(
+        rejected.contains(missing) && rejected.contains("not-a-cid"),
+        "{rejected}"
+    );
+    // The output is a delta: only new blocks, rooted at the new root.
+    let delta = blocks_of(Path::new(&f.path("d.car")));
+    assert!(delta.len() < f.blocks.len() + 4, "{}", delta.len());
+    assert!(delta
+        .iter()
+        .all(|(c, _)| !f.blocks.iter().any(|(b, _)| b == c) || *c == f.root));
+    // The same CIDs onto the local base CAR: the same root.
+    let out = via(
+        &[
+            "merge",
+            "--json",
+            "--base",
+            &f.car,
+            "--records",
+            &list,
+            "--out",
+            &f.path("l.car"),
+        ],
+        &[&gw],
+        cache.path(),
+    );
+    let summary: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(summary["root"], want.as_str());
+}
+
+/// A file of several blocks (2.5 MiB: three 1 MiB leaves and a root), its blocks, and a
+/// gateway serving them.
+struct BigFile {
+    tmp: tempfile::TempDir,
+    bytes: Vec<u8>,
+    root: Cid,
+    blocks: Vec<(Cid, Vec<u8>)>,
+}
+
+fn big_file() -> BigFile {
+    let tmp = tempfile::tempdir().unwrap();
+    let bytes = Content::bytes("gateway-get", 5 << 19);
+    let file = tmp.path().join("video.mp4");
+    std::fs::write(&file, &bytes).unwrap();
+    let car = tmp.path().join("video.car");
+    let out = ingest(&[
+        "add",
+        file.to_str().unwrap(),
+        "--car",
+        car.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut blocks = blocks_of(&car);
+    let root = ingest_core::car::CarIndex::open(&car).unwrap().roots()[0];
+    assert_eq!(blocks.len(), 4);
+    // Depth-first, as a gateway sends them: the root first (the importer writes it last).
+    blocks.sort_by_key(|(c, _)| *c != root);
+    BigFile {
+        tmp,
+        bytes,
+        root,
+        blocks,
+    }
+}
+
+#[test]
+fn get_refuses_bad_cars_and_keeps_only_good_blocks() {
+    let f = big_file();
+    let root = f.root.to_string();
+    let entity = car_path(&f.root, "entity");
+    let good_car = car_of(&[f.root], &f.blocks);
+    let stray = (
+        ingest_core::unixfs::cid_of(
+            ingest_core::unixfs::CidVersion::V1,
+            ingest_core::unixfs::RAW,
+            b"stray",
+        ),
+        b"stray".to_vec(),
+    );
+    let mut extra = f.blocks.clone();
+    extra.insert(2, stray.clone());
+    // The root (small) sent again and again.
+    let root_block = f.blocks.iter().find(|(c, _)| *c == f.root).unwrap().clone();
+    let repeated = vec![root_block; 20_000];
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("an extra block", car_of(&[f.root], &extra)),
+        ("another root", car_of(&[stray.0], &f.blocks)),
+        ("truncated", good_car[..good_car.len() - 1000].to_vec()),
+        ("endless", car_of(&[f.root], &repeated)),
+        ("honest", good_car.clone()),
+    ];
+    for (case, body) in cases {
+        let gw = Server::start().unwrap();
+        serve_blocks(&gw, &f.blocks);
+        gw.put(&entity, car(body));
+        let cache = tempfile::tempdir().unwrap();
+        let out = f.tmp.path().join(format!("out-{}", case.replace(' ', "-")));
+        let o = via(
+            &["get", &root, "-o", out.to_str().unwrap(), "--json"],
+            &[&gw],
+            cache.path(),
+        );
+        let summary = &json_lines(&{
+            assert!(o.status.success(), "{case}: {}", stderr(&o));
+            o
+        })[0];
+        assert_eq!(std::fs::read(&out).unwrap(), f.bytes, "{case}");
+        assert_eq!(
+            check_cache(cache.path()),
+            4,
+            "{case}: the four blocks, nothing else"
+        );
+        let failures = summary["fetched"][0]["failures"].as_u64().unwrap();
+        assert_eq!(failures > 0, case != "honest", "{case}: {summary}");
+        if case == "honest" {
+            // One CAR stream, no block asked alone.
+            assert_eq!(gw.seen().len(), 1, "{:?}", gw.seen());
+        }
+    }
+
+    // Wrong bytes for a leaf, no CAR: the get fails, naming the gateway and the block, and
+    // leaves nothing under the output's name or beside it.
+    let gw = Server::start().unwrap();
+    serve_blocks(&gw, &f.blocks);
+    let leaf = f.blocks.iter().find(|(c, _)| c.codec() == 0x55).unwrap().0;
+    gw.put(&block_path(&leaf), raw(b"not the leaf".to_vec()));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("video.mp4");
+    let cache = tempfile::tempdir().unwrap();
+    let o = via(
+        &[
+            "get",
+            &root,
+            "-o",
+            out.to_str().unwrap(),
+            "--fetch-retries",
+            "0",
+        ],
+        &[&gw],
+        cache.path(),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&gw.url("")) && err.contains(&leaf.to_string()),
+        "{err}"
+    );
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "nothing left"
+    );
+    check_cache(cache.path());
+
+    // A second gateway has it: the get completes, byte-identical.
+    let honest = Server::start().unwrap();
+    serve_blocks(&honest, &f.blocks);
+    let o = via(
+        &["get", &root, "-o", out.to_str().unwrap()],
+        &[&gw, &honest],
+        cache.path(),
+    );
+    ok(o);
+    assert_eq!(std::fs::read(&out).unwrap(), f.bytes);
+}
+
+#[test]
+fn a_slow_gateway_is_left_for_the_next() {
+    let f = big_file();
+    let slow = Server::start().unwrap();
+    let mut resources = f.blocks.clone();
+    resources.truncate(4);
+    for (cid, block) in &resources {
+        slow.put(
+            &block_path(cid),
+            raw(block.clone()).answers(std::iter::repeat_n(
+                Answer {
+                    rate: Some(2000),
+                    ..Answer::default()
+                },
+                8,
+            )),
+        );
+    }
+    let honest = Server::start().unwrap();
+    serve_blocks(&honest, &f.blocks);
+    let cache = tempfile::tempdir().unwrap();
+    let out = f.tmp.path().join("slow.mp4");
+    let started = std::time::Instant::now();
+    let o = via(
+        &[
+            "get",
+            &f.root.to_string(),
+            "-o",
+            out.to_str().unwrap(),
+            "--timeout",
+            "1s",
+        ],
+        &[&slow, &honest],
+        cache.path(),
+    );
+    ok(o);
+    assert_eq!(std::fs::read(&out).unwrap(), f.bytes);
+    assert!(started.elapsed().as_secs() < 30, "{:?}", started.elapsed());
+}
