@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use ingest_tests::ipfs::{IpfsNode, PinningMock};
 use ingest_tests::Content;
 
+mod pull;
+
 fn ingest() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ingest"));
     command.stdin(Stdio::null());
@@ -353,6 +355,13 @@ fn publish_makes_the_catalogue_resolve_under_its_name() {
         assert_eq!(status, 200, "{path}");
         assert!(record == std::fs::read(a.record()).unwrap(), "{path}");
     }
+    // Read back through the node's RPC API: the name resolved by the node (name/resolve), the
+    // blocks read with block/get and checked; the same listing as the CAR's.
+    let cache = tmp.path().join("cache");
+    let o = run(&["ls", ipns, "--api", &node.api, "--cache", s(&cache)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let from_car = run(&["ls", s(&catalogue)]);
+    assert_eq!(o.stdout, from_car.stdout);
 }
 
 /// A pin asked of a service carries the CID, the name `<site>/<id>`, the node's addresses
