@@ -161,19 +161,31 @@ impl Opened {
     }
 }
 
-/// Says on stderr what `remote` fetched, per gateway.
+/// What `remote` fetched, per gateway or node, as JSON:
+/// `[{"url", "blocks", "bytes", "failures"}]`.
+pub fn fetched_json(remote: &Remote) -> serde_json::Value {
+    remote
+        .stats()
+        .iter()
+        .map(
+            |s| json!({"url": s.url, "blocks": s.blocks, "bytes": s.bytes, "failures": s.failures}),
+        )
+        .collect()
+}
+
+/// Says on stderr what `remote` fetched, per gateway (as one JSON object
+/// `{"fetched": [...], "cached_blocks": N}` with `json`).
 pub fn report(remote: &Remote, json: bool) {
     let progress = remote.progress();
     let cached = progress.cached_blocks.load(Ordering::Relaxed);
-    let stats = remote.stats();
     if json {
-        let sources: Vec<_> = stats
-            .iter()
-            .map(|s| json!({"url": s.url, "blocks": s.blocks, "bytes": s.bytes, "failures": s.failures}))
-            .collect();
-        eprintln!("{}", json!({"fetched": sources, "cached_blocks": cached}));
+        eprintln!(
+            "{}",
+            json!({"fetched": fetched_json(remote), "cached_blocks": cached})
+        );
         return;
     }
+    let stats = remote.stats();
     for s in stats.iter().filter(|s| s.blocks > 0 || s.failures > 0) {
         eprintln!(
             "ingest: {} blocks, {} bytes from {}{}",

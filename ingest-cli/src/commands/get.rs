@@ -8,7 +8,7 @@ use ingest_core::ipfs::get;
 use serde_json::json;
 
 use crate::output::json_line;
-use crate::source::{open_remote, report, Fetching, SourceArgs};
+use crate::source::{fetched_json, open_remote, report, Fetching, SourceArgs};
 
 /// Download a file or a directory tree from IPFS, every block checked against its CID.
 ///
@@ -52,11 +52,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let summary = result.with_context(|| format!("cannot get {}", args.source))?;
     remote.trim_cache()?;
     if args.json {
-        let sources: Vec<_> = remote
-            .stats()
-            .iter()
-            .map(|s| json!({"url": s.url, "blocks": s.blocks, "bytes": s.bytes, "failures": s.failures}))
-            .collect();
+        let sources = fetched_json(&remote);
         let cached = remote
             .progress()
             .cached_blocks

@@ -197,6 +197,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             line["delta"] = path.display().to_string().into();
             line["delta_blocks"] = blocks.into();
         }
+        if let Some((remote, _)) = &remote {
+            line["fetched"] = crate::source::fetched_json(remote);
+        }
         json_line(&mut out, &line)?;
     } else {
         use std::io::Write;
@@ -231,7 +234,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     drop(out);
     if let Some((remote, _)) = &remote {
         remote.trim_cache()?;
-        crate::source::report(remote, args.json);
+        if !args.json && !args.quiet {
+            crate::source::report(remote, false);
+        }
     }
     Ok(if summary.rejected.is_empty() {
         ExitCode::SUCCESS

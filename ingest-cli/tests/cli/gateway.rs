@@ -541,3 +541,82 @@ fn a_slow_gateway_is_left_for_the_next() {
     assert_eq!(std::fs::read(&out).unwrap(), f.bytes);
     assert!(started.elapsed().as_secs() < 30, "{:?}", started.elapsed());
 }
+
+#[test]
+fn ipns_records_are_checked_before_their_value_is_used() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/ipns");
+    let vectors: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixtures.join("vectors.json")).unwrap())
+            .unwrap();
+    let name = vectors["records"][0]["name_k51"].as_str().unwrap();
+    let value_cid = "bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4";
+    let record = |file: &str| raw(std::fs::read(fixtures.join(file)).unwrap());
+    let cache = tempfile::tempdir().unwrap();
+    let source = format!("/ipns/{name}");
+    for (file, says) in [
+        ("ed25519-bad-signature.bin", "signature"),
+        ("ed25519-expired.bin", "expired at 2020-01-01"),
+        ("ed25519-other-key.bin", "signature"),
+    ] {
+        let liar = Server::start().unwrap();
+        liar.put(&format!("/ipns/{name}"), record(file));
+        let out = via(&["ls", &source], &[&liar], cache.path());
+        assert_eq!(out.status.code(), Some(1), "{file}");
+        let err = stderr(&out);
+        assert!(err.contains(name) && err.contains(says), "{file}: {err}");
+        assert!(
+            !err.contains(value_cid),
+            "{file}: its value was never used: {err}"
+        );
+    }
+    // A liar first, then a gateway with the valid record: its value is used (and, as nobody
+    // serves that CID, named in the error).
+    let liar = Server::start().unwrap();
+    liar.put(
+        &format!("/ipns/{name}"),
+        record("ed25519-bad-signature.bin"),
+    );
+    let honest = Server::start().unwrap();
+    honest.put(&format!("/ipns/{name}"), record("ed25519-valid.bin"));
+    let out = via(&["ls", &source], &[&liar, &honest], cache.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains(value_cid), "{}", stderr(&out));
+    // DNSLink names need a node.
+    let out = via(
+        &["ls", "/ipns/archive.example.org"],
+        &[&honest],
+        cache.path(),
+    );
+    assert!(stderr(&out).contains("DNSLink"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_block_over_two_mebibytes_is_refused() {
+    let f = big_file();
+    let gw = Server::start().unwrap();
+    serve_blocks(&gw, &f.blocks);
+    let leaf = f.blocks.iter().find(|(c, _)| c.codec() == 0x55).unwrap().0;
+    gw.put(&block_path(&leaf), raw(vec![7; (2 << 20) + 1]));
+    let cache = tempfile::tempdir().unwrap();
+    let out = f.tmp.path().join("big.mp4");
+    let o = via(
+        &[
+            "get",
+            &f.root.to_string(),
+            "-o",
+            out.to_str().unwrap(),
+            "--fetch-retries",
+            "0",
+        ],
+        &[&gw],
+        cache.path(),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("over the limit of 2097152 bytes"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
+    check_cache(cache.path());
+}
