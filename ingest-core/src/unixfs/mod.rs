@@ -16,10 +16,13 @@
 //!   [`BlockSource`].
 //! - [`block`]: the one place that encodes and decodes dag-pb / UnixFS bytes and computes CIDs.
 //! - [`sink`]: where blocks go ([`BlockSink`]) and the ready-made sinks.
+//! - [`identify`]: which profile and flags give a file or directory a CID ([`identify_path`],
+//!   `ingest verify`), every candidate computed from one read.
 
 pub mod block;
 mod chunker;
 pub mod dir;
+pub mod identify;
 pub mod importer;
 mod layout;
 pub mod profile;
@@ -30,6 +33,7 @@ pub use dir::{
     check_entry_name, import_path, Added, BlockSource, DirBuilder, DirError, DirKind, DirSummary,
     EditError, EntryKind, WalkError, WalkObserver, WalkOptions,
 };
+pub use identify::{identify_path, Identification, IdentifyOptions};
 pub use importer::{
     import_bytes, import_reader, FileImporter, FileSummary, ImportError, ImportOptions,
     ImportWriter,
