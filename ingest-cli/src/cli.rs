@@ -40,6 +40,7 @@ pub enum Command {
     ExportArchive(commands::catalogue::ExportArgs),
     Get(commands::get::Args),
     Profiles(commands::profiles::Args),
+    Verify(commands::verify::Args),
 }
 
 /// The import profile and kubo-style overrides, shared by every command that imports.

@@ -10,6 +10,7 @@ pub mod merge;
 pub mod profiles;
 pub mod push;
 pub mod record;
+pub mod verify;
 
 use std::process::ExitCode;
 
@@ -29,6 +30,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ls(args) => catalogue::ls(args),
         Command::Todo(args) => catalogue::todo(args),
         Command::ExportArchive(args) => catalogue::export_archive(args),
+        Command::Verify(args) => verify::run(args),
         Command::Get(args) => get::run(args),
     }
 }

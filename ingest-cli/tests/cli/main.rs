@@ -11,3 +11,4 @@ mod gateway;
 mod profiles;
 mod push;
 mod record;
+mod verify;
