@@ -5,7 +5,7 @@
 //!
 //! | module | what it is for |
 //! | --- | --- |
-//! | [`ipfs`] (feature `http`) | pushing archives and catalogues to nodes and pinning services, publishing a catalogue |
+//! | [`ipfs`] (feature `http`) | pushing archives and catalogues to nodes and pinning services, publishing a catalogue; reading blocks back from untrusted gateways and nodes, every one verified and cached |
 //! | [`fetch`] (feature `http`) | resumable HTTP(S) downloads imported as they arrive |
 //! | [`catalogue`] | every archived video in one deterministic UnixFS tree: merge, read, share out |
 //! | [`archive`] | one archived video: its record (schema, codec, per-video directory), what yt-dlp wrote, and the set of files an archive run writes |
@@ -18,9 +18,9 @@
 //! ```text
 //! volunteer:   file or URL ──▶ fetch ──▶ unixfs importer ──▶ archive (record) ──▶ record file
 //!              record + files ──▶ archive::derive_blocks ──▶ ipfs::push (dag/import) ──▶ a node
-//! maintainer:  records ──▶ catalogue::Merge (onto a base CAR) ──▶ catalogue CAR (+ delta)
-//!              ──▶ ipfs::publish (dag/import, name/publish)
-//! newcomer:    catalogue CAR ──▶ catalogue::videos ──▶ what is left to archive
+//! maintainer:  record CIDs ──▶ ipfs::Remote (verified) ──▶ catalogue::merge_into (onto a base
+//!              CAR or /ipns/…) ──▶ catalogue CAR or delta ──▶ ipfs::publish (dag/import, name/publish)
+//! newcomer:    /ipns/… ──▶ ipfs::Remote (root + one site's shards) ──▶ catalogue::videos ──▶ todo
 //!
 //! inside the importer:
 //! bytes ──▶ chunker ──▶ leaves (hashed on all cores, in order) ──▶ balanced layout ──▶ BlockSink

@@ -1,5 +1,6 @@
 //! Talking to IPFS (feature `http`): pushing archives and catalogues to a node over the Kubo RPC
-//! API, asking pinning services to pin them, and publishing a catalogue under an IPNS name.
+//! API, asking pinning services to pin them, publishing a catalogue under an IPNS name, and
+//! reading catalogues, records and files back from untrusted gateways and nodes.
 //!
 //! - [`rpc`]: a Kubo RPC API client ([`KuboRpc`]): `dag/import` streamed, `pin/ls`, `id`,
 //!   `name/publish`; finds the API as kubo's own client does ([`find_api`]).
@@ -19,7 +20,9 @@
 //! threads, not from inside an async runtime.
 //!
 //! Nothing unverified is sent: a node stores whatever blocks it is given (js-ipfs and Helia
-//! keep a block whose bytes do not match its CID), so every block is checked here first.
+//! keep a block whose bytes do not match its CID), so every block is checked here first. And
+//! nothing unverified is read: every block from a gateway or a node is checked against its CID
+//! before it is used, cached or written.
 
 pub mod cache;
 pub mod gateway;
