@@ -620,3 +620,100 @@ fn a_block_over_two_mebibytes_is_refused() {
     assert!(!out.exists());
     check_cache(cache.path());
 }
+
+/// The shard blocks of the HAMT-sharded directory `dir`: it and every link named by a bucket
+/// alone (two hex digits), recursively.
+fn shards(blocks: &[(Cid, Vec<u8>)], dir: Cid) -> Vec<Cid> {
+    let mut out = vec![dir];
+    let mut i = 0;
+    while i < out.len() {
+        let block = &blocks.iter().find(|(c, _)| *c == out[i]).unwrap().1;
+        out.extend(
+            links(block)
+                .into_iter()
+                .filter(|(n, _)| n.len() == 2)
+                .map(|(_, c)| c),
+        );
+        i += 1;
+    }
+    out
+}
+
+#[test]
+fn todo_of_a_sharded_site_fetches_its_shards_then_only_what_changed() {
+    use ingest_tests::fixtures::{write_records_car, RecordBuilder, Role};
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let record = |site: &str, i: u64| {
+        let id = format!("v{:06}", i * 7919 % 1_000_003);
+        RecordBuilder::new(site, &id)
+            .file(Role::Video, format!("{id}.mp4"), 1000 + i)
+            .title(format!("video {i}"))
+            .build()
+    };
+    write_records_car(&t.join("a.car"), (0..8000).map(|i| record("youtube", i)));
+    write_records_car(&t.join("b.car"), (0..3).map(|i| record("vimeo", i)));
+    write_records_car(&t.join("c.car"), (8000..8300).map(|i| record("youtube", i)));
+    let path = |n: &str| t.join(n).to_str().unwrap().to_owned();
+    let (root1, _) = cli().merge_root(&[&path("a.car"), &path("b.car"), "--out", &path("1.car")]);
+    let (root2, _) = cli().merge_root(&[
+        &path("c.car"),
+        "--base",
+        &path("1.car"),
+        "--out",
+        &path("2.car"),
+        "--delta",
+        &path("d.car"),
+    ]);
+    let old = blocks_of(Path::new(&path("1.car")));
+    let delta = blocks_of(Path::new(&path("d.car")));
+    let gw = Server::start().unwrap();
+    serve_blocks(&gw, &old);
+    serve_blocks(&gw, &delta);
+    let ids = path("ids.txt");
+    let list: String = (7990..8010)
+        .map(|i| format!("youtube v{:06}\n", i * 7919 % 1_000_003))
+        .collect();
+    std::fs::write(&ids, list).unwrap();
+    let cache = t.join("cache");
+
+    let want = ok(ingest(&["todo", &path("1.car"), "--ids", &ids]));
+    assert_eq!(want.lines().count(), 10);
+    assert_eq!(
+        ok(via(&["todo", &root1, "--ids", &ids], &[&gw], &cache)),
+        want
+    );
+    let root1: Cid = root1.parse().unwrap();
+    let youtube = links(&old.iter().find(|(c, _)| *c == root1).unwrap().1)
+        .into_iter()
+        .find(|(n, _)| n == "youtube")
+        .unwrap()
+        .1;
+    let mut expected: Vec<String> = shards(&old, youtube).iter().map(block_path).collect();
+    expected.push(block_path(&root1));
+    expected.sort();
+    let mut asked: Vec<String> = gw.seen().into_iter().map(|s| s.path).collect();
+    asked.sort();
+    assert!(expected.len() > 200, "a sharded site: {}", expected.len());
+    assert_eq!(asked, expected, "the root and youtube's shards, each once");
+
+    let before = gw.seen().len();
+    let want = ok(ingest(&["todo", &path("2.car"), "--ids", &ids]));
+    assert_eq!(want.lines().count(), 0);
+    assert_eq!(
+        ok(via(&["todo", &root2, "--ids", &ids], &[&gw], &cache)),
+        want
+    );
+    let again: Vec<String> = gw.seen()[before..].iter().map(|s| s.path.clone()).collect();
+    let new: Vec<String> = delta.iter().map(|(c, _)| block_path(c)).collect();
+    assert!(
+        again.iter().all(|p| new.contains(p)),
+        "only blocks the first read did not have"
+    );
+    assert!(
+        again.len() < expected.len() / 2,
+        "{} of {}",
+        again.len(),
+        expected.len()
+    );
+}

@@ -39,6 +39,8 @@ use crate::unixfs::profile::BLOCK_SIZE_LIMIT;
 const IDENTITY: u64 = 0x00;
 /// IPNS names pointing at names, followed at most this deep.
 const MAX_NAME_DEPTH: usize = 8;
+/// CAR streams asked for at once.
+const STREAMS: usize = 4;
 /// A file's DAG at most this deep (a balanced DAG of 2 MiB blocks is a few levels).
 const MAX_FILE_DEPTH: usize = 32;
 
@@ -316,8 +318,6 @@ pub struct Remote {
     preferred: AtomicUsize,
     options: RemoteOptions,
     progress: Arc<Progress>,
-    /// Serializes CAR requests (one stream at a time).
-    car: Mutex<()>,
 }
 
 impl Remote {
@@ -331,7 +331,6 @@ impl Remote {
             preferred: AtomicUsize::new(0),
             options,
             progress: Arc::default(),
-            car: Mutex::new(()),
         }
     }
 
@@ -434,30 +433,9 @@ impl Remote {
             .iter()
             .filter(|c| c.hash().code() != IDENTITY && !self.cache.contains(c))
             .collect();
-        if wanted.is_empty() {
-            return Ok(());
-        }
-        let next = AtomicUsize::new(0);
-        let failed: Mutex<Option<SourceError>> = Mutex::new(None);
-        let workers = self.options.parallel.clamp(1, 64).min(wanted.len());
-        std::thread::scope(|s| {
-            for _ in 0..workers {
-                s.spawn(|| loop {
-                    let k = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(cid) = wanted.get(k) else { break };
-                    if let Err(e) = self.block(cid) {
-                        let mut failed = failed.lock().unwrap_or_else(|p| p.into_inner());
-                        failed.get_or_insert(e);
-                        next.store(wanted.len(), Ordering::Relaxed);
-                        break;
-                    }
-                });
-            }
-        });
-        match failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+        self.parallel(&wanted, self.options.parallel, |cid| {
+            self.block(cid).map(drop)
+        })
     }
 
     /// Fetches the DAG under `root` within `scope` as one CAR stream from the first gateway
@@ -465,7 +443,6 @@ impl Remote {
     /// gateway whose stream breaks or lies is left for the next; with no gateway (a node only),
     /// the blocks are fetched one by one.
     pub fn fetch_dag(&self, root: &Cid, scope: Scope) -> Result<(), SourceError> {
-        let _one_stream = self.car.lock().unwrap_or_else(|p| p.into_inner());
         let mut missing = HashSet::new();
         for i in self.order() {
             let Endpoint::Gateway(gateway) = &self.endpoints[i] else {
@@ -525,39 +502,84 @@ impl Remote {
     }
 
     /// Fetches every node of the directory `dir` (its HAMT shards, not its entries) that the
-    /// cache lacks. Level by level; below a shard whose sub-shards are mostly missing, the
-    /// rest of that subtree comes as one CAR stream (`dag-scope=entity`), so a first read
-    /// makes a few requests and a second read after a change fetches only the changed shards.
+    /// cache lacks, level by level, many at a time. A shard the cache holds is not descended
+    /// into: its CID names its whole subtree, which is then unchanged. Below the top, a shard
+    /// whose sub-shards are mostly missing has the rest of its subtree come as one CAR stream
+    /// (`dag-scope=entity`; the shard itself is sent again): so a first read makes a few
+    /// hundred requests for a million entries, and a read after a change fetches only the
+    /// shards that changed (where every second-level shard changes but most below them do
+    /// not, the top is no guide, which is why it never asks for a stream).
     pub fn fetch_directory(&self, dir: &Cid) -> Result<(), SourceError> {
-        let mut level = vec![*dir];
         let has_gateway = self
             .endpoints
             .iter()
             .any(|e| matches!(e, Endpoint::Gateway(_)));
+        let mut level = vec![*dir];
+        let mut top = true;
         while !level.is_empty() {
             self.fetch_many(&level)?;
             let mut next = Vec::new();
+            let mut streams = Vec::new();
             for cid in &level {
-                let block = self.block(cid)?;
                 if cid.codec() != DAG_PB {
                     continue;
                 }
+                let block = self.block(cid)?;
                 let shards = super::gateway::links_in_scope(cid, &block, Scope::Entity).map_err(
                     |reason| SourceError::Malformed {
                         path: format!("directory {cid}"),
                         reason,
                     },
                 )?;
-                let absent = shards.iter().filter(|c| !self.cache.contains(c)).count();
-                if has_gateway && absent >= 8 && absent * 2 > shards.len() {
-                    self.fetch_dag(cid, Scope::Entity)?;
+                let absent: Vec<Cid> = shards
+                    .iter()
+                    .filter(|c| !self.cache.contains(c))
+                    .copied()
+                    .collect();
+                if has_gateway && !top && absent.len() >= 8 && absent.len() * 2 > shards.len() {
+                    streams.push(*cid);
                 } else {
-                    next.extend(shards);
+                    next.extend(absent);
                 }
             }
+            self.parallel(&streams, STREAMS, |cid| self.fetch_dag(cid, Scope::Entity))?;
             level = next;
+            top = false;
         }
         Ok(())
+    }
+
+    /// Runs `f` on every item, `workers` at a time; the first failure is returned (after the
+    /// calls under way end; no new one starts).
+    fn parallel<T: Sync>(
+        &self,
+        items: &[T],
+        workers: usize,
+        f: impl Fn(&T) -> Result<(), SourceError> + Sync,
+    ) -> Result<(), SourceError> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let next = AtomicUsize::new(0);
+        let failed: Mutex<Option<SourceError>> = Mutex::new(None);
+        std::thread::scope(|s| {
+            for _ in 0..workers.clamp(1, 64).min(items.len()) {
+                s.spawn(|| loop {
+                    let k = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(k) else { break };
+                    if let Err(e) = f(item) {
+                        let mut failed = failed.lock().unwrap_or_else(|p| p.into_inner());
+                        failed.get_or_insert(e);
+                        next.store(items.len(), Ordering::Relaxed);
+                        break;
+                    }
+                });
+            }
+        });
+        match failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     /// Resolves `path` to the CID it names: an IPNS name through the node or a verified
