@@ -21,30 +21,13 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::ipfs::{curl_bytes, require_private_network};
 
 /// Runs `tests/helia-gateway.sh ARGS`, and returns its `key=value` lines.
 fn script(args: &[&str]) -> HashMap<String, String> {
-    let out = Command::new("bash")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("helia-gateway.sh"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("bash runs");
-    assert!(
-        out.status.success(),
-        "tests/helia-gateway.sh {args:?} failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect()
+    crate::ipfs::script("helia-gateway.sh", args)
 }
 
 /// A trustless gateway on 127.0.0.1 over the blocks and IPNS records in its directory; stopped

@@ -26,7 +26,7 @@ pub fn require_private_network() {
 }
 
 /// Runs `tests/<script> ARGS`, and returns its `key=value` lines.
-fn script(name: &str, args: &[&str]) -> HashMap<String, String> {
+pub(crate) fn script(name: &str, args: &[&str]) -> HashMap<String, String> {
     let out = Command::new("bash")
         .arg(scripts().join(name))
         .args(args)
