@@ -39,6 +39,8 @@ use crate::unixfs::profile::BLOCK_SIZE_LIMIT;
 const IDENTITY: u64 = 0x00;
 /// IPNS names pointing at names, followed at most this deep.
 const MAX_NAME_DEPTH: usize = 8;
+/// HAMT shards nested at most this deep (64 hash bits at 3 bits a level, the smallest fanout).
+const MAX_SHARD_DEPTH: usize = 22;
 /// CAR streams asked for at once.
 const STREAMS: usize = 4;
 /// A file's DAG at most this deep (a balanced DAG of 2 MiB blocks is a few levels).
@@ -516,7 +518,16 @@ impl Remote {
             .any(|e| matches!(e, Endpoint::Gateway(_)));
         let mut level = vec![*dir];
         let mut top = true;
-        while !level.is_empty() {
+        for depth in 0.. {
+            if level.is_empty() {
+                break;
+            }
+            if depth > MAX_SHARD_DEPTH {
+                return Err(SourceError::Malformed {
+                    path: format!("directory {dir}"),
+                    reason: format!("HAMT shards nested over {MAX_SHARD_DEPTH} levels"),
+                });
+            }
             self.fetch_many(&level)?;
             let mut next = Vec::new();
             let mut streams = Vec::new();
