@@ -23,7 +23,7 @@
 //! in byte order, hidden entries skipped unless [`IdentifyOptions::hidden`], symlinks stored as
 //! symlinks (the path given is followed), empty directories kept.
 //!
-//! Memory: the file pass holds a few read buffers (4 MiB) and the open nodes of each tree; a
+//! Memory: the file pass holds a few read buffers (2 MiB) and the open nodes of each tree; a
 //! directory holds, per entry, its name and its distinct CIDs over the candidates (about
 //! 150–300 bytes), for the directories on the current path.
 
