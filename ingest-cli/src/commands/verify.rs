@@ -103,9 +103,10 @@ fn print(args: &Args, answer: &Identification) -> std::io::Result<()> {
             writeln!(out, "  also {m}")?;
         }
     } else {
-        let tried = match answer.tried {
-            0 => "nothing needed to be read".to_owned(),
-            n => format!("{n} settings tried"),
+        let tried = if answer.read {
+            format!("{} settings tried", answer.tried)
+        } else {
+            "nothing needed to be read".to_owned()
         };
         writeln!(out, "no match {} {name} ({tried})", answer.target)?;
         for reason in &answer.reasons {
