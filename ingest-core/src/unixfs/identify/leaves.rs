@@ -52,11 +52,10 @@ pub(super) struct GroupKey {
     pub(super) raw: bool,
 }
 
-/// A tree over the group's leaves.
+/// A tree over the group's leaves: a balanced layout under a profile's version and links.
 #[derive(Debug)]
 struct Tree {
-    version: CidVersion,
-    max_links: usize,
+    profile: Profile,
     layout: BalancedLayout,
 }
 
@@ -89,9 +88,8 @@ impl LeafGroup {
             key,
             trees: trees
                 .iter()
-                .map(|p| Tree {
-                    version: p.cid_version(),
-                    max_links: p.max_links(),
+                .map(|&p| Tree {
+                    profile: p.clone(),
                     layout: BalancedLayout::new(p),
                 })
                 .collect(),
@@ -108,8 +106,7 @@ impl LeafGroup {
     /// Starts a file of `size` bytes (its trees start empty).
     pub(super) fn start(&mut self, size: u64) {
         for t in &mut self.trees {
-            // A fresh layout: the previous file's `finish` left it empty, but say so here.
-            t.layout = BalancedLayout::new(&tree_profile(t.version, t.max_links));
+            t.layout = BalancedLayout::new(&t.profile);
         }
         self.remaining = size;
         self.file_size = size;
@@ -162,7 +159,8 @@ impl LeafGroup {
             .then(|| cid_of_digest(CidVersion::V1, RAW, &digest));
         for t in &mut self.trees {
             // Raw leaves are CIDv1 whatever the tree's version, as in kubo.
-            let cid = raw_cid.unwrap_or_else(|| cid_of_digest(t.version, DAG_PB, &digest));
+            let version = t.profile.cid_version();
+            let cid = raw_cid.unwrap_or_else(|| cid_of_digest(version, DAG_PB, &digest));
             let Ok(()) = t.layout.push_leaf(
                 (Link { cid, dag_size }, self.chunk_len as u64),
                 &mut HashOnly,
@@ -185,7 +183,7 @@ impl LeafGroup {
                     if empty {
                         // An empty file has no chunk: kubo writes an empty leaf.
                         let mut buf = [0u8; LEAF_HEADROOM + LEAF_TAILROOM];
-                        let (range, cid) = encode_leaf(raw, t.version, &mut buf, 0);
+                        let (range, cid) = encode_leaf(raw, t.profile.cid_version(), &mut buf, 0);
                         return (cid, range.len() as u64);
                     }
                     let Ok(root) = t.layout.finish(&mut HashOnly);
@@ -195,18 +193,6 @@ impl LeafGroup {
                 .collect(),
         )
     }
-}
-
-/// A profile with this version and links, for a layout (which reads nothing else).
-fn tree_profile(version: CidVersion, max_links: usize) -> Profile {
-    let o = crate::unixfs::profile::Overrides {
-        cid_version: Some(version),
-        max_links: Some(max_links as u32),
-        ..Default::default()
-    };
-    Profile::UNIXFS_V0_2015
-        .with_overrides(&o)
-        .expect("links of a candidate are valid")
 }
 
 /// A read buffer shared by the workers, and the bytes of it that hold data.
