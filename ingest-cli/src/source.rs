@@ -24,7 +24,7 @@ use crate::cli::{parse_duration, parse_size};
 /// Where blocks come from when a SOURCE is a CID, `/ipfs/…`, `ipfs://…` or `/ipns/…`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SourceArgs {
-    /// A trustless gateway (such as https://trustless-gateway.link), repeatable: tried in turn,
+    /// A trustless gateway (such as `https://trustless-gateway.link`), repeatable: tried in turn,
     /// the next one on an error, a timeout or a wrong block. Default: $IPFS_GATEWAY
     /// (comma-separated).
     #[arg(
