@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use ingest_core::catalogue::{shard_of, video_record, videos, CatalogueVideo};
+use ingest_core::catalogue::{shard_of, video_record, videos, CONFLICTS_DIR};
+use ingest_core::unixfs::dir;
 use serde_json::json;
 
 use crate::output::json_line;
@@ -152,20 +153,30 @@ pub fn todo(args: TodoArgs) -> anyhow::Result<ExitCode> {
     let mut opened = args.read.open()?;
     let root = opened.root;
     let sites: BTreeSet<&str> = wanted.iter().map(|w| w.site.as_str()).collect();
-    let listed: Vec<CatalogueVideo> = if sites.contains("") {
-        videos(&mut opened.blocks, &root, None)?
-    } else {
-        let mut all = Vec::new();
-        for site in &sites {
-            all.extend(videos(&mut opened.blocks, &root, Some(site))?);
-        }
-        all
-    };
+    let any_site: HashSet<&str> = wanted
+        .iter()
+        .filter(|w| w.site.is_empty())
+        .map(|w| w.id.as_str())
+        .collect();
+    let in_site: HashSet<(&str, &str)> = wanted
+        .iter()
+        .map(|w| (w.site.as_str(), w.id.as_str()))
+        .collect();
+    // Only the wanted ids the catalogue has are kept, not the whole listing.
     let mut have: HashSet<(String, String)> = HashSet::new();
     let mut have_id: HashSet<String> = HashSet::new();
-    for v in listed {
-        have_id.insert(v.id.clone());
-        have.insert((v.site, v.id));
+    for (site, site_dir, _) in dir::list(&mut opened.blocks, &root)? {
+        if site == CONFLICTS_DIR || !(sites.contains("") || sites.contains(site.as_str())) {
+            continue;
+        }
+        for (id, _, _) in dir::list(&mut opened.blocks, &site_dir)? {
+            if any_site.contains(id.as_str()) {
+                have_id.insert(id.clone());
+            }
+            if in_site.contains(&(site.as_str(), id.as_str())) {
+                have.insert((site.clone(), id));
+            }
+        }
     }
     let mut out = std::io::stdout().lock();
     for w in &wanted {
