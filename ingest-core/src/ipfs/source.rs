@@ -506,11 +506,11 @@ impl Remote {
     /// Fetches every node of the directory `dir` (its HAMT shards, not its entries) that the
     /// cache lacks, level by level, many at a time. A shard the cache holds is not descended
     /// into: its CID names its whole subtree, which is then unchanged. Below the top, a shard
-    /// whose sub-shards are mostly missing has the rest of its subtree come as one CAR stream
-    /// (`dag-scope=entity`; the shard itself is sent again): so a first read makes a few
-    /// hundred requests for a million entries, and a read after a change fetches only the
-    /// shards that changed (where every second-level shard changes but most below them do
-    /// not, the top is no guide, which is why it never asks for a stream).
+    /// whose sub-shards are nearly all missing (nine in ten) has the rest of its subtree come
+    /// as one CAR stream (`dag-scope=entity`; the shard itself is sent again): so a first read
+    /// makes a few hundred requests for a million entries, and a read after a change fetches
+    /// only the shards that changed (where every second-level shard changes but most below
+    /// them do not, the top is no guide, which is why it never asks for a stream).
     pub fn fetch_directory(&self, dir: &Cid) -> Result<(), SourceError> {
         let has_gateway = self
             .endpoints
@@ -547,7 +547,8 @@ impl Remote {
                     .filter(|c| !self.cache.contains(c))
                     .copied()
                     .collect();
-                if has_gateway && !top && absent.len() >= 8 && absent.len() * 2 > shards.len() {
+                if has_gateway && !top && absent.len() >= 8 && absent.len() * 10 >= shards.len() * 9
+                {
                     streams.push(*cid);
                 } else {
                     next.extend(absent);
