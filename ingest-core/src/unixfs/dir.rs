@@ -19,6 +19,7 @@ mod hamt;
 mod walk;
 
 pub use edit::{list, lookup, lookup_many, update, BlockSource, EditError};
+pub(crate) use walk::{file_kind, read_children};
 pub use walk::{import_path, Added, EntryKind, WalkError, WalkObserver, WalkOptions};
 
 use cid::Cid;

@@ -45,7 +45,7 @@ pub use candidates::{Candidate, DEFAULT_CHUNK_SIZES, MAX_LINKS};
 
 use crate::io::{ChangedError, FileStamp};
 use crate::unixfs::block::{cid_of, encode_symlink, single_block_file, DAG_PB, RAW};
-use crate::unixfs::dir::{DirBuilder, DirError, EntryKind};
+use crate::unixfs::dir::{file_kind, read_children, DirBuilder, DirError, EntryKind, WalkError};
 use crate::unixfs::profile::{CidVersion, Overrides, Profile, ProfileError, BLOCK_SIZE_LIMIT};
 use crate::unixfs::sink::HashOnly;
 use candidates::version_number;
@@ -595,20 +595,6 @@ fn inline_content(
     })
 }
 
-fn file_kind(meta: &Metadata) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    let t = meta.file_type();
-    if t.is_fifo() {
-        "FIFO"
-    } else if t.is_socket() {
-        "socket"
-    } else if t.is_block_device() || t.is_char_device() {
-        "device"
-    } else {
-        "special file"
-    }
-}
-
 /// An entry's root under every candidate, stored compactly: candidates that give the same
 /// (CID, dag size) share one slot (a small file has 3 distinct roots over 32 candidates).
 #[derive(Debug)]
@@ -803,25 +789,18 @@ impl Walker<'_> {
 
     /// The directory at `path` under every candidate, and the bytes of the files below it.
     fn directory(&mut self, path: &Path, shown: &Path) -> Result<(Outcome, u64), IdentifyError> {
-        // The rules of `ingest add -r` (dir::walk): hidden names skipped unless asked for,
-        // names in byte order, names that are not UTF-8 refused.
-        let mut children = Vec::new();
-        for entry in fs::read_dir(path).map_err(io_error(path))? {
-            let entry = entry.map_err(io_error(path))?;
-            let child = entry.path();
-            let name = entry
-                .file_name()
-                .into_string()
-                .map_err(|_| IdentifyError::NonUtf8Name {
-                    path: child.clone(),
-                })?;
-            if name.starts_with('.') && !self.options.hidden {
-                self.hidden_skipped += 1;
-                continue;
-            }
-            children.push((name, child));
-        }
-        children.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        // The rules of `ingest add -r`: hidden names skipped unless asked for, names in byte
+        // order, names that are not UTF-8 refused.
+        let (children, skipped) =
+            read_children(path, self.options.hidden).map_err(|e| match e {
+                WalkError::Io { path, source } => IdentifyError::Io { path, source },
+                WalkError::NonUtf8Name { path } => IdentifyError::NonUtf8Name { path },
+                other => IdentifyError::Io {
+                    path: path.to_owned(),
+                    source: io::Error::other(other.to_string()),
+                },
+            })?;
+        self.hidden_skipped += skipped;
         let mut entries = Vec::with_capacity(children.len());
         let mut size = 0;
         for (name, child) in children {

@@ -167,7 +167,8 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> WalkError + '_ {
     }
 }
 
-fn file_kind(meta: &Metadata) -> &'static str {
+/// What a special file is, in words (for errors).
+pub(crate) fn file_kind(meta: &Metadata) -> &'static str {
     use std::os::unix::fs::FileTypeExt;
     let t = meta.file_type();
     if t.is_fifo() {
@@ -179,6 +180,34 @@ fn file_kind(meta: &Metadata) -> &'static str {
     } else {
         "special file"
     }
+}
+
+/// The entries of the directory at `path` as `ipfs add -r` takes them: names in byte order,
+/// names starting with `.` skipped unless `hidden` (and counted), a name that is not UTF-8 an
+/// error. Returns (name, path) pairs and the number skipped.
+pub(crate) fn read_children(
+    path: &Path,
+    hidden: bool,
+) -> Result<(Vec<(String, PathBuf)>, u64), WalkError> {
+    let mut children = Vec::new();
+    let mut skipped = 0;
+    for entry in fs::read_dir(path).map_err(io_error(path))? {
+        let entry = entry.map_err(io_error(path))?;
+        let child = entry.path();
+        let name = entry
+            .file_name()
+            .into_string()
+            .map_err(|_| WalkError::NonUtf8Name {
+                path: child.clone(),
+            })?;
+        if name.starts_with('.') && !hidden {
+            skipped += 1;
+            continue;
+        }
+        children.push((name, child));
+    }
+    children.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    Ok((children, skipped))
 }
 
 impl<S: BlockSink + ?Sized, O: WalkObserver + ?Sized> Walker<'_, S, O> {
@@ -241,22 +270,7 @@ impl<S: BlockSink + ?Sized, O: WalkObserver + ?Sized> Walker<'_, S, O> {
     }
 
     fn directory(&mut self, path: &Path, shown: PathBuf) -> Result<Added, WalkError> {
-        let mut children = Vec::new();
-        for entry in fs::read_dir(path).map_err(io_error(path))? {
-            let entry = entry.map_err(io_error(path))?;
-            let child = entry.path();
-            let name = entry
-                .file_name()
-                .into_string()
-                .map_err(|_| WalkError::NonUtf8Name {
-                    path: child.clone(),
-                })?;
-            if name.starts_with('.') && !self.options.hidden {
-                continue;
-            }
-            children.push((name, child));
-        }
-        children.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        let (children, _) = read_children(path, self.options.hidden)?;
         let mut dir = DirBuilder::new(self.profile);
         let mut size = 0;
         for (name, child) in children {
