@@ -21,12 +21,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use ingest_tests::fixtures::{write_records_car, Record, RecordBuilder, Role};
+use ingest_tests::fixtures::{Record, RecordBuilder, Role};
 
 mod common;
 use common::measure;
-
-const PER_CAR: u64 = 50_000;
 
 fn record(i: u64) -> Record {
     let id = format!("v{i:010}");
@@ -47,23 +45,6 @@ fn record(i: u64) -> Record {
         .build()
 }
 
-/// Writes records `range` into CARs of `PER_CAR` records under `dir` (kept between runs).
-fn generate(dir: &Path, range: std::ops::Range<u64>) -> Vec<PathBuf> {
-    std::fs::create_dir_all(dir).unwrap();
-    let mut cars = Vec::new();
-    let mut start = range.start;
-    while start < range.end {
-        let end = (start + PER_CAR).min(range.end);
-        let path = dir.join(format!("records-{start}-{end}.car"));
-        if !path.exists() {
-            write_records_car(&path, (start..end).map(record));
-        }
-        cars.push(path);
-        start = end;
-    }
-    cars
-}
-
 fn paths(cars: &[PathBuf]) -> Vec<&Path> {
     cars.iter().map(PathBuf::as_path).collect()
 }
@@ -82,8 +63,9 @@ fn main() {
         .map(PathBuf::from)
         .unwrap_or_else(|| std::env::temp_dir().join("ingest-bench"))
         .join(format!("merge-{count}"));
-    let base_cars = generate(&dir.join("records"), 0..count);
-    let new_cars = generate(&dir.join("new"), count..count + new);
+    let base_cars = common::generate_records(&dir.join("records"), "records", 0..count, record);
+    let new_cars =
+        common::generate_records(&dir.join("new"), "records", count..count + new, record);
     let merge = |args: &[&Path], base: Option<&Path>, out: &Path| {
         let _ = std::fs::remove_file(out);
         let mut cmd = Command::new(&bin);

@@ -47,13 +47,12 @@ use std::time::Instant;
 
 use ingest_core::car::CarIndex;
 use ingest_core::{CarReader, Cid};
-use ingest_tests::fixtures::{write_records_car, Record, RecordBuilder, Role};
+use ingest_tests::fixtures::{Record, RecordBuilder, Role};
 use ingest_tests::gateway::HeliaGateway;
 
 mod common;
 use common::{bench_dir, ingest_bin, measure, Run};
 
-const PER_CAR: u64 = 50_000;
 const SHA2_256: u64 = 0x12;
 const DAG_PB: u64 = 0x70;
 /// UnixFS `Data.Type` of a HAMT shard.
@@ -119,54 +118,14 @@ fn vimeo(n: u64) -> Record {
     record("vimeo", &id, url, n)
 }
 
-/// Writes records `range` of `make` into CARs of `PER_CAR` records under `dir`, named after
-/// `name` (kept between runs).
-fn generate(
-    dir: &Path,
-    name: &str,
-    range: std::ops::Range<u64>,
-    make: fn(u64) -> Record,
-) -> Vec<PathBuf> {
-    std::fs::create_dir_all(dir).unwrap();
-    let mut cars = Vec::new();
-    let mut start = range.start;
-    while start < range.end {
-        let end = (start + PER_CAR).min(range.end);
-        let path = dir.join(format!("{name}-{start}-{end}.car"));
-        if !path.exists() {
-            write_records_car(&path, (start..end).map(make));
-        }
-        cars.push(path);
-        start = end;
-    }
-    cars
-}
-
-/// RFC 4648 base32, upper case, no padding.
-fn base32upper(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let mut out = String::with_capacity(bytes.len() * 8 / 5 + 1);
-    let (mut buffer, mut bits) = (0u32, 0u32);
-    for &b in bytes {
-        buffer = (buffer << 8) | u32::from(b);
-        bits += 8;
-        while bits >= 5 {
-            bits -= 5;
-            out.push(ALPHABET[((buffer >> bits) & 31) as usize] as char);
-        }
-        buffer &= (1 << bits) - 1;
-    }
-    if bits > 0 {
-        out.push(ALPHABET[((buffer << (5 - bits)) & 31) as usize] as char);
-    }
-    out
-}
-
 /// Where blockstore-fs 4.0.1 (`NextToLast`, its default) keeps the block `cid`: the multibase
 /// base32upper string of its multihash (`B…`), in the directory of its last two characters,
 /// with `.data` appended.
 fn blockstore_path(blocks: &Path, cid: &Cid) -> PathBuf {
-    let key = format!("B{}", base32upper(&cid.hash().to_bytes()));
+    let key = format!(
+        "B{}",
+        ingest_tests::trustless::base32_lower(&cid.hash().to_bytes()).to_ascii_uppercase()
+    );
     blocks
         .join(&key[key.len() - 2..])
         .join(format!("{key}.data"))
@@ -487,14 +446,16 @@ fn main() {
     let dir = bench_dir("ingest-bench").join(format!("todo-{count}"));
 
     // Inputs (records kept between runs).
-    let mut base_cars = generate(&dir.join("records"), "youtube", 0..count, youtube);
-    base_cars.extend(generate(
+    let mut base_cars =
+        common::generate_records(&dir.join("records"), "youtube", 0..count, youtube);
+    base_cars.extend(common::generate_records(
         &dir.join("records"),
         "vimeo",
         0..vimeo_count,
         vimeo,
     ));
-    let new_cars = generate(&dir.join("new"), "youtube", count..count + new, youtube);
+    let new_cars =
+        common::generate_records(&dir.join("new"), "youtube", count..count + new, youtube);
     // 10,000 archived ids spread over the million, 5,000 of the new records, 5,000 never archived.
     let archived = 10_000.min(count);
     let later = 5_000.min(new);

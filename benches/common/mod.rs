@@ -36,3 +36,29 @@ pub fn bench_dir(name: &str) -> PathBuf {
         .unwrap_or_else(std::env::temp_dir)
         .join(name)
 }
+
+/// Writes records `range` of `make` into CARs of 50,000 records under `dir`, named
+/// `<name>-<start>-<end>.car`, and returns their paths. CARs already there are kept (generating
+/// a million records takes a while), so runs after the first reuse them.
+#[allow(dead_code)] // used by the merge and todo benchmarks
+pub fn generate_records(
+    dir: &std::path::Path,
+    name: &str,
+    range: std::ops::Range<u64>,
+    make: fn(u64) -> ingest_tests::fixtures::Record,
+) -> Vec<PathBuf> {
+    const PER_CAR: u64 = 50_000;
+    std::fs::create_dir_all(dir).unwrap();
+    let mut cars = Vec::new();
+    let mut start = range.start;
+    while start < range.end {
+        let end = (start + PER_CAR).min(range.end);
+        let path = dir.join(format!("{name}-{start}-{end}.car"));
+        if !path.exists() {
+            ingest_tests::fixtures::write_records_car(&path, (start..end).map(make));
+        }
+        cars.push(path);
+        start = end;
+    }
+    cars
+}

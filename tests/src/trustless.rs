@@ -104,8 +104,9 @@ pub fn check_cache(dir: &Path) -> usize {
     count
 }
 
-/// RFC 4648 base32, lower case, no padding.
-fn base32_lower(bytes: &[u8]) -> String {
+/// RFC 4648 base32, lower case, no padding (the block cache's file names; upper case, with a
+/// `B` before it, blockstore-fs's).
+pub fn base32_lower(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
     let (mut out, mut buffer, mut bits) = (String::new(), 0u32, 0);
     for &b in bytes {
