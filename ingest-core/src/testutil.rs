@@ -14,3 +14,20 @@ pub(crate) fn mutate(bytes: &mut Vec<u8>, edits: &Edits) {
         }
     }
 }
+
+/// The vectors' content generator (`../shared/vectors/README.md`): SHA-256(seed ‖ u64le(i)) for
+/// i = 0, 1, …, truncated to `size` bytes.
+pub(crate) fn vector_content(seed: &str, size: usize) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let mut out = Vec::with_capacity(size + 32);
+    let mut i = 0u64;
+    while out.len() < size {
+        let mut h = Sha256::new();
+        h.update(seed.as_bytes());
+        h.update(i.to_le_bytes());
+        out.extend_from_slice(&h.finalize());
+        i += 1;
+    }
+    out.truncate(size);
+    out
+}

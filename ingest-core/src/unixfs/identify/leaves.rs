@@ -363,25 +363,11 @@ fn read_full(reader: &mut dyn Read, buf: &mut [u8], offset: u64) -> Result<usize
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testutil::vector_content;
     use crate::unixfs::profile::Overrides;
 
-    /// The vectors' content generator: SHA-256(seed ‖ u64le(i)) for i = 0, 1, …, truncated.
-    fn content(seed: &str, size: usize) -> Vec<u8> {
-        let mut out = Vec::with_capacity(size + 32);
-        let mut i = 0u64;
-        while out.len() < size {
-            let mut h = Sha256::new();
-            h.update(seed.as_bytes());
-            h.update(i.to_le_bytes());
-            out.extend_from_slice(&h.finalize());
-            i += 1;
-        }
-        out.truncate(size);
-        out
-    }
-
     /// `node oracle/js/cid.mjs --profile unixfs-v0-2015 --cid-version V --raw-leaves R
-    /// --chunk 1000 --max-links 3 FILE` (ipfs-unixfs-importer 17.1.1) of `content("identify-N",
+    /// --chunk 1000 --max-links 3 FILE` (ipfs-unixfs-importer 17.1.1) of `vector_content("identify-N",
     /// N)`, for (N, V, R): trees of up to four levels, on every chunk and node boundary.
     const JS_REFERENCE: [(usize, u8, bool, &str); 36] = [
         (
@@ -624,7 +610,7 @@ mod tests {
     fn every_tree_equals_the_js_reference_however_fed() {
         let sizes: Vec<usize> = JS_REFERENCE.iter().step_by(4).map(|r| r.0).collect();
         for size in sizes {
-            let data = content(&format!("identify-{size}"), size);
+            let data = vector_content(&format!("identify-{size}"), size);
             for (slice, threads) in [
                 (1, 1),
                 (7, 1),
@@ -676,7 +662,7 @@ mod tests {
     /// A file of a few MiB goes through the worker threads (several read buffers each).
     #[test]
     fn threads_and_one_thread_agree_past_the_parallel_threshold() {
-        let data = content("identify-threads", 3 * READ_SIZE + 12_345);
+        let data = vector_content("identify-threads", 3 * READ_SIZE + 12_345);
         let size = data.len() as u64;
         let roots = |threads| {
             let profiles = [profile(0, false), profile(1, false)];

@@ -9,6 +9,7 @@ use multihash::Multihash;
 use sha2::{Digest, Sha256, Sha512};
 
 use super::*;
+use crate::testutil::vector_content;
 
 /// `../shared` beside the repository, or `$INGEST_SHARED`.
 fn shared() -> PathBuf {
@@ -16,21 +17,6 @@ fn shared() -> PathBuf {
         Some(dir) => PathBuf::from(dir),
         None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
     }
-}
-
-/// The vectors' content generator: SHA-256(seed ‖ u64le(i)) for i = 0, 1, …, truncated.
-fn content(seed: &str, size: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(size + 32);
-    let mut i = 0u64;
-    while out.len() < size {
-        let mut h = Sha256::new();
-        h.update(seed.as_bytes());
-        h.update(i.to_le_bytes());
-        out.extend_from_slice(&h.finalize());
-        i += 1;
-    }
-    out.truncate(size);
-    out
 }
 
 fn vectors(file: &str, key: &str) -> Vec<serde_json::Value> {
@@ -63,7 +49,7 @@ fn file_vectors_name_their_profile() {
         let seed = v["seed"].as_str().unwrap();
         let path = dir.path().join(seed);
         if !path.exists() {
-            std::fs::write(&path, content(seed, size)).unwrap();
+            std::fs::write(&path, vector_content(seed, size)).unwrap();
         }
         let profile = v["profile"].as_str().unwrap();
         for threads in [1, 2] {
@@ -95,7 +81,7 @@ fn file_vectors_name_their_profile() {
 fn overrides_are_named_with_their_flags() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("f.bin");
-    std::fs::write(&path, content("public-15", 1_780_975)).unwrap();
+    std::fs::write(&path, vector_content("public-15", 1_780_975)).unwrap();
     let options = IdentifyOptions::default();
     // `cid.mjs --profile kubo-cidv1 --cid-version 1 --raw-leaves false --chunk 1048576
     // --max-links 174` of the vector content public-15 (two chunks of 1 MiB).
@@ -129,7 +115,7 @@ fn a_chunk_size_given_is_tried_and_links_tell_apart() {
     // 200 chunks of 1000 bytes: more than 174 links, so 174 and 1024 give different trees.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("f.bin");
-    std::fs::write(&path, content("identify-200000", 200_000)).unwrap();
+    std::fs::write(&path, vector_content("identify-200000", 200_000)).unwrap();
     let with_1000 = IdentifyOptions {
         chunk_sizes: vec![1000],
         ..IdentifyOptions::default()
@@ -170,7 +156,7 @@ fn a_chunk_size_given_is_tried_and_links_tell_apart() {
 fn another_hash_function_is_named_without_reading() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("f.bin");
-    let data = content("identify-hash", 5000);
+    let data = vector_content("identify-hash", 5000);
     std::fs::write(&path, &data).unwrap();
     // The file as one raw block, hashed with sha2-512 (multihash 0x13).
     let digest = Sha512::digest(&data);
@@ -215,7 +201,7 @@ fn inlined_cids_are_compared_with_the_content() {
 fn a_raw_cid_is_one_block() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("f.bin");
-    let data = content("identify-raw", 1_500_000);
+    let data = vector_content("identify-raw", 1_500_000);
     std::fs::write(&path, &data).unwrap();
     // The whole file as one raw CIDv1 block: sha2-256 of the bytes, by definition.
     let whole = Cid::new_v1(RAW, Multihash::wrap(0x12, &Sha256::digest(&data)).unwrap());
@@ -261,7 +247,7 @@ fn the_same_block_in_the_other_version_matches() {
         .find(|v| v["seed"] == "public-5" && v["profile"] == "unixfs-v0-2015")
         .unwrap();
     let path = dir.path().join("f.bin");
-    std::fs::write(&path, content("public-5", 262_145)).unwrap();
+    std::fs::write(&path, vector_content("public-5", 262_145)).unwrap();
     let v0: Cid = v["cid"].as_str().unwrap().parse().unwrap();
     // `ipfs cid format -v 1 -b base32` of the vector's CIDv0.
     let v1 = Cid::new_v1(DAG_PB, *v0.hash());
@@ -278,7 +264,7 @@ fn the_same_block_in_the_other_version_matches() {
 fn a_wrapped_file_is_found() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c-3001.bin");
-    std::fs::write(&path, content("identify-3001", 3001)).unwrap();
+    std::fs::write(&path, vector_content("identify-3001", 3001)).unwrap();
     // `cid.mjs --profile unixfs-v0-2015 DIR` of a directory holding just c-3001.bin.
     let answer = check(
         &path,
@@ -297,7 +283,7 @@ fn flat_3(dir: &Path) -> Vec<serde_json::Value> {
         .collect();
     for e in all[0]["entries"].as_array().unwrap() {
         let size = e["size"].as_u64().unwrap() as usize;
-        let data = content(e["seed"].as_str().unwrap(), size);
+        let data = vector_content(e["seed"].as_str().unwrap(), size);
         std::fs::write(dir.join(e["path"].as_str().unwrap()), data).unwrap();
     }
     all
