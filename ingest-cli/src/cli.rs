@@ -39,6 +39,7 @@ pub enum Command {
     Todo(commands::catalogue::TodoArgs),
     ExportArchive(commands::catalogue::ExportArgs),
     Get(commands::get::Args),
+    Site(commands::site::Args),
     Profiles(commands::profiles::Args),
     Verify(commands::verify::Args),
 }

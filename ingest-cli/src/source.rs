@@ -125,6 +125,12 @@ impl BlockSource for Blocks {
             Blocks::Remote(remote) => remote.will_list(dir),
         }
     }
+    fn prefetch(&mut self, cids: &[Cid]) -> Result<(), EditError> {
+        match self {
+            Blocks::Car(car) => car.prefetch(cids),
+            Blocks::Remote(remote) => remote.prefetch(cids),
+        }
+    }
 }
 
 /// A catalogue (or any DAG) opened for reading, and what reading it fetched.

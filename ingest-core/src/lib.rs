@@ -7,6 +7,7 @@
 //! | --- | --- |
 //! | [`ipfs`] (feature `http`) | pushing archives and catalogues to nodes and pinning services, publishing a catalogue; reading blocks back from untrusted gateways and nodes, every one verified and cached |
 //! | [`fetch`] (feature `http`) | resumable HTTP(S) downloads imported as they arrive |
+//! | [`site`] | the catalogue as a website: static pages, listings and a sharded search index, a UnixFS directory any gateway serves |
 //! | [`catalogue`] | every archived video in one deterministic UnixFS tree: merge, read, share out |
 //! | [`archive`] | one archived video: its record (schema, codec, per-video directory), what yt-dlp wrote, and the set of files an archive run writes |
 //! | [`car`] | CARv1: one bounded frame parser; writer, streaming reader, random-access index |
@@ -21,6 +22,8 @@
 //! maintainer:  record CIDs ──▶ ipfs::Remote (verified) ──▶ catalogue::merge_into (onto a base
 //!              CAR or /ipns/…) ──▶ catalogue CAR or delta ──▶ ipfs::publish (dag/import, name/publish)
 //! newcomer:    /ipns/… ──▶ ipfs::Remote (root + one site's shards) ──▶ catalogue::videos ──▶ todo
+//! viewer:      catalogue ──▶ site::build (pages, listings, search shards) ──▶ site CAR ──▶ push
+//!              browser ──▶ any gateway ──▶ /ipfs/<site>/ pages ──▶ catalogue/<site>/<id>/<file>
 //!
 //! inside the importer:
 //! bytes ──▶ chunker ──▶ leaves (hashed on all cores, in order) ──▶ balanced layout ──▶ BlockSink
@@ -62,6 +65,7 @@ mod http;
 pub mod io;
 #[cfg(feature = "http")]
 pub mod ipfs;
+pub mod site;
 pub mod unixfs;
 
 #[cfg(test)]

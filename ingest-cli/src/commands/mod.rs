@@ -10,6 +10,7 @@ pub mod merge;
 pub mod profiles;
 pub mod push;
 pub mod record;
+pub mod site;
 pub mod verify;
 
 use std::process::ExitCode;
@@ -32,5 +33,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::ExportArchive(args) => catalogue::export_archive(args),
         Command::Verify(args) => verify::run(args),
         Command::Get(args) => get::run(args),
+        Command::Site(args) => site::run(args),
     }
 }

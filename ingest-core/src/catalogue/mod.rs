@@ -41,6 +41,7 @@ mod read;
 pub use incremental::{merge_car, merge_into, MergeBase, MergeCarError, MergeInput, MergeReport};
 pub use merge::Merge;
 pub use read::{read_video_record, video_record, videos, Catalogue, CatalogueVideo, OpenError};
+pub(crate) use read::{record_file_content, record_link, record_of};
 
 use cid::Cid;
 

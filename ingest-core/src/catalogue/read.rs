@@ -77,24 +77,40 @@ fn record_bytes<Src: BlockSource + ?Sized>(
     src: &mut Src,
     directory: &Cid,
 ) -> Result<Vec<u8>, CatalogueError> {
-    let bad = |reason: &str| CatalogueError::BadVideoDirectory {
-        directory: directory.to_string(),
-        reason: reason.to_owned(),
-    };
     let block = src
         .get(directory)?
         .ok_or(EditError::Missing { cid: *directory })?;
-    let node = decode_dir(&block).map_err(|e| bad(e.0))?;
-    let link = node
-        .links
+    let link = record_link(directory, &block)?;
+    let leaf = src.get(&link)?.ok_or(EditError::Missing { cid: link })?;
+    record_file_content(directory, &link, &leaf)
+}
+
+fn bad_directory(directory: &Cid, reason: &str) -> CatalogueError {
+    CatalogueError::BadVideoDirectory {
+        directory: directory.to_string(),
+        reason: reason.to_owned(),
+    }
+}
+
+/// The CID of `record.cbor` in the per-video directory `directory`, whose block is `block`.
+pub(crate) fn record_link(directory: &Cid, block: &[u8]) -> Result<Cid, CatalogueError> {
+    let node = decode_dir(block).map_err(|e| bad_directory(directory, e.0))?;
+    node.links
         .iter()
         .find(|l| l.name == RECORD_FILE_NAME)
-        .ok_or_else(|| bad("no record.cbor entry"))?;
-    let leaf = src
-        .get(&link.cid)?
-        .ok_or(EditError::Missing { cid: link.cid })?;
-    single_block_file(link.cid.codec(), &leaf)
-        .ok_or_else(|| bad("record.cbor is not a one-block file"))
+        .map(|l| l.cid)
+        .ok_or_else(|| bad_directory(directory, "no record.cbor entry"))
+}
+
+/// The content of `record.cbor` (CID `link`, block `leaf`) of the per-video directory
+/// `directory`.
+pub(crate) fn record_file_content(
+    directory: &Cid,
+    link: &Cid,
+    leaf: &[u8],
+) -> Result<Vec<u8>, CatalogueError> {
+    single_block_file(link.codec(), leaf)
+        .ok_or_else(|| bad_directory(directory, "record.cbor is not a one-block file"))
 }
 
 /// The CID of the record in the per-video directory at `<site>/<id>`, checked to be the
@@ -162,7 +178,17 @@ pub fn video_record<Src: BlockSource + ?Sized>(
     src: &mut Src,
     video: &CatalogueVideo,
 ) -> Result<(Cid, Record), CatalogueError> {
-    let (cid, record) = read_video_record(src, &video.directory)?;
+    let bytes = record_bytes(src, &video.directory)?;
+    record_of(video, &bytes)
+}
+
+/// The record `bytes` (the content of `record.cbor` in `video`'s directory) and its CID,
+/// checked to be the record of `video`'s site and id.
+pub(crate) fn record_of(
+    video: &CatalogueVideo,
+    bytes: &[u8],
+) -> Result<(Cid, Record), CatalogueError> {
+    let (cid, record) = decode_record(&video.directory, bytes)?;
     if (record.source.site.as_str(), record.source.id.as_str())
         != (video.site.as_str(), video.id.as_str())
     {
@@ -183,10 +209,14 @@ pub fn read_video_record<Src: BlockSource + ?Sized>(
     directory: &Cid,
 ) -> Result<(Cid, Record), CatalogueError> {
     let bytes = record_bytes(src, directory)?;
+    decode_record(directory, &bytes)
+}
+
+fn decode_record(directory: &Cid, bytes: &[u8]) -> Result<(Cid, Record), CatalogueError> {
     let record =
-        Record::decode(&bytes).map_err(|e: RecordError| CatalogueError::BadVideoDirectory {
+        Record::decode(bytes).map_err(|e: RecordError| CatalogueError::BadVideoDirectory {
             directory: directory.to_string(),
             reason: e.to_string(),
         })?;
-    Ok((cid_of(CidVersion::V1, DAG_CBOR, &bytes), record))
+    Ok((cid_of(CidVersion::V1, DAG_CBOR, bytes), record))
 }

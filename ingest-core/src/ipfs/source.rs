@@ -803,6 +803,12 @@ impl BlockSource for &Remote {
             source: Box::new(e),
         })
     }
+
+    /// [`Remote::fetch_many`]; a block it could not fetch is tried again when it is read.
+    fn prefetch(&mut self, cids: &[Cid]) -> Result<(), EditError> {
+        let _ = self.fetch_many(cids);
+        Ok(())
+    }
 }
 
 impl BlockSource for Remote {
@@ -814,6 +820,9 @@ impl BlockSource for Remote {
     }
     fn will_list(&mut self, dir: &Cid) -> Result<(), EditError> {
         (&*self).will_list(dir)
+    }
+    fn prefetch(&mut self, cids: &[Cid]) -> Result<(), EditError> {
+        (&*self).prefetch(cids)
     }
 }
 

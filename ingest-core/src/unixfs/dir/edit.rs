@@ -38,6 +38,14 @@ pub trait BlockSource {
         let _ = dir;
         Ok(())
     }
+
+    /// Says that the caller is about to read the blocks `cids`, in any order: a source that
+    /// fetches over a network fetches them together here (many requests at once). The default
+    /// does nothing. An error here is not final: the reads that follow report what is missing.
+    fn prefetch(&mut self, cids: &[Cid]) -> Result<(), EditError> {
+        let _ = cids;
+        Ok(())
+    }
 }
 
 impl BlockSource for MemorySink {
@@ -55,6 +63,9 @@ impl<T: BlockSource + ?Sized> BlockSource for &mut T {
     }
     fn will_list(&mut self, dir: &Cid) -> Result<(), EditError> {
         (**self).will_list(dir)
+    }
+    fn prefetch(&mut self, cids: &[Cid]) -> Result<(), EditError> {
+        (**self).prefetch(cids)
     }
 }
 

@@ -1,0 +1,494 @@
+//! Building a site: the catalogue's videos and records → entries → listing pages, the search
+//! index and the conflicts → files and directories, written to a sink.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+
+use cid::Cid;
+use serde::Serialize;
+
+use super::base::{self, BaseSite};
+use super::entry::{newest_first, Entry};
+use super::words::{fnv1a, MAX_WORD_BYTES, MIN_WORD_CHARS};
+use super::{
+    pages, search, write_json, SiteError, ASSETS, DEFAULT_TITLE, GENERATOR, MAX_TITLE_LEN, PROFILE,
+};
+use crate::car::CarWriter;
+use crate::catalogue::{
+    record_file_content, record_link, record_of, videos, CatalogueVideo, CONFLICTS_DIR,
+};
+use crate::io::AtomicFile;
+use crate::unixfs::block::decode_node;
+use crate::unixfs::dir::{self, dag_size_of, BlockSource, DirBuilder, EditError};
+use crate::unixfs::import_bytes;
+use crate::unixfs::profile::CidVersion;
+use crate::unixfs::sink::BlockSink;
+
+/// How a site is built.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SiteOptions {
+    /// The title on every page ([`DEFAULT_TITLE`] when `None`).
+    pub title: Option<String>,
+}
+
+/// What [`build`] made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SiteReport {
+    /// The site's root directory.
+    pub root: Cid,
+    /// The catalogue it shows (linked at `catalogue/`).
+    pub catalogue: Cid,
+    /// Videos listed, over every site.
+    pub videos: u64,
+    /// Each site of the catalogue and its number of videos, by name.
+    pub sites: Vec<(String, u64)>,
+    /// Listing pages, over every site.
+    pub pages: u64,
+    /// Listing pages the base already had (the same block).
+    pub pages_reused: u64,
+    /// Records read from the catalogue (the others came from the base's pages).
+    pub records_read: u64,
+    /// Search shards.
+    pub search_shards: u64,
+    /// Videos with conflicting records.
+    pub conflicts: u64,
+    /// Distinct blocks of the site written (the catalogue's aside).
+    pub blocks: u64,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
+/// Videos whose directories and records are read together (fetched at once from a network).
+const BATCH: usize = 512;
+
+/// Builds the site of the catalogue `root` (read from `catalogue`) into `sink`, the root last.
+/// With `base` (a source and the root of a site this version built for an earlier catalogue),
+/// reads only the records of videos the base does not list with the same per-video directory;
+/// the result is the same.
+pub fn build<Src, B, S>(
+    catalogue: &mut Src,
+    root: &Cid,
+    base: Option<(&mut B, &Cid)>,
+    options: &SiteOptions,
+    sink: &mut S,
+) -> Result<SiteReport, SiteError>
+where
+    Src: BlockSource + ?Sized,
+    B: BlockSource + ?Sized,
+    S: BlockSink + ?Sized,
+{
+    let title = options.title.as_deref().unwrap_or(DEFAULT_TITLE);
+    check_title(title)?;
+    let mut old = match base {
+        Some((src, base_root)) => base::read(src, base_root)?,
+        None => BaseSite::default(),
+    };
+    let (mut sites, records_read) = read_entries(catalogue, root, &mut old)?;
+    let conflicts = read_conflicts(catalogue, root)?;
+    for (site, entries) in &mut sites {
+        let of_site = conflicts.get(site.as_str());
+        for entry in entries.iter_mut() {
+            entry.conflicts = of_site
+                .and_then(|c| c.get(&entry.id))
+                .map_or(0, |c| c.len() as u32);
+        }
+        entries.sort_unstable_by(newest_first);
+    }
+    let catalogue_size = dag_size(catalogue, root)?;
+
+    let mut out = Out {
+        sink,
+        blocks: HashSet::new(),
+        bytes: 0,
+    };
+    let mut report = SiteReport {
+        root: *root,
+        catalogue: *root,
+        videos: 0,
+        sites: Vec::new(),
+        pages: 0,
+        pages_reused: 0,
+        records_read,
+        search_shards: 0,
+        conflicts: conflicts.values().map(|c| c.len() as u64).sum(),
+        blocks: 0,
+        bytes: 0,
+    };
+
+    // data/sites/<site>/<n>.json
+    let mut sites_dir = DirBuilder::new(&PROFILE);
+    let mut index_sites = Vec::new();
+    for (site, entries) in &sites {
+        let path = format!("data/sites/{site}");
+        let mut dir = DirBuilder::new(&PROFILE);
+        let pages = pages::pages(site, entries);
+        for (n, page) in pages.iter().enumerate() {
+            let name = format!("{}.json", n + 1);
+            let (cid, size) = out.file(&format!("{path}/{name}"), page)?;
+            report.pages_reused += u64::from(old.pages.contains(&cid));
+            out.add(&mut dir, &path, &name, cid, size)?;
+        }
+        let (cid, size) = out.dir(&path, dir)?;
+        out.add(&mut sites_dir, "data/sites", site, cid, size)?;
+        report.pages += pages.len() as u64;
+        report.videos += entries.len() as u64;
+        report.sites.push((site.clone(), entries.len() as u64));
+        index_sites.push(IndexSite {
+            name: site,
+            videos: entries.len() as u64,
+            pages: pages.len() as u64,
+        });
+    }
+    drop(old);
+
+    // data/search/<k>.json: every video, newest first, each with its site's number.
+    let mut all: Vec<(u32, &Entry)> = sites
+        .iter()
+        .enumerate()
+        .flat_map(|(n, (_, entries))| entries.iter().map(move |e| (n as u32, e)))
+        .collect();
+    all.sort_unstable_by(|a, b| newest_first(a.1, b.1).then(a.0.cmp(&b.0)));
+    let index = search::build(&all);
+    drop(all);
+    report.search_shards = index.shards.len() as u64;
+    let search_dir = out.numbered("data/search", &index.shards)?;
+    drop(index);
+
+    // data/conflicts/<k>.json
+    let buckets = (report.conflicts as usize)
+        .div_ceil(256)
+        .max(1)
+        .next_power_of_two();
+    let conflict_files = conflict_buckets(&conflicts, buckets);
+    let conflicts_dir = out.numbered("data/conflicts", &conflict_files)?;
+
+    // data/index.json
+    let mut index_json = Vec::new();
+    write_json(
+        &mut index_json,
+        &IndexJson {
+            v: 1,
+            title,
+            generator: GENERATOR,
+            catalogue: root.to_string(),
+            videos: report.videos,
+            sites: index_sites,
+            search: SearchInfo {
+                shards: report.search_shards,
+                cap: search::CAP as u64,
+                min_len: MIN_WORD_CHARS as u64,
+                max_len: MAX_WORD_BYTES as u64,
+            },
+            conflicts: ConflictsInfo {
+                buckets: buckets as u64,
+            },
+        },
+    );
+    index_json.push(b'\n');
+    let mut data = DirBuilder::new(&PROFILE);
+    let (cid, size) = out.file("data/index.json", &index_json)?;
+    out.add(&mut data, "data", "index.json", cid, size)?;
+    let (cid, size) = out.dir("data/sites", sites_dir)?;
+    out.add(&mut data, "data", "sites", cid, size)?;
+    out.add(&mut data, "data", "search", search_dir.0, search_dir.1)?;
+    out.add(
+        &mut data,
+        "data",
+        "conflicts",
+        conflicts_dir.0,
+        conflicts_dir.1,
+    )?;
+
+    // The root: the pages, assets/, README, catalogue/, data/.
+    let mut top = DirBuilder::new(&PROFILE);
+    let mut assets = DirBuilder::new(&PROFILE);
+    for (path, content) in ASSETS {
+        let (cid, size) = out.file(path, content.as_bytes())?;
+        match path.strip_prefix("assets/") {
+            Some(name) => out.add(&mut assets, "assets", name, cid, size)?,
+            None => out.add(&mut top, "", path, cid, size)?,
+        }
+    }
+    let (cid, size) = out.dir("assets", assets)?;
+    out.add(&mut top, "", "assets", cid, size)?;
+    let (cid, size) = out.file("README", readme(title, root).as_bytes())?;
+    out.add(&mut top, "", "README", cid, size)?;
+    let (cid, size) = out.dir("data", data)?;
+    out.add(&mut top, "", "data", cid, size)?;
+    out.add(&mut top, "", "catalogue", *root, catalogue_size)?;
+    let (site_root, _) = out.dir("", top)?;
+    report.root = site_root;
+    report.blocks = out.blocks.len() as u64;
+    report.bytes = out.bytes;
+    Ok(report)
+}
+
+/// [`build`] into a CAR at `path` (the site's blocks, not the catalogue's), written to a
+/// temporary file and renamed into place once complete.
+pub fn write_site_car<Src, B>(
+    path: &Path,
+    catalogue: &mut Src,
+    root: &Cid,
+    base: Option<(&mut B, &Cid)>,
+    options: &SiteOptions,
+) -> Result<SiteReport, SiteError>
+where
+    Src: BlockSource + ?Sized,
+    B: BlockSource + ?Sized,
+{
+    let write_error = |e| SiteError::Write {
+        path: path.to_owned(),
+        source: Box::new(e),
+    };
+    let mut atomic = AtomicFile::create(path)?;
+    let mut car =
+        CarWriter::with_pending_root(atomic.file(), CidVersion::V1).map_err(write_error)?;
+    let report = build(catalogue, root, base, options, &mut car)?;
+    car.finish_with_root(&report.root).map_err(write_error)?;
+    atomic.commit()?;
+    Ok(report)
+}
+
+fn check_title(title: &str) -> Result<(), SiteError> {
+    if title.len() > MAX_TITLE_LEN {
+        return Err(SiteError::Title("it is longer than 256 bytes"));
+    }
+    if title.chars().any(char::is_control) {
+        return Err(SiteError::Title("it has a control character"));
+    }
+    Ok(())
+}
+
+/// A site's name and the entries of its videos.
+type SiteEntries = (String, Vec<Entry>);
+
+/// Every video of the catalogue by site (sites in name order), each with its entry: from the
+/// base when it lists the same per-video directory, else from the record, read in batches.
+/// Returns them and the number of records read.
+fn read_entries<Src: BlockSource + ?Sized>(
+    src: &mut Src,
+    root: &Cid,
+    old: &mut BaseSite,
+) -> Result<(Vec<SiteEntries>, u64), SiteError> {
+    let listed = videos(src, root, None)?;
+    let reusable = |old: &BaseSite, v: &CatalogueVideo| {
+        old.entries.get(&v.directory).is_some_and(|e| e.id == v.id)
+    };
+    let mut sites: Vec<SiteEntries> = Vec::new();
+    let mut read = 0;
+    for chunk in listed.chunks(BATCH) {
+        let fresh: Vec<&CatalogueVideo> = chunk.iter().filter(|v| !reusable(old, v)).collect();
+        let dirs: Vec<Cid> = fresh.iter().map(|v| v.directory).collect();
+        src.prefetch(&dirs)?;
+        let mut links = Vec::with_capacity(fresh.len());
+        for v in &fresh {
+            let block = get(src, &v.directory)?;
+            links.push(record_link(&v.directory, &block)?);
+        }
+        src.prefetch(&links)?;
+        let mut entries = Vec::with_capacity(fresh.len());
+        for (v, link) in fresh.iter().zip(&links) {
+            let leaf = get(src, link)?;
+            let bytes = record_file_content(&v.directory, link, &leaf)?;
+            let (_, record) = record_of(v, &bytes)?;
+            entries.push(Entry::new(v.directory, record));
+        }
+        read += entries.len() as u64;
+        let mut entries = entries.into_iter();
+        for v in chunk {
+            let entry = match old.entries.remove(&v.directory) {
+                Some(e) if e.id == v.id => e,
+                _ => entries.next().expect("one entry read per fresh video"),
+            };
+            match sites.last_mut() {
+                Some((site, list)) if *site == v.site => list.push(entry),
+                _ => sites.push((v.site.clone(), vec![entry])),
+            }
+        }
+    }
+    Ok((sites, read))
+}
+
+fn get<Src: BlockSource + ?Sized>(src: &mut Src, cid: &Cid) -> Result<Vec<u8>, SiteError> {
+    Ok(src.get(cid)?.ok_or(EditError::Missing { cid: *cid })?)
+}
+
+/// The other records of each video that has several: site → id → record CIDs (the names under
+/// `_conflicts/<site>/<id>/`).
+type Conflicts = BTreeMap<String, BTreeMap<String, Vec<String>>>;
+
+fn read_conflicts<Src: BlockSource + ?Sized>(
+    src: &mut Src,
+    root: &Cid,
+) -> Result<Conflicts, SiteError> {
+    let mut out = Conflicts::new();
+    let Some((top, _)) = dir::lookup(src, root, CONFLICTS_DIR)? else {
+        return Ok(out);
+    };
+    for (site, site_dir, _) in dir::list(src, &top)? {
+        let ids = out.entry(site).or_default();
+        for (id, id_dir, _) in dir::list(src, &site_dir)? {
+            let records = dir::list(src, &id_dir)?.into_iter().map(|(name, ..)| name);
+            ids.insert(id, records.collect());
+        }
+    }
+    Ok(out)
+}
+
+/// The JSON of each conflicts bucket: `{"v":1,"videos":{"<site>/<id>":["<record>",...]}}`.
+fn conflict_buckets(conflicts: &Conflicts, buckets: usize) -> Vec<Vec<u8>> {
+    let mut by_bucket: Vec<BTreeMap<String, &Vec<String>>> = vec![BTreeMap::new(); buckets];
+    for (site, ids) in conflicts {
+        for (id, records) in ids {
+            let key = format!("{site}/{id}");
+            by_bucket[fnv1a(key.as_bytes()) as usize % buckets].insert(key, records);
+        }
+    }
+    by_bucket
+        .iter()
+        .map(|videos| {
+            let mut json = Vec::new();
+            write_json(&mut json, &ConflictsJson { v: 1, videos });
+            json.push(b'\n');
+            json
+        })
+        .collect()
+}
+
+/// The catalogue root's dag size (the Tsize of the `catalogue` link): its block and the dag
+/// sizes of its links, as its own links state them.
+fn dag_size<Src: BlockSource + ?Sized>(src: &mut Src, root: &Cid) -> Result<u64, SiteError> {
+    let block = get(src, root)?;
+    let node = decode_node(&block).map_err(|e| EditError::NotADirectory {
+        cid: *root,
+        reason: e.0,
+    })?;
+    dag_size_of(block.len(), node.links.iter().map(|l| l.dag_size)).map_err(|e| {
+        SiteError::Directory {
+            path: "catalogue".to_owned(),
+            source: Box::new(e),
+        }
+    })
+}
+
+fn readme(title: &str, catalogue: &Cid) -> String {
+    format!(
+        "{title}\n\
+         \n\
+         A website over an archive of videos kept in IPFS, made by {GENERATOR} from the\n\
+         catalogue {catalogue}. Open index.html through any IPFS gateway (a path gateway,\n\
+         /ipfs/<this directory's CID>/, a subdomain gateway or /ipns/<name>/) to browse, search\n\
+         and watch; every link inside is relative.\n\
+         \n\
+         index.html, site.html, video.html, search.html  the pages\n\
+         assets/                       their script and style\n\
+         catalogue/                    the catalogue: catalogue/<site>/<id>/ holds a video's files\n\
+         \x20                             and its record (record.cbor, DAG-CBOR); other records of\n\
+         \x20                             the same video are under catalogue/_conflicts/<site>/<id>/\n\
+         data/index.json               the sites and their counts\n\
+         data/sites/<site>/<n>.json    a site's videos, newest first, page n\n\
+         data/search/<k>.json          the search index, one shard per group of words\n\
+         data/conflicts/<k>.json       the videos with several records\n"
+    )
+}
+
+#[derive(Serialize)]
+struct IndexJson<'a> {
+    v: u32,
+    title: &'a str,
+    generator: &'a str,
+    catalogue: String,
+    videos: u64,
+    sites: Vec<IndexSite<'a>>,
+    search: SearchInfo,
+    conflicts: ConflictsInfo,
+}
+
+#[derive(Serialize)]
+struct IndexSite<'a> {
+    name: &'a str,
+    videos: u64,
+    pages: u64,
+}
+
+#[derive(Serialize)]
+struct SearchInfo {
+    shards: u64,
+    cap: u64,
+    min_len: u64,
+    max_len: u64,
+}
+
+#[derive(Serialize)]
+struct ConflictsInfo {
+    buckets: u64,
+}
+
+#[derive(Serialize)]
+struct ConflictsJson<'a> {
+    v: u32,
+    videos: &'a BTreeMap<String, &'a Vec<String>>,
+}
+
+/// The sink, counting the distinct blocks and bytes written, and the file and directory
+/// writers, naming the path in the site of what failed.
+struct Out<'a, S: ?Sized> {
+    sink: &'a mut S,
+    blocks: HashSet<Cid>,
+    bytes: u64,
+}
+
+impl<S: BlockSink + ?Sized> BlockSink for Out<'_, S> {
+    type Error = S::Error;
+    fn put(&mut self, cid: &Cid, block: &[u8]) -> Result<(), S::Error> {
+        if self.blocks.insert(*cid) {
+            self.bytes += block.len() as u64;
+        }
+        self.sink.put(cid, block)
+    }
+}
+
+impl<S: BlockSink + ?Sized> Out<'_, S> {
+    fn file(&mut self, path: &str, bytes: &[u8]) -> Result<(Cid, u64), SiteError> {
+        let (summary, _) =
+            import_bytes(&PROFILE, bytes, &mut *self).map_err(|e| SiteError::File {
+                path: path.to_owned(),
+                source: Box::new(e),
+            })?;
+        Ok((summary.root, summary.dag_size))
+    }
+
+    fn dir(&mut self, path: &str, dir: DirBuilder) -> Result<(Cid, u64), SiteError> {
+        let summary = dir.finish(self).map_err(|e| dir_error(path, e))?;
+        Ok((summary.root, summary.dag_size))
+    }
+
+    fn add(
+        &mut self,
+        dir: &mut DirBuilder,
+        path: &str,
+        name: &str,
+        cid: Cid,
+        size: u64,
+    ) -> Result<(), SiteError> {
+        dir.add(name, cid, size).map_err(|e| dir_error(path, e))
+    }
+
+    /// The directory `path` of the files `files`, named `0.json`, `1.json`, ….
+    fn numbered(&mut self, path: &str, files: &[Vec<u8>]) -> Result<(Cid, u64), SiteError> {
+        let mut dir = DirBuilder::new(&PROFILE);
+        for (k, json) in files.iter().enumerate() {
+            let name = format!("{k}.json");
+            let (cid, size) = self.file(&format!("{path}/{name}"), json)?;
+            self.add(&mut dir, path, &name, cid, size)?;
+        }
+        self.dir(path, dir)
+    }
+}
+
+fn dir_error(path: &str, e: dir::DirError) -> SiteError {
+    SiteError::Directory {
+        path: if path.is_empty() { "/" } else { path }.to_owned(),
+        source: Box::new(e),
+    }
+}

@@ -1,0 +1,107 @@
+//! One video as the site lists it: what a listing page shows, and what the search index and an
+//! incremental rebuild need, taken from its record.
+
+use std::cmp::Ordering;
+
+use cid::Cid;
+use serde::{Deserialize, Serialize};
+
+use crate::archive::{Record, Role};
+
+/// The most tags of a video the site lists and indexes (its first ones).
+pub const MAX_LISTED_TAGS: usize = 32;
+
+/// One video of a listing page (`data/sites/<site>/<n>.json`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Entry {
+    /// The video's id on its site.
+    pub(crate) id: String,
+    /// Title.
+    #[serde(rename = "t", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) title: Option<String>,
+    /// Uploader.
+    #[serde(rename = "u", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) uploader: Option<String>,
+    /// Upload date, `YYYYMMDD`.
+    #[serde(rename = "d", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) date: Option<String>,
+    /// Duration in milliseconds.
+    #[serde(rename = "ms", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) duration_ms: Option<u64>,
+    /// The thumbnail's name in the per-video directory.
+    #[serde(rename = "th", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) thumbnail: Option<String>,
+    /// The per-video directory: what an incremental rebuild compares.
+    #[serde(with = "cid_text")]
+    pub(crate) dir: Cid,
+    /// The first [`MAX_LISTED_TAGS`] tags.
+    #[serde(rename = "k", default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) tags: Vec<String>,
+    /// How many other records of this video the catalogue keeps under `_conflicts`.
+    #[serde(rename = "c", default, skip_serializing_if = "is_zero")]
+    pub(crate) conflicts: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl Entry {
+    /// The entry of the video whose per-video directory is `dir` and record `record`.
+    pub(crate) fn new(dir: Cid, record: Record) -> Entry {
+        let thumbnail = record
+            .files
+            .iter()
+            .find(|f| f.role == Role::Thumbnail)
+            .map(|f| f.name.clone());
+        let mut meta = record.meta;
+        meta.tags.truncate(MAX_LISTED_TAGS);
+        Entry {
+            id: record.source.id,
+            title: meta.title,
+            uploader: meta.uploader,
+            date: meta.upload_date,
+            duration_ms: meta.duration_ms,
+            thumbnail,
+            dir,
+            tags: meta.tags,
+            conflicts: 0,
+        }
+    }
+
+    /// Calls `f` with every word the search index holds for this video: those of its title,
+    /// uploader and tags.
+    pub(crate) fn for_each_word(&self, mut f: impl FnMut(&str)) {
+        let texts = self.title.iter().chain(&self.uploader).chain(&self.tags);
+        for text in texts {
+            super::words::for_each_word(text, &mut f);
+        }
+    }
+}
+
+/// The order of every listing: newest first by upload date (undated last), then by id (bytes).
+pub(crate) fn newest_first(a: &Entry, b: &Entry) -> Ordering {
+    let by_date = match (&a.date, &b.date) {
+        (Some(x), Some(y)) => y.cmp(x),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    };
+    by_date.then_with(|| a.id.as_bytes().cmp(b.id.as_bytes()))
+}
+
+/// A CID as its string (base32 for CIDv1, base58 for CIDv0), as JavaScript shows it.
+mod cid_text {
+    use cid::Cid;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(cid: &Cid, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(cid)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Cid, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}

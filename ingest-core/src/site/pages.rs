@@ -1,0 +1,94 @@
+//! A site's listing cut into pages whose boundaries depend on the videos around them, not on
+//! their position, so that adding videos rewrites only the pages they land on.
+//!
+//! A page of a fixed count would shift every later page when one video is inserted near the
+//! top (the newest first); here a video ends its page when the top byte of the FNV-1a hash of
+//! `<site>/<id>` is zero (one in 256), once the page holds [`MIN_PAGE`] videos, or when the page
+//! reaches [`MAX_PAGE`] videos or [`MAX_PAGE_BYTES`]. The page after an insertion is the same
+//! bytes, hence the same block, as before; only its number changes, and a page does not hold
+//! its own number.
+
+use super::entry::Entry;
+use super::words::fnv1a;
+
+/// The fewest videos on a page that is not a site's last.
+pub const MIN_PAGE: usize = 16;
+/// The most videos on a page.
+pub const MAX_PAGE: usize = 1000;
+/// A page ends once its JSON reaches this many bytes (so one page is always one block).
+pub const MAX_PAGE_BYTES: usize = 256 * 1024;
+
+/// Whether the video `site`/`id` ends a page (when the page is long enough).
+fn ends_page(site: &str, id: &str) -> bool {
+    let mut key = Vec::with_capacity(site.len() + 1 + id.len());
+    key.extend_from_slice(site.as_bytes());
+    key.push(b'/');
+    key.extend_from_slice(id.as_bytes());
+    fnv1a(&key) >> 24 == 0
+}
+
+/// The JSON of each page of `entries` (a site's listing, in order), built one after the other.
+pub(crate) fn pages(site: &str, entries: &[Entry]) -> Vec<Vec<u8>> {
+    const HEAD: &[u8] = br#"{"v":1,"videos":["#;
+    const TAIL: &[u8] = b"]}\n";
+    let mut out = Vec::new();
+    let mut page = HEAD.to_vec();
+    let mut count = 0;
+    for entry in entries {
+        if count > 0 {
+            page.push(b',');
+        }
+        super::write_json(&mut page, entry);
+        count += 1;
+        let full = count >= MAX_PAGE || page.len() >= MAX_PAGE_BYTES;
+        if full || (count >= MIN_PAGE && ends_page(site, &entry.id)) {
+            page.extend_from_slice(TAIL);
+            out.push(std::mem::replace(&mut page, HEAD.to_vec()));
+            count = 0;
+        }
+    }
+    if count > 0 || out.is_empty() {
+        page.extend_from_slice(TAIL);
+        out.push(page);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(id: &str) -> Entry {
+        Entry {
+            id: id.to_owned(),
+            title: Some(format!("video {id}")),
+            uploader: None,
+            date: None,
+            duration_ms: None,
+            thumbnail: None,
+            dir: "bafkqaaa".parse().unwrap(),
+            tags: Vec::new(),
+            conflicts: 0,
+        }
+    }
+
+    #[test]
+    fn an_insertion_changes_only_the_page_it_lands_on() {
+        let all: Vec<Entry> = (0..20_000).map(|i| entry(&format!("{i:06}"))).collect();
+        let before = pages("s", &all);
+        assert!(before.len() > 40, "{} pages", before.len());
+        let mut more = all.clone();
+        more.insert(10_000, entry("010000x"));
+        let after = pages("s", &more);
+        let old: std::collections::HashSet<&Vec<u8>> = before.iter().collect();
+        let changed = after.iter().filter(|p| !old.contains(p)).count();
+        assert!(changed <= 2, "{changed} pages changed");
+        let sizes: Vec<usize> = before.iter().map(|p| p.len()).collect();
+        assert!(sizes.iter().all(|&s| s <= MAX_PAGE_BYTES + 8 * 1024));
+    }
+
+    #[test]
+    fn no_videos_is_one_empty_page() {
+        assert_eq!(pages("s", &[]), [b"{\"v\":1,\"videos\":[]}\n".to_vec()]);
+    }
+}
