@@ -14,6 +14,7 @@ use ingest_tests::ipfs::{IpfsNode, PinningMock};
 use ingest_tests::Content;
 
 mod pull;
+mod site;
 
 fn ingest() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ingest"));
