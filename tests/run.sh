@@ -2,8 +2,9 @@
 # The whole test suite, as CI runs it: first tests/setup.sh installs what a fresh machine lacks,
 # then format and lint checks, every Rust test in release mode (the large vectors need it), then
 # the checks against real clients: the npm interop checks, the yt-dlp download test, and push,
-# pin and publish against a js-ipfs node and a pinning service, and reads from a Helia trustless
-# gateway and the node, inside a private network namespace (tests/netns.sh: nothing there can reach another machine).
+# pin and publish against a js-ipfs node and a pinning service, reads from a Helia trustless
+# gateway and the node, and the website in Chromium (puppeteer-core) over the node's gateway,
+# inside a private network namespace (tests/netns.sh: nothing there can reach another machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
@@ -22,4 +23,5 @@ bash tests/ytdlp/run.sh target/release/ingest
 # binary already built by `cargo test` above; --offline keeps cargo from looking for the registry.
 bash tests/ipfs-node.sh install
 bash tests/helia-gateway.sh install
+bash tests/browser.sh install
 bash tests/netns.sh cargo test --release --offline -q -p ingest-cli --test network -- --ignored --test-threads 2

@@ -4,7 +4,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use ingest_core::site::{write_site_car, SiteOptions, DEFAULT_TITLE, GENERATOR};
+use anyhow::Context;
+use ingest_core::site::{write_site_car, SiteBase, SiteOptions, DEFAULT_TITLE, GENERATOR};
 use serde_json::json;
 
 use crate::output::json_line;
@@ -50,10 +51,29 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let mut catalogue = open_catalogue(&args.source, &args.fetch, args.quiet)?;
-    let mut base = match &args.base {
-        Some(text) => Some(open_catalogue(text, &args.fetch, args.quiet)?),
-        None => None,
+    // The base is read (on every core) while the catalogue is opened.
+    let (fetch, quiet) = (&args.fetch, args.quiet);
+    let (catalogue, base) = std::thread::scope(|scope| {
+        let base = args.base.as_deref().map(|text| {
+            scope.spawn(move || -> anyhow::Result<_> {
+                let mut opened = open_catalogue(text, fetch, quiet)?;
+                let base = SiteBase::read(&mut opened.blocks, &opened.root)
+                    .with_context(|| format!("cannot use {text} as the base"))?;
+                Ok((opened, base))
+            })
+        });
+        let catalogue = open_catalogue(&args.source, fetch, quiet);
+        let base = base.map(|thread| {
+            thread
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
+        (catalogue, base)
+    });
+    let mut catalogue = catalogue?;
+    let (base_source, base) = match base.transpose()? {
+        Some((opened, base)) => (Some(opened), Some(base)),
+        None => (None, None),
     };
     let options = SiteOptions {
         title: Some(args.title.clone()),
@@ -62,11 +82,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         &args.out,
         &mut catalogue.blocks,
         &catalogue.root,
-        base.as_mut().map(|b| (&mut b.blocks, &b.root)),
+        base,
         &options,
     );
-    if let Some(b) = base {
-        b.finish(args.json)?;
+    if let Some(opened) = base_source {
+        opened.finish(args.json)?;
     }
     catalogue.finish(args.json)?;
     let report = report?;

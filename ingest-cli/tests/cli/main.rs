@@ -11,4 +11,5 @@ mod gateway;
 mod profiles;
 mod push;
 mod record;
+mod site;
 mod verify;

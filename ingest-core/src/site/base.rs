@@ -16,13 +16,41 @@ use super::{SiteError, GENERATOR};
 use crate::unixfs::block::single_block_file;
 use crate::unixfs::dir::{self, BlockSource};
 
-/// The entries and pages of an old site.
-#[derive(Default)]
-pub(crate) struct BaseSite {
-    /// Entries by per-video directory.
-    pub(crate) entries: HashMap<Cid, Entry>,
+/// A hash map keyed by CIDs (untrusted, so a seeded hash; a fast one).
+pub(crate) type CidMap<V> = HashMap<Cid, V, foldhash::fast::RandomState>;
+
+/// A site built before, read for an incremental build: each site's listing entries (in the
+/// listing's order, newest first), where each per-video directory's entry is, and the pages'
+/// CIDs.
+#[derive(Debug, Default)]
+pub struct SiteBase {
+    /// Each site and its entries, in its listing's order.
+    pub(crate) sites: Vec<(String, Vec<Entry>)>,
+    /// Per-video directory → (site number, position in its listing).
+    pub(crate) index: CidMap<(u32, u32)>,
     /// Every listing page's CID.
-    pub(crate) pages: HashSet<Cid>,
+    pub(crate) pages: HashSet<Cid, foldhash::fast::RandomState>,
+}
+
+impl SiteBase {
+    /// Reads the site `root` from `src`: every listing page of every site it lists (on every
+    /// core). Refused: a site another version made, and anything that is not a site.
+    pub fn read<Src: BlockSource + ?Sized>(
+        src: &mut Src,
+        root: &Cid,
+    ) -> Result<SiteBase, SiteError> {
+        read(src, root)
+    }
+
+    /// The videos it lists.
+    pub fn videos(&self) -> usize {
+        self.sites.iter().map(|(_, entries)| entries.len()).sum()
+    }
+
+    /// Its listing pages.
+    pub fn pages(&self) -> usize {
+        self.pages.len()
+    }
 }
 
 /// The parts of `data/index.json` a rebuild reads.
@@ -35,6 +63,7 @@ struct Index {
 #[derive(Deserialize)]
 struct IndexSite {
     name: String,
+    videos: u64,
 }
 
 #[derive(Deserialize)]
@@ -74,10 +103,7 @@ fn read_block_file<Src: BlockSource + ?Sized>(
 }
 
 /// Reads the site `root`: every listing page of every site it lists.
-pub(crate) fn read<Src: BlockSource + ?Sized>(
-    src: &mut Src,
-    root: &Cid,
-) -> Result<BaseSite, SiteError> {
+fn read<Src: BlockSource + ?Sized>(src: &mut Src, root: &Cid) -> Result<SiteBase, SiteError> {
     let (_, index) = read_file(src, root, &["data", "index.json"])?;
     let index: Index = serde_json::from_slice(&index)
         .map_err(|e| SiteError::BadBase(format!("its data/index.json is not valid: {e}")))?;
@@ -87,20 +113,81 @@ pub(crate) fn read<Src: BlockSource + ?Sized>(
         });
     }
     let sites_dir = lookup_path(src, root, &["data", "sites"])?;
-    let mut base = BaseSite::default();
+    let mut base = SiteBase::default();
+    // Room for every entry the index announces, up to a bound (it is read, not trusted).
+    let announced: u64 = index.sites.iter().map(|s| s.videos).sum();
+    base.index.reserve(announced.min(MAX_RESERVED) as usize);
+    let mut batch = Vec::with_capacity(PAGES_AT_ONCE);
     for site in &index.sites {
         let site_dir = lookup_path(src, &sites_dir, &[&site.name])?;
+        let room = site.videos.min(MAX_RESERVED) as usize;
+        base.sites
+            .push((site.name.clone(), Vec::with_capacity(room)));
+        // The pages in the listing's order: 1.json, 2.json, ….
+        let mut pages = Vec::new();
         for (name, cid, _) in dir::list(src, &site_dir).map_err(SiteError::base)? {
+            let number: Option<u64> = name.strip_suffix(".json").and_then(|n| n.parse().ok());
+            let number = number.ok_or_else(|| {
+                SiteError::BadBase(format!("data/sites/{}/{name} is not a page", site.name))
+            })?;
+            pages.push((number, name, cid));
+        }
+        pages.sort_unstable();
+        for (_, name, cid) in pages {
             let what = format!("data/sites/{}/{name}", site.name);
             let bytes = read_block_file(src, &cid, &what)?;
-            let page: Page = serde_json::from_slice(&bytes)
-                .map_err(|e| SiteError::BadBase(format!("its {what} is not valid: {e}")))?;
             base.pages.insert(cid);
-            base.entries
-                .extend(page.videos.into_iter().map(|e| (e.dir, e)));
+            batch.push((what, bytes));
+            if batch.len() == PAGES_AT_ONCE {
+                parse_pages(&mut base, &mut batch)?;
+            }
         }
+        parse_pages(&mut base, &mut batch)?;
     }
     Ok(base)
+}
+
+/// Pages read before they are parsed, on every core.
+const PAGES_AT_ONCE: usize = 64;
+/// The most entries room is made for in advance.
+const MAX_RESERVED: u64 = 16 << 20;
+
+/// Parses the pages `batch` (name, bytes) on every core, and takes their entries.
+fn parse_pages(base: &mut SiteBase, batch: &mut Vec<(String, Vec<u8>)>) -> Result<(), SiteError> {
+    let parse = |(what, bytes): &(String, Vec<u8>)| {
+        let page: Page = serde_json::from_slice(bytes)
+            .map_err(|e| SiteError::BadBase(format!("its {what} is not valid: {e}")))?;
+        page.videos
+            .into_iter()
+            .map(|e| {
+                e.with_day().ok_or_else(|| {
+                    SiteError::BadBase(format!("its {what} has a date that is not YYYYMMDD"))
+                })
+            })
+            .collect::<Result<Vec<Entry>, SiteError>>()
+    };
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let per_thread = batch.len().div_ceil(threads).max(1);
+    let parsed: Vec<Result<Vec<Vec<Entry>>, SiteError>> = std::thread::scope(|scope| {
+        let threads: Vec<_> = batch
+            .chunks(per_thread)
+            .map(|pages| scope.spawn(move || pages.iter().map(parse).collect()))
+            .collect();
+        threads
+            .into_iter()
+            .map(|t| t.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    batch.clear();
+    let site = base.sites.len() as u32 - 1;
+    let (_, list) = base.sites.last_mut().expect("pages are read for a site");
+    for entries in parsed {
+        for entry in entries?.into_iter().flatten() {
+            base.index.insert(entry.dir, (site, list.len() as u32));
+            list.push(entry);
+        }
+    }
+    Ok(())
 }
 
 fn lookup_path<Src: BlockSource + ?Sized>(

@@ -7,7 +7,7 @@ use std::path::Path;
 use cid::Cid;
 use serde::Serialize;
 
-use super::base::{self, BaseSite};
+use super::base::SiteBase;
 use super::entry::{newest_first, Entry};
 use super::words::{fnv1a, MAX_WORD_BYTES, MIN_WORD_CHARS};
 use super::{
@@ -62,29 +62,27 @@ pub struct SiteReport {
 const BATCH: usize = 512;
 
 /// Builds the site of the catalogue `root` (read from `catalogue`) into `sink`, the root last.
-/// With `base` (a source and the root of a site this version built for an earlier catalogue),
-/// reads only the records of videos the base does not list with the same per-video directory;
-/// the result is the same.
-pub fn build<Src, B, S>(
+/// With `base` (the site this version built for an earlier catalogue, read by
+/// [`SiteBase::read`]), reads only the records of videos the base does not list with the same
+/// per-video directory; the result is the same.
+pub fn build<Src, S>(
     catalogue: &mut Src,
     root: &Cid,
-    base: Option<(&mut B, &Cid)>,
+    base: Option<SiteBase>,
     options: &SiteOptions,
     sink: &mut S,
 ) -> Result<SiteReport, SiteError>
 where
     Src: BlockSource + ?Sized,
-    B: BlockSource + ?Sized,
     S: BlockSink + ?Sized,
 {
     let title = options.title.as_deref().unwrap_or(DEFAULT_TITLE);
     check_title(title)?;
-    let mut old = match base {
-        Some((src, base_root)) => base::read(src, base_root)?,
-        None => BaseSite::default(),
-    };
-    let (mut sites, records_read) = read_entries(catalogue, root, &mut old)?;
+    let mut old = base.unwrap_or_default();
+    let base_pages = std::mem::take(&mut old.pages);
+    let listed = videos(catalogue, root, None)?;
     let conflicts = read_conflicts(catalogue, root)?;
+    let (mut sites, records_read) = read_entries(catalogue, listed, old)?;
     for (site, entries) in &mut sites {
         let of_site = conflicts.get(site.as_str());
         for entry in entries.iter_mut() {
@@ -92,7 +90,7 @@ where
                 .and_then(|c| c.get(&entry.id))
                 .map_or(0, |c| c.len() as u32);
         }
-        entries.sort_unstable_by(newest_first);
+        sort_newest_first(entries);
     }
     let catalogue_size = dag_size(catalogue, root)?;
 
@@ -115,41 +113,19 @@ where
         bytes: 0,
     };
 
-    // data/sites/<site>/<n>.json
-    let mut sites_dir = DirBuilder::new(&PROFILE);
-    let mut index_sites = Vec::new();
-    for (site, entries) in &sites {
-        let path = format!("data/sites/{site}");
-        let mut dir = DirBuilder::new(&PROFILE);
-        let pages = pages::pages(site, entries);
-        for (n, page) in pages.iter().enumerate() {
-            let name = format!("{}.json", n + 1);
-            let (cid, size) = out.file(&format!("{path}/{name}"), page)?;
-            report.pages_reused += u64::from(old.pages.contains(&cid));
-            out.add(&mut dir, &path, &name, cid, size)?;
-        }
-        let (cid, size) = out.dir(&path, dir)?;
-        out.add(&mut sites_dir, "data/sites", site, cid, size)?;
-        report.pages += pages.len() as u64;
-        report.videos += entries.len() as u64;
-        report.sites.push((site.clone(), entries.len() as u64));
-        index_sites.push(IndexSite {
-            name: site,
-            videos: entries.len() as u64,
-            pages: pages.len() as u64,
+    // The search index is built on another core while this one writes the listing pages.
+    let (index, sites_dir, index_sites) = std::thread::scope(|scope| {
+        let search = scope.spawn(|| {
+            // Every video, newest first, each with its site's number.
+            let all = newest_first_of_all(&sites);
+            search::build(&all)
         });
-    }
-    drop(old);
-
-    // data/search/<k>.json: every video, newest first, each with its site's number.
-    let mut all: Vec<(u32, &Entry)> = sites
-        .iter()
-        .enumerate()
-        .flat_map(|(n, (_, entries))| entries.iter().map(move |e| (n as u32, e)))
-        .collect();
-    all.sort_unstable_by(|a, b| newest_first(a.1, b.1).then(a.0.cmp(&b.0)));
-    let index = search::build(&all);
-    drop(all);
+        let listings = write_listings(&mut out, &sites, &base_pages, &mut report);
+        let index = search
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        listings.map(|(dir, index_sites)| (index, dir, index_sites))
+    })?;
     report.search_shards = index.shards.len() as u64;
     let search_dir = out.numbered("data/search", &index.shards)?;
     drop(index);
@@ -188,8 +164,7 @@ where
     let mut data = DirBuilder::new(&PROFILE);
     let (cid, size) = out.file("data/index.json", &index_json)?;
     out.add(&mut data, "data", "index.json", cid, size)?;
-    let (cid, size) = out.dir("data/sites", sites_dir)?;
-    out.add(&mut data, "data", "sites", cid, size)?;
+    out.add(&mut data, "data", "sites", sites_dir.0, sites_dir.1)?;
     out.add(&mut data, "data", "search", search_dir.0, search_dir.1)?;
     out.add(
         &mut data,
@@ -225,17 +200,13 @@ where
 
 /// [`build`] into a CAR at `path` (the site's blocks, not the catalogue's), written to a
 /// temporary file and renamed into place once complete.
-pub fn write_site_car<Src, B>(
+pub fn write_site_car<Src: BlockSource + ?Sized>(
     path: &Path,
     catalogue: &mut Src,
     root: &Cid,
-    base: Option<(&mut B, &Cid)>,
+    base: Option<SiteBase>,
     options: &SiteOptions,
-) -> Result<SiteReport, SiteError>
-where
-    Src: BlockSource + ?Sized,
-    B: BlockSource + ?Sized,
-{
+) -> Result<SiteReport, SiteError> {
     let write_error = |e| SiteError::Write {
         path: path.to_owned(),
         source: Box::new(e),
@@ -247,6 +218,73 @@ where
     car.finish_with_root(&report.root).map_err(write_error)?;
     atomic.commit()?;
     Ok(report)
+}
+
+/// Sorts a listing newest first: an order of positions is sorted (entries are large to move),
+/// then applied.
+fn sort_newest_first(entries: &mut Vec<Entry>) {
+    let mut order: Vec<u32> = (0..entries.len() as u32).collect();
+    // A stable sort: it finds runs already in order (the base's entries), and merges them.
+    order.sort_by(|&a, &b| newest_first(&entries[a as usize], &entries[b as usize]));
+    let mut slots: Vec<Option<Entry>> = std::mem::take(entries).into_iter().map(Some).collect();
+    entries.extend(order.into_iter().filter_map(|n| slots[n as usize].take()));
+}
+
+/// Every video of every site, each with its site's number, newest first (then by site): the
+/// sites' listings, each in that order already, merged.
+fn newest_first_of_all(sites: &[SiteEntries]) -> Vec<(u32, &Entry)> {
+    let mut all = Vec::with_capacity(sites.iter().map(|(_, e)| e.len()).sum());
+    let mut next: Vec<usize> = vec![0; sites.len()];
+    loop {
+        let mut best: Option<(usize, &Entry)> = None;
+        for (n, (_, entries)) in sites.iter().enumerate() {
+            if let Some(e) = entries.get(next[n]) {
+                if best.is_none_or(|(_, b)| newest_first(e, b).is_lt()) {
+                    best = Some((n, e));
+                }
+            }
+        }
+        let Some((n, e)) = best else {
+            return all;
+        };
+        next[n] += 1;
+        all.push((n as u32, e));
+    }
+}
+
+/// Writes every site's listing pages (`data/sites/<site>/<n>.json`) and their directories;
+/// returns `data/sites` and what `data/index.json` says of each site.
+fn write_listings<'s, S: BlockSink + ?Sized>(
+    out: &mut Out<'_, S>,
+    sites: &'s [SiteEntries],
+    base_pages: &HashSet<Cid, foldhash::fast::RandomState>,
+    report: &mut SiteReport,
+) -> Result<((Cid, u64), Vec<IndexSite<'s>>), SiteError> {
+    let mut sites_dir = DirBuilder::new(&PROFILE);
+    let mut index_sites = Vec::new();
+    for (site, entries) in sites {
+        let path = format!("data/sites/{site}");
+        let mut dir = DirBuilder::new(&PROFILE);
+        let mut pages = 0;
+        for (n, page) in pages::pages(site, entries).enumerate() {
+            let name = format!("{}.json", n + 1);
+            let (cid, size) = out.file(&format!("{path}/{name}"), &page)?;
+            report.pages_reused += u64::from(base_pages.contains(&cid));
+            out.add(&mut dir, &path, &name, cid, size)?;
+            pages += 1;
+        }
+        let (cid, size) = out.dir(&path, dir)?;
+        out.add(&mut sites_dir, "data/sites", site, cid, size)?;
+        report.pages += pages;
+        report.videos += entries.len() as u64;
+        report.sites.push((site.clone(), entries.len() as u64));
+        index_sites.push(IndexSite {
+            name: site,
+            videos: entries.len() as u64,
+            pages,
+        });
+    }
+    Ok((out.dir("data/sites", sites_dir)?, index_sites))
 }
 
 fn check_title(title: &str) -> Result<(), SiteError> {
@@ -262,50 +300,84 @@ fn check_title(title: &str) -> Result<(), SiteError> {
 /// A site's name and the entries of its videos.
 type SiteEntries = (String, Vec<Entry>);
 
-/// Every video of the catalogue by site (sites in name order), each with its entry: from the
+/// The videos `listed` (the catalogue's, in name order) by site, each with its entry: from the
 /// base when it lists the same per-video directory, else from the record, read in batches.
 /// Returns them and the number of records read.
 fn read_entries<Src: BlockSource + ?Sized>(
     src: &mut Src,
-    root: &Cid,
-    old: &mut BaseSite,
+    listed: Vec<CatalogueVideo>,
+    old: SiteBase,
 ) -> Result<(Vec<SiteEntries>, u64), SiteError> {
-    let listed = videos(src, root, None)?;
-    let reusable = |old: &BaseSite, v: &CatalogueVideo| {
-        old.entries.get(&v.directory).is_some_and(|e| e.id == v.id)
-    };
-    let mut sites: Vec<SiteEntries> = Vec::new();
+    let SiteBase {
+        sites: old_sites,
+        index,
+        ..
+    } = old;
+    // Which of the base's entries are kept: those of a listed video, same site, id and directory.
+    let mut kept: Vec<Vec<bool>> = old_sites
+        .iter()
+        .map(|(_, e)| vec![false; e.len()])
+        .collect();
+    // Each site of the catalogue, with the entries read from records.
+    let mut fresh: Vec<SiteEntries> = Vec::new();
     let mut read = 0;
     for chunk in listed.chunks(BATCH) {
-        let fresh: Vec<&CatalogueVideo> = chunk.iter().filter(|v| !reusable(old, v)).collect();
-        let dirs: Vec<Cid> = fresh.iter().map(|v| v.directory).collect();
+        let mut todo = Vec::new();
+        for v in chunk {
+            if fresh.last().is_none_or(|(site, _)| *site != v.site) {
+                fresh.push((v.site.clone(), Vec::new()));
+            }
+            let base = index.get(&v.directory).copied().filter(|&(s, p)| {
+                let (site, entries) = &old_sites[s as usize];
+                *site == v.site && entries[p as usize].id == v.id && !kept[s as usize][p as usize]
+            });
+            match base {
+                Some((s, p)) => kept[s as usize][p as usize] = true,
+                None => todo.push(v),
+            }
+        }
+        let dirs: Vec<Cid> = todo.iter().map(|v| v.directory).collect();
         src.prefetch(&dirs)?;
-        let mut links = Vec::with_capacity(fresh.len());
-        for v in &fresh {
+        let mut links = Vec::with_capacity(todo.len());
+        for v in &todo {
             let block = get(src, &v.directory)?;
             links.push(record_link(&v.directory, &block)?);
         }
         src.prefetch(&links)?;
-        let mut entries = Vec::with_capacity(fresh.len());
-        for (v, link) in fresh.iter().zip(&links) {
+        for (v, link) in todo.iter().zip(&links) {
             let leaf = get(src, link)?;
             let bytes = record_file_content(&v.directory, link, &leaf)?;
             let (_, record) = record_of(v, &bytes)?;
-            entries.push(Entry::new(v.directory, record));
-        }
-        read += entries.len() as u64;
-        let mut entries = entries.into_iter();
-        for v in chunk {
-            let entry = match old.entries.remove(&v.directory) {
-                Some(e) if e.id == v.id => e,
-                _ => entries.next().expect("one entry read per fresh video"),
-            };
-            match sites.last_mut() {
-                Some((site, list)) if *site == v.site => list.push(entry),
-                _ => sites.push((v.site.clone(), vec![entry])),
-            }
+            let (_, list) = fresh
+                .iter_mut()
+                .rev()
+                .find(|(site, _)| *site == v.site)
+                .expect("each listed video's site is in the list");
+            list.push(Entry::new(v.directory, record));
+            read += 1;
         }
     }
+    drop(listed);
+    // Each site's kept entries, in the base's order (already newest first), then the new ones.
+    let mut old_sites: BTreeMap<String, Vec<Entry>> = old_sites
+        .into_iter()
+        .zip(kept)
+        .map(|((site, entries), kept)| {
+            let entries = entries
+                .into_iter()
+                .zip(kept)
+                .filter_map(|(e, k)| k.then_some(e));
+            (site, entries.collect())
+        })
+        .collect();
+    let sites = fresh
+        .into_iter()
+        .map(|(site, mut new)| {
+            let mut entries = old_sites.remove(&site).unwrap_or_default();
+            entries.append(&mut new);
+            (site, entries)
+        })
+        .collect();
     Ok((sites, read))
 }
 

@@ -41,6 +41,9 @@ pub(crate) struct Entry {
     /// How many other records of this video the catalogue keeps under `_conflicts`.
     #[serde(rename = "c", default, skip_serializing_if = "is_zero")]
     pub(crate) conflicts: u32,
+    /// The upload date as a number (`YYYYMMDD`), 0 when undated: what listings sort by.
+    #[serde(skip)]
+    pub(crate) day: u32,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -67,41 +70,59 @@ impl Entry {
             dir,
             tags: meta.tags,
             conflicts: 0,
+            day: 0,
         }
+        .with_day()
+        .expect("a record's upload date is YYYYMMDD")
     }
 
-    /// Calls `f` with every word the search index holds for this video: those of its title,
-    /// uploader and tags.
-    pub(crate) fn for_each_word(&self, mut f: impl FnMut(&str)) {
-        let texts = self.title.iter().chain(&self.uploader).chain(&self.tags);
-        for text in texts {
-            super::words::for_each_word(text, &mut f);
-        }
+    /// The entry with its `day` set from its date; `None` if the date is not `YYYYMMDD`.
+    pub(crate) fn with_day(mut self) -> Option<Entry> {
+        self.day = match &self.date {
+            None => 0,
+            Some(d) if d.len() == 8 && d.bytes().all(|b| b.is_ascii_digit()) => d.parse().ok()?,
+            Some(_) => return None,
+        };
+        Some(self)
+    }
+
+    /// The texts the search index takes this video's words from: its title, uploader and
+    /// tags.
+    pub(crate) fn indexed_texts(&self) -> impl Iterator<Item = &String> {
+        self.title.iter().chain(&self.uploader).chain(&self.tags)
     }
 }
 
 /// The order of every listing: newest first by upload date (undated last), then by id (bytes).
 pub(crate) fn newest_first(a: &Entry, b: &Entry) -> Ordering {
-    let by_date = match (&a.date, &b.date) {
-        (Some(x), Some(y)) => y.cmp(x),
-        (Some(_), None) => Ordering::Less,
-        (None, Some(_)) => Ordering::Greater,
-        (None, None) => Ordering::Equal,
-    };
-    by_date.then_with(|| a.id.as_bytes().cmp(b.id.as_bytes()))
+    // Undated entries have day 0: last.
+    b.day
+        .cmp(&a.day)
+        .then_with(|| a.id.as_bytes().cmp(b.id.as_bytes()))
 }
 
 /// A CID as its string (base32 for CIDv1, base58 for CIDv0), as JavaScript shows it.
 mod cid_text {
     use cid::Cid;
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::{Deserializer, Serializer};
 
     pub(super) fn serialize<S: Serializer>(cid: &Cid, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(cid)
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Cid, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        text.parse().map_err(serde::de::Error::custom)
+        d.deserialize_str(CidVisitor)
+    }
+
+    struct CidVisitor;
+
+    impl serde::de::Visitor<'_> for CidVisitor {
+        type Value = Cid;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a CID as a string")
+        }
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Cid, E> {
+            text.parse().map_err(E::custom)
+        }
     }
 }

@@ -41,6 +41,7 @@ mod pages;
 pub mod search;
 pub mod words;
 
+pub use base::SiteBase;
 pub use build::{build, write_site_car, SiteOptions, SiteReport};
 pub use entry::MAX_LISTED_TAGS;
 pub use pages::{MAX_PAGE, MAX_PAGE_BYTES, MIN_PAGE};

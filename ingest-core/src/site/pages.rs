@@ -27,31 +27,47 @@ fn ends_page(site: &str, id: &str) -> bool {
     fnv1a(&key) >> 24 == 0
 }
 
-/// The JSON of each page of `entries` (a site's listing, in order), built one after the other.
-pub(crate) fn pages(site: &str, entries: &[Entry]) -> Vec<Vec<u8>> {
-    const HEAD: &[u8] = br#"{"v":1,"videos":["#;
-    const TAIL: &[u8] = b"]}\n";
-    let mut out = Vec::new();
-    let mut page = HEAD.to_vec();
-    let mut count = 0;
-    for entry in entries {
-        if count > 0 {
-            page.push(b',');
-        }
-        super::write_json(&mut page, entry);
-        count += 1;
-        let full = count >= MAX_PAGE || page.len() >= MAX_PAGE_BYTES;
-        if full || (count >= MIN_PAGE && ends_page(site, &entry.id)) {
-            page.extend_from_slice(TAIL);
-            out.push(std::mem::replace(&mut page, HEAD.to_vec()));
-            count = 0;
-        }
+/// The JSON of each page of `entries` (a site's listing, in order), one page at a time.
+pub(crate) fn pages<'a>(site: &'a str, entries: &'a [Entry]) -> Pages<'a> {
+    Pages {
+        site,
+        rest: entries,
+        started: false,
     }
-    if count > 0 || out.is_empty() {
-        page.extend_from_slice(TAIL);
-        out.push(page);
+}
+
+/// The pages of a listing: see [`pages`]. A listing of no videos is one empty page.
+pub(crate) struct Pages<'a> {
+    site: &'a str,
+    rest: &'a [Entry],
+    started: bool,
+}
+
+impl Iterator for Pages<'_> {
+    type Item = Vec<u8>;
+
+    fn next(&mut self) -> Option<Vec<u8>> {
+        if self.started && self.rest.is_empty() {
+            return None;
+        }
+        self.started = true;
+        let mut page = br#"{"v":1,"videos":["#.to_vec();
+        let mut count = 0;
+        while let Some((entry, rest)) = self.rest.split_first() {
+            self.rest = rest;
+            if count > 0 {
+                page.push(b',');
+            }
+            super::write_json(&mut page, entry);
+            count += 1;
+            let full = count >= MAX_PAGE || page.len() >= MAX_PAGE_BYTES;
+            if full || (count >= MIN_PAGE && ends_page(self.site, &entry.id)) {
+                break;
+            }
+        }
+        page.extend_from_slice(b"]}\n");
+        Some(page)
     }
-    out
 }
 
 #[cfg(test)]
@@ -69,17 +85,18 @@ mod tests {
             dir: "bafkqaaa".parse().unwrap(),
             tags: Vec::new(),
             conflicts: 0,
+            day: 0,
         }
     }
 
     #[test]
     fn an_insertion_changes_only_the_page_it_lands_on() {
         let all: Vec<Entry> = (0..20_000).map(|i| entry(&format!("{i:06}"))).collect();
-        let before = pages("s", &all);
+        let before = pages("s", &all).collect::<Vec<_>>();
         assert!(before.len() > 40, "{} pages", before.len());
         let mut more = all.clone();
         more.insert(10_000, entry("010000x"));
-        let after = pages("s", &more);
+        let after = pages("s", &more).collect::<Vec<_>>();
         let old: std::collections::HashSet<&Vec<u8>> = before.iter().collect();
         let changed = after.iter().filter(|p| !old.contains(p)).count();
         assert!(changed <= 2, "{changed} pages changed");
@@ -89,6 +106,9 @@ mod tests {
 
     #[test]
     fn no_videos_is_one_empty_page() {
-        assert_eq!(pages("s", &[]), [b"{\"v\":1,\"videos\":[]}\n".to_vec()]);
+        assert_eq!(
+            pages("s", &[]).collect::<Vec<_>>(),
+            [b"{\"v\":1,\"videos\":[]}\n".to_vec()]
+        );
     }
 }

@@ -79,6 +79,7 @@ fn site(
     root: &Cid,
     base: Option<(&mut MemorySink, &Cid)>,
 ) -> (MemorySink, SiteReport) {
+    let base = base.map(|(src, root)| SiteBase::read(src, root).unwrap());
     let mut out = MemorySink::new();
     let options = SiteOptions {
         title: Some("Test archive".into()),
@@ -260,28 +261,13 @@ fn a_base_from_another_version_or_not_a_site_is_refused() {
     let mut top = crate::DirBuilder::new(&PROFILE);
     top.add("data", data.root, data.dag_size).unwrap();
     let top = top.finish(&mut fake).unwrap();
-    let mut out = MemorySink::new();
-    let options = SiteOptions::default();
-    let err = build(
-        &mut store,
-        &root,
-        Some((&mut fake, &top.root)),
-        &options,
-        &mut out,
-    );
+    let err = SiteBase::read(&mut fake, &top.root);
     assert!(
         matches!(&err, Err(SiteError::BaseVersion { generator }) if generator == "ingest 0.0.1"),
         "{err:?}"
     );
     // The catalogue itself is not a site.
-    let mut not_a_site = store.clone();
-    let err = build(
-        &mut store,
-        &root,
-        Some((&mut not_a_site, &root)),
-        &options,
-        &mut out,
-    );
+    let err = SiteBase::read(&mut store, &root);
     assert!(matches!(err, Err(SiteError::BadBase(_))), "{err:?}");
 }
 
@@ -290,8 +276,7 @@ fn titles_are_bounded() {
     let (mut store, root) = catalogue(None, &[record("alpha", 1, 0)]);
     for bad in ["x".repeat(MAX_TITLE_LEN + 1), "two\nlines".into()] {
         let options = SiteOptions { title: Some(bad) };
-        let err =
-            build::<_, MemorySink, _>(&mut store, &root, None, &options, &mut MemorySink::new());
+        let err = build(&mut store, &root, None, &options, &mut MemorySink::new());
         assert!(matches!(err, Err(SiteError::Title(_))), "{err:?}");
     }
 }

@@ -11,12 +11,37 @@ pub const MAX_WORD_BYTES: usize = 64;
 /// alphabetic and numeric characters (JavaScript: `/[\p{Alphabetic}\p{N}]+/gu` over
 /// `toLowerCase()`), keeping the words of at least [`MIN_WORD_CHARS`] code points and at most
 /// [`MAX_WORD_BYTES`] bytes.
-pub fn for_each_word(text: &str, mut f: impl FnMut(&str)) {
-    let lower = text.to_lowercase();
-    lower
-        .split(|c: char| !(c.is_alphabetic() || c.is_numeric()))
-        .filter(|w| w.len() <= MAX_WORD_BYTES && w.chars().nth(MIN_WORD_CHARS - 1).is_some())
-        .for_each(&mut f);
+pub fn for_each_word(text: &str, f: impl FnMut(&str)) {
+    Tokenizer::default().for_each_word(text, f);
+}
+
+/// [`for_each_word`] over many texts, with one buffer for their lower-cased copies.
+#[derive(Debug, Default)]
+pub struct Tokenizer {
+    lower: String,
+}
+
+impl Tokenizer {
+    /// Calls `f` with every word of `text`, as [`for_each_word`] does.
+    pub fn for_each_word(&mut self, text: &str, mut f: impl FnMut(&str)) {
+        self.lower.clear();
+        if text.is_ascii() {
+            // The same cut, byte by byte: an ASCII character is alphabetic or numeric exactly
+            // when it is an ASCII letter or digit, and is one byte.
+            self.lower.push_str(text);
+            self.lower.make_ascii_lowercase();
+            self.lower
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .filter(|w| (MIN_WORD_CHARS..=MAX_WORD_BYTES).contains(&w.len()))
+                .for_each(&mut f);
+            return;
+        }
+        self.lower.push_str(&text.to_lowercase());
+        self.lower
+            .split(|c: char| !(c.is_alphabetic() || c.is_numeric()))
+            .filter(|w| w.len() <= MAX_WORD_BYTES && w.chars().nth(MIN_WORD_CHARS - 1).is_some())
+            .for_each(&mut f);
+    }
 }
 
 /// 32-bit FNV-1a of `bytes` (offset basis 0x811c9dc5, prime 0x01000193).
