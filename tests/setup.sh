@@ -4,7 +4,8 @@
 # `apt-get update` runs only when a package is missing, and a failed install prints its log.
 #   apt (Debian/Ubuntu): node and npm (the interop checks), ffmpeg (tests/ytdlp makes its test
 #   video), openssl (the HTTPS fetch test's server), python3-venv (yt-dlp goes in a venv),
-#   iproute2 and curl (the network tests' private namespace and their requests to the node)
+#   iproute2 and curl (the network tests' private namespace and their requests to the node),
+#   chromium (the site's browser test, tests/browser.sh)
 #   rustup: clippy and rustfmt (the lint and format checks)
 set -euo pipefail
 
@@ -17,6 +18,7 @@ python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 command -v ip >/dev/null || need_apt+=(iproute2)
 command -v curl >/dev/null || need_apt+=(curl)
 command -v unshare >/dev/null || need_apt+=(util-linux)
+[ -x /usr/lib/chromium/chromium ] || need_apt+=(chromium)
 
 need_rustup=()
 cargo clippy --version >/dev/null 2>&1 || need_rustup+=(clippy)
