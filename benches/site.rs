@@ -61,7 +61,11 @@ fn common_word(r: u64) -> String {
 }
 
 fn record(i: u64) -> Record {
-    let site = if i.is_multiple_of(100) { "vimeo" } else { "youtube" };
+    let site = if i.is_multiple_of(100) {
+        "vimeo"
+    } else {
+        "youtube"
+    };
     let id = format!("v{:010x}", mix(i) & 0xff_ffff_ffff);
     let r = |n: u64| mix(i * 16 + n);
     let mut title: Vec<String> = (0..5).map(|n| common_word(r(n))).collect();

@@ -18,7 +18,7 @@ use crate::source::{open_catalogue, SourceArgs};
 /// (its blocks are not copied: push the catalogue, then this CAR); listing pages of each site,
 /// newest first; a search index over titles, uploaders and tags, sharded so that a query
 /// fetches one shard per word; and a README. Every link is relative, so the site works at
-/// /ipfs/<root>/, on a subdomain gateway and at /ipns/<name>/.
+/// /ipfs/ROOT/, on a subdomain gateway and at /ipns/NAME/.
 ///
 /// The site's root depends only on the catalogue's root, the title and the version of ingest:
 /// everyone who builds the site of one catalogue gets the same CID. With --base (the site of an

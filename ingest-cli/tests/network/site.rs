@@ -96,22 +96,32 @@ fn video(n: usize) -> (&'static str, String, String) {
     (site, id, date)
 }
 
+/// The video whose page the browser opens: it has a word with a capital letter outside ASCII
+/// in its title, and two records.
+const SHOWN: usize = 7;
+
 /// Archives video `n` as yt-dlp would have left it (`<stem>.info.json`, `<stem>.mp4`,
-/// `<stem>.jpg`), its record into `records`; returns `ingest archive --json`'s line.
-fn archive(downloads: &Path, records: &Path, n: usize, clip: &Clip) -> Value {
+/// `<stem>.jpg`), its record into `records`; returns `ingest archive --json`'s line. `take`
+/// changes the description, so another take is another record of the same video.
+fn archive(downloads: &Path, records: &Path, n: usize, clip: &Clip, take: u32) -> Value {
+    std::fs::create_dir_all(downloads).unwrap();
     let (site, id, date) = video(n);
     let stem = downloads.join(format!("{site}-{id}"));
     std::fs::hard_link(&clip.mp4, stem.with_extension("mp4")).unwrap();
     std::fs::hard_link(&clip.jpg, stem.with_extension("jpg")).unwrap();
     let animal = ANIMALS[n];
     let uploader = ["Wildlife Cam", "Night Shift", "Field Notes"][n % 3];
+    let title = match n {
+        SHOWN => format!("{animal} at dusk, take {n}: Ökosystem am Fluß"),
+        _ => format!("{animal} at dusk, take {n}"),
+    };
     let info = json!({
         "id": id, "extractor_key": if n < YOUTUBE { "Youtube" } else { "Vimeo" },
-        "title": format!("{animal} at dusk, take {n}"),
+        "title": title,
         "uploader": uploader,
         "upload_date": date, "duration": clip.seconds, "ext": "mp4",
         "tags": ["nature", animal.to_lowercase()],
-        "description": format!("A {seconds} s test clip.\nMade by ffmpeg.", seconds = clip.seconds),
+        "description": format!("A {seconds} s test clip.\nMade by ffmpeg, archived {take}.", seconds = clip.seconds),
         "webpage_url": format!("https://{site}.example/watch/{id}"),
     });
     let info_path = stem.with_extension("info.json");
@@ -150,17 +160,21 @@ fn the_site_browses_searches_and_plays_from_a_real_gateway_in_a_real_browser() {
     let clips = clips(&tmp.path().join("clips"));
     let downloads = tmp.path().join("downloads");
     let records = tmp.path().join("records");
-    std::fs::create_dir_all(&downloads).unwrap();
     let archived: Vec<Value> = (0..ANIMALS.len())
-        .map(|n| archive(&downloads, &records, n, &clips[n % clips.len()]))
+        .map(|n| archive(&downloads, &records, n, &clips[n % clips.len()], 1))
         .collect();
     let record_path = |n: usize| archived[n]["record_path"].as_str().unwrap().to_owned();
+    // Another record of the shown video: the catalogue keeps both, one under _conflicts.
+    let clip = &clips[SHOWN % clips.len()];
+    let (other_downloads, other_records) = (tmp.path().join("other"), tmp.path().join("other-r"));
+    let other = archive(&other_downloads, &other_records, SHOWN, clip, 2);
+    let other_path = other["record_path"].as_str().unwrap().to_owned();
 
-    // The first 40 records, then all of them onto that catalogue.
+    // The first 40 records and the other record, then all of them onto that catalogue.
     let cat1 = tmp.path().join("cat1.car");
     let first: Vec<String> = (0..40).map(record_path).collect();
     let mut args: Vec<&str> = first.iter().map(String::as_str).collect();
-    args.extend(["--out", s(&cat1)]);
+    args.extend([other_path.as_str(), "--out", s(&cat1)]);
     merge(&args);
     let cat2 = tmp.path().join("cat2.car");
     let catalogue = merge(&[s(&records), "--base", s(&cat1), "--out", s(&cat2)]);
@@ -199,7 +213,7 @@ fn the_site_browses_searches_and_plays_from_a_real_gateway_in_a_real_browser() {
     let listed = run(&["ls", s(&cat2), "--json"]);
     assert!(listed.status.success(), "{}", stderr(&listed));
     let listed = json_lines(&listed);
-    let shown = 7; // one of youtube's videos
+    let shown = SHOWN;
     let (shown_site, shown_id, _) = video(shown);
     let ls = listed
         .iter()
@@ -207,7 +221,7 @@ fn the_site_browses_searches_and_plays_from_a_real_gateway_in_a_real_browser() {
         .expect("ingest ls lists the video");
     let plan = json!({
         "site": "youtube",
-        "search": ANIMALS[shown].to_lowercase(),
+        "search": "ÖKOSYSTEM",
         "absent": "zebra",
         "video": {"site": shown_site, "id": shown_id},
         "missing": {"site": "youtube", "id": "not-archived"},
@@ -269,6 +283,14 @@ fn the_site_browses_searches_and_plays_from_a_real_gateway_in_a_real_browser() {
     );
     assert!(page["thumbWidth"].as_u64().unwrap() > 0, "{context}");
     assert_eq!(page["record"], ls["record"], "{context}");
+    // Its two records: the one at its path, and the other, listed as conflicting.
+    let records_of_video = [&archived[shown]["record"], &other["record"]];
+    let conflicting: Vec<&Value> = records_of_video
+        .into_iter()
+        .filter(|r| **r != page["record"])
+        .collect();
+    assert_eq!(conflicting.len(), 1, "{context}");
+    assert_eq!(page["conflicts"], json!([conflicting[0]]), "{context}");
     let mut cids: Vec<&str> = page["cids"]
         .as_array()
         .unwrap()
@@ -289,10 +311,14 @@ fn the_site_browses_searches_and_plays_from_a_real_gateway_in_a_real_browser() {
         page["title"].as_str().unwrap().contains(ANIMALS[shown]),
         "{context}"
     );
-    // No console errors on any of these pages.
-    for name in ["home", "site", "search", "absent", "video"] {
+    // Every page rendered, with no console errors; on a phone, one column that does not
+    // scroll sideways.
+    for name in ["home", "site", "sitePhone", "search", "absent", "video"] {
+        assert_eq!(report[name]["state"], "ready", "{name}: {context}");
         assert_eq!(report[name]["errors"], json!([]), "{name}: {context}");
     }
+    assert_eq!(report["sitePhone"]["oneColumn"], true, "{context}");
+    assert_eq!(report["sitePhone"]["scrollsSideways"], false, "{context}");
     // A video that is not there, and a gateway that does not answer: a message, not a blank.
     for name in ["missing", "unreachable"] {
         assert_eq!(report[name]["state"], "error", "{name}: {context}");

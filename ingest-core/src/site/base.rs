@@ -112,17 +112,17 @@ fn read<Src: BlockSource + ?Sized>(src: &mut Src, root: &Cid) -> Result<SiteBase
             generator: index.generator,
         });
     }
+    let names: HashSet<&str> = index.sites.iter().map(|s| s.name.as_str()).collect();
+    if names.len() != index.sites.len() {
+        return Err(SiteError::BadBase(
+            "its data/index.json names a site twice".to_owned(),
+        ));
+    }
     let sites_dir = lookup_path(src, root, &["data", "sites"])?;
     let mut base = SiteBase::default();
-    // Room for every entry the index announces, up to a bound (it is read, not trusted).
-    let announced: u64 = index.sites.iter().map(|s| s.videos).sum();
-    base.index.reserve(announced.min(MAX_RESERVED) as usize);
     let mut batch = Vec::with_capacity(PAGES_AT_ONCE);
     for site in &index.sites {
         let site_dir = lookup_path(src, &sites_dir, &[&site.name])?;
-        let room = site.videos.min(MAX_RESERVED) as usize;
-        base.sites
-            .push((site.name.clone(), Vec::with_capacity(room)));
         // The pages in the listing's order: 1.json, 2.json, ….
         let mut pages = Vec::new();
         for (name, cid, _) in dir::list(src, &site_dir).map_err(SiteError::base)? {
@@ -133,24 +133,34 @@ fn read<Src: BlockSource + ?Sized>(src: &mut Src, root: &Cid) -> Result<SiteBase
             pages.push((number, name, cid));
         }
         pages.sort_unstable();
-        for (_, name, cid) in pages {
-            let what = format!("data/sites/{}/{name}", site.name);
-            let bytes = read_block_file(src, &cid, &what)?;
-            base.pages.insert(cid);
-            batch.push((what, bytes));
-            if batch.len() == PAGES_AT_ONCE {
-                parse_pages(&mut base, &mut batch)?;
+        // Room for the videos the index announces, bounded by what its pages can hold (the
+        // index is read, not trusted).
+        let room = site
+            .videos
+            .min(pages.len() as u64 * super::MAX_PAGE as u64)
+            .min(MAX_RESERVED);
+        base.sites
+            .push((site.name.clone(), Vec::with_capacity(room as usize)));
+        base.index.reserve(room as usize);
+        for group in pages.chunks(PAGES_AT_ONCE) {
+            let cids: Vec<Cid> = group.iter().map(|(_, _, cid)| *cid).collect();
+            src.prefetch(&cids).map_err(SiteError::base)?;
+            for (_, name, cid) in group {
+                let what = format!("data/sites/{}/{name}", site.name);
+                let bytes = read_block_file(src, cid, &what)?;
+                base.pages.insert(*cid);
+                batch.push((what, bytes));
             }
+            parse_pages(&mut base, &mut batch)?;
         }
-        parse_pages(&mut base, &mut batch)?;
     }
     Ok(base)
 }
 
-/// Pages read before they are parsed, on every core.
+/// Pages fetched and read before they are parsed, on every core.
 const PAGES_AT_ONCE: usize = 64;
-/// The most entries room is made for in advance.
-const MAX_RESERVED: u64 = 16 << 20;
+/// The most entries of one site room is made for in advance.
+const MAX_RESERVED: u64 = 1 << 21;
 
 /// Parses the pages `batch` (name, bytes) on every core, and takes their entries.
 fn parse_pages(base: &mut SiteBase, batch: &mut Vec<(String, Vec<u8>)>) -> Result<(), SiteError> {

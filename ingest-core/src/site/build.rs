@@ -15,7 +15,8 @@ use super::{
 };
 use crate::car::CarWriter;
 use crate::catalogue::{
-    record_file_content, record_link, record_of, videos, CatalogueVideo, CONFLICTS_DIR,
+    record_file_content, record_link, record_of, videos, CatalogueError, CatalogueVideo,
+    CONFLICTS_DIR,
 };
 use crate::io::AtomicFile;
 use crate::unixfs::block::decode_node;
@@ -108,7 +109,7 @@ where
         pages_reused: 0,
         records_read,
         search_shards: 0,
-        conflicts: conflicts.values().map(|c| c.len() as u64).sum(),
+        conflicts: conflicts.values().map(|ids| ids.len() as u64).sum(),
         blocks: 0,
         bytes: 0,
     };
@@ -231,25 +232,42 @@ fn sort_newest_first(entries: &mut Vec<Entry>) {
 }
 
 /// Every video of every site, each with its site's number, newest first (then by site): the
-/// sites' listings, each in that order already, merged.
+/// sites' listings, each in that order already, merged (a heap of each listing's next video).
 fn newest_first_of_all(sites: &[SiteEntries]) -> Vec<(u32, &Entry)> {
-    let mut all = Vec::with_capacity(sites.iter().map(|(_, e)| e.len()).sum());
-    let mut next: Vec<usize> = vec![0; sites.len()];
-    loop {
-        let mut best: Option<(usize, &Entry)> = None;
-        for (n, (_, entries)) in sites.iter().enumerate() {
-            if let Some(e) = entries.get(next[n]) {
-                if best.is_none_or(|(_, b)| newest_first(e, b).is_lt()) {
-                    best = Some((n, e));
-                }
-            }
+    /// A listing's next video, ordered so that the heap's greatest is the newest.
+    struct Next<'a>(&'a Entry, u32, usize);
+    impl Ord for Next<'_> {
+        fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+            newest_first(self.0, other.0)
+                .then(self.1.cmp(&other.1))
+                .reverse()
         }
-        let Some((n, e)) = best else {
-            return all;
-        };
-        next[n] += 1;
-        all.push((n as u32, e));
     }
+    impl PartialOrd for Next<'_> {
+        fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+            Some(self.cmp(other))
+        }
+    }
+    impl PartialEq for Next<'_> {
+        fn eq(&self, other: &Self) -> bool {
+            self.cmp(other).is_eq()
+        }
+    }
+    impl Eq for Next<'_> {}
+
+    let mut all = Vec::with_capacity(sites.iter().map(|(_, e)| e.len()).sum());
+    let mut heap: std::collections::BinaryHeap<Next> = sites
+        .iter()
+        .enumerate()
+        .filter_map(|(n, (_, entries))| entries.first().map(|e| Next(e, n as u32, 0)))
+        .collect();
+    while let Some(Next(entry, site, at)) = heap.pop() {
+        all.push((site, entry));
+        if let Some(e) = sites[site as usize].1.get(at + 1) {
+            heap.push(Next(e, site, at + 1));
+        }
+    }
+    all
 }
 
 /// Writes every site's listing pages (`data/sites/<site>/<n>.json`) and their directories;
@@ -348,12 +366,18 @@ fn read_entries<Src: BlockSource + ?Sized>(
             let leaf = get(src, link)?;
             let bytes = record_file_content(&v.directory, link, &leaf)?;
             let (_, record) = record_of(v, &bytes)?;
+            let entry = Entry::new(v.directory, record).ok_or_else(|| {
+                CatalogueError::BadVideoDirectory {
+                    directory: v.directory.to_string(),
+                    reason: "its record's upload date is not YYYYMMDD".to_owned(),
+                }
+            })?;
             let (_, list) = fresh
                 .iter_mut()
                 .rev()
                 .find(|(site, _)| *site == v.site)
                 .expect("each listed video's site is in the list");
-            list.push(Entry::new(v.directory, record));
+            list.push(entry);
             read += 1;
         }
     }

@@ -51,8 +51,9 @@ fn is_zero(n: &u32) -> bool {
 }
 
 impl Entry {
-    /// The entry of the video whose per-video directory is `dir` and record `record`.
-    pub(crate) fn new(dir: Cid, record: Record) -> Entry {
+    /// The entry of the video whose per-video directory is `dir` and record `record`; `None`
+    /// if its upload date is not `YYYYMMDD` (which a decoded record's always is).
+    pub(crate) fn new(dir: Cid, record: Record) -> Option<Entry> {
         let thumbnail = record
             .files
             .iter()
@@ -73,7 +74,6 @@ impl Entry {
             day: 0,
         }
         .with_day()
-        .expect("a record's upload date is YYYYMMDD")
     }
 
     /// The entry with its `day` set from its date; `None` if the date is not `YYYYMMDD`.

@@ -15,7 +15,9 @@ use super::words::fnv1a;
 pub const MIN_PAGE: usize = 16;
 /// The most videos on a page.
 pub const MAX_PAGE: usize = 1000;
-/// A page ends once its JSON reaches this many bytes (so one page is always one block).
+/// The most bytes of JSON a page of several videos takes: a video that would take it past this
+/// starts the next page. A page of one video is that video's size (a record's fields are
+/// bounded: at most about 850 KB), so a page always fits in one block.
 pub const MAX_PAGE_BYTES: usize = 256 * 1024;
 
 /// Whether the video `site`/`id` ends a page (when the page is long enough).
@@ -33,6 +35,8 @@ pub(crate) fn pages<'a>(site: &'a str, entries: &'a [Entry]) -> Pages<'a> {
         site,
         rest: entries,
         started: false,
+        next_entry: Vec::new(),
+        ends: false,
     }
 }
 
@@ -41,27 +45,41 @@ pub(crate) struct Pages<'a> {
     site: &'a str,
     rest: &'a [Entry],
     started: bool,
+    /// The JSON of the entry that did not fit on the page before, if any.
+    next_entry: Vec<u8>,
+    /// Whether that entry ends its page.
+    ends: bool,
 }
 
 impl Iterator for Pages<'_> {
     type Item = Vec<u8>;
 
     fn next(&mut self) -> Option<Vec<u8>> {
-        if self.started && self.rest.is_empty() {
+        if self.started && self.rest.is_empty() && self.next_entry.is_empty() {
             return None;
         }
         self.started = true;
         let mut page = br#"{"v":1,"videos":["#.to_vec();
         let mut count = 0;
-        while let Some((entry, rest)) = self.rest.split_first() {
-            self.rest = rest;
+        loop {
+            if self.next_entry.is_empty() {
+                let Some((entry, rest)) = self.rest.split_first() else {
+                    break;
+                };
+                self.rest = rest;
+                super::write_json(&mut self.next_entry, entry);
+                self.ends = ends_page(self.site, &entry.id);
+            }
+            // A video that would take the page past its bytes starts the next page.
+            if count > 0 && page.len() + 1 + self.next_entry.len() > MAX_PAGE_BYTES {
+                break;
+            }
             if count > 0 {
                 page.push(b',');
             }
-            super::write_json(&mut page, entry);
+            page.append(&mut self.next_entry);
             count += 1;
-            let full = count >= MAX_PAGE || page.len() >= MAX_PAGE_BYTES;
-            if full || (count >= MIN_PAGE && ends_page(self.site, &entry.id)) {
+            if count >= MAX_PAGE || (count >= MIN_PAGE && self.ends) {
                 break;
             }
         }
@@ -102,6 +120,38 @@ mod tests {
         assert!(changed <= 2, "{changed} pages changed");
         let sizes: Vec<usize> = before.iter().map(|p| p.len()).collect();
         assert!(sizes.iter().all(|&s| s <= MAX_PAGE_BYTES + 8 * 1024));
+    }
+
+    #[test]
+    fn pages_of_the_largest_entries_fit_in_a_block() {
+        // Fields at the record's limits, of characters JSON writes as six bytes each.
+        let mut big = entry("big");
+        big.title = Some("\u{1}".repeat(4096));
+        big.uploader = big.title.clone();
+        big.tags = vec!["\u{2}".repeat(4096); crate::site::MAX_LISTED_TAGS];
+        let all: Vec<Entry> = (0..40)
+            .map(|i| Entry {
+                id: format!("{i:03}"),
+                ..big.clone()
+            })
+            .collect();
+        let pages: Vec<Vec<u8>> = pages("s", &all).collect();
+        assert!(pages.len() >= 40, "{} pages", pages.len());
+        let one = crate::site::PROFILE.chunk_size();
+        assert!(
+            pages.iter().all(|p| p.len() <= one),
+            "a page over one block"
+        );
+        let videos: usize = pages
+            .iter()
+            .map(|p| {
+                serde_json::from_slice::<serde_json::Value>(p).unwrap()["videos"]
+                    .as_array()
+                    .unwrap()
+                    .len()
+            })
+            .sum();
+        assert_eq!(videos, 40);
     }
 
     #[test]
