@@ -29,15 +29,7 @@ use ingest_core::Cid;
 use ingest_tests::fixtures::{Record, RecordBuilder, Role};
 
 mod common;
-use common::measure;
-
-/// A 64-bit mix of `x` (splitmix64): the bench's deterministic randomness.
-fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
-}
+use common::{env_u64, measure, mix};
 
 /// Word `k` of the vocabulary: two to four syllables spelled from `k`.
 fn word(k: u64) -> String {
@@ -113,14 +105,8 @@ fn kib(bytes: u64) -> String {
 
 fn main() {
     let bin = common::ingest_bin("benches/site.sh");
-    let var = |name: &str, default: u64| {
-        std::env::var(name)
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(default)
-    };
-    let count = var("INGEST_BENCH_RECORDS", 1_000_000);
-    let new = var("INGEST_BENCH_NEW", 10_000);
+    let count = env_u64("INGEST_BENCH_RECORDS", 1_000_000);
+    let new = env_u64("INGEST_BENCH_NEW", 10_000);
     let dir = common::bench_dir("ingest-bench").join(format!("site-{count}"));
     let base_cars = common::generate_records(&dir.join("records"), "records", 0..count, record);
     let new_cars =

@@ -51,27 +51,12 @@ use ingest_tests::fixtures::{Record, RecordBuilder, Role};
 use ingest_tests::gateway::HeliaGateway;
 
 mod common;
-use common::{bench_dir, ingest_bin, measure, Run};
+use common::{bench_dir, env_u64, ingest_bin, measure, mix, Run};
 
 const SHA2_256: u64 = 0x12;
 const DAG_PB: u64 = 0x70;
 /// UnixFS `Data.Type` of a HAMT shard.
 const HAMT_SHARD: u64 = 5;
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
-
-/// SplitMix64: a bijection of u64, so distinct inputs give distinct ids.
-fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
 
 /// The youtube id number `n`: 11 characters of base64url, like YouTube's, taken from a
 /// bijective mix of `n` (64 of their 66 bits), so different numbers give different ids.

@@ -62,3 +62,22 @@ pub fn generate_records(
     }
     cars
 }
+
+/// `$name` as a number, else `default`.
+#[allow(dead_code)] // used by some benchmarks
+pub fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+/// SplitMix64: a bijection of u64, so distinct inputs give distinct outputs; the benchmarks'
+/// deterministic randomness.
+#[allow(dead_code)] // used by some benchmarks
+pub fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
