@@ -148,6 +148,26 @@ fn merge(args: &[&str]) -> Value {
     json_lines(&o).remove(0)
 }
 
+/// Runs the browser through the site at `base` (`tests/browser.sh run`) with `plan`, leaving
+/// its screenshots and report in `out`; returns the report.
+fn browse(base: &str, plan: &Value, out: &Path) -> Value {
+    std::fs::create_dir_all(out).unwrap();
+    let plan_path = out.join("plan.json");
+    std::fs::write(&plan_path, plan.to_string()).unwrap();
+    let browser = Command::new("bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/browser.sh"))
+        .args(["run", base, s(&plan_path), s(out)])
+        .output()
+        .expect("bash runs");
+    assert!(
+        browser.status.success(),
+        "tests/browser.sh run {base} failed:\n{}{}",
+        String::from_utf8_lossy(&browser.stdout),
+        stderr(&browser)
+    );
+    serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap()
+}
+
 /// Where the browser test leaves its screenshots and report: `target/site-browser/`.
 fn browser_out() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/site-browser")
@@ -228,23 +248,7 @@ fn the_site_browses_searches_and_plays_from_a_real_gateway_in_a_real_browser() {
     });
     let out = browser_out();
     let _ = std::fs::remove_dir_all(&out);
-    std::fs::create_dir_all(&out).unwrap();
-    let plan_path = out.join("plan.json");
-    std::fs::write(&plan_path, plan.to_string()).unwrap();
-    let base = format!("{}/ipfs/{root}/", node.gateway);
-    let browser = Command::new("bash")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/browser.sh"))
-        .args(["run", &base, s(&plan_path), s(&out)])
-        .output()
-        .expect("bash runs");
-    assert!(
-        browser.status.success(),
-        "tests/browser.sh run failed:\n{}{}",
-        String::from_utf8_lossy(&browser.stdout),
-        stderr(&browser)
-    );
-    let report: Value =
-        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let report = browse(&format!("{}/ipfs/{root}/", node.gateway), &plan, &out);
     let context = serde_json::to_string_pretty(&report).unwrap();
 
     // Home: both sites, with their counts.
@@ -333,5 +337,40 @@ fn the_site_browses_searches_and_plays_from_a_real_gateway_in_a_real_browser() {
             png.starts_with(b"\x89PNG") && png.len() > 4096,
             "{shot}.png"
         );
+    }
+
+    // The same site under a name: published (the node resolves /ipns/ itself), every page
+    // reached through /ipns/<name>/ with the same relative links.
+    let o = run(&["publish", s(&site2), "--api", &node.api, "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let published = json_lines(&o).remove(0);
+    assert_eq!(published["root"], root);
+    let name = published["ipns"].as_str().unwrap();
+    let named = browse(
+        &format!("{}{name}/", node.gateway),
+        &plan,
+        &out.join("ipns"),
+    );
+    let context = serde_json::to_string_pretty(&named).unwrap();
+    assert_eq!(named["home"]["sites"], report["home"]["sites"], "{context}");
+    assert_eq!(named["site"]["ids"], report["site"]["ids"], "{context}");
+    assert_eq!(
+        named["search"]["results"], report["search"]["results"],
+        "{context}"
+    );
+    assert_eq!(
+        named["video"]["record"], report["video"]["record"],
+        "{context}"
+    );
+    assert!(
+        named["video"]["readyState"].as_u64().unwrap() >= 1,
+        "{context}"
+    );
+    assert!(
+        named["video"]["thumbWidth"].as_u64().unwrap() > 0,
+        "{context}"
+    );
+    for page in ["home", "site", "search", "video"] {
+        assert_eq!(named[page]["errors"], json!([]), "{page}: {context}");
     }
 }
