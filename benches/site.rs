@@ -208,7 +208,8 @@ fn main() {
         kib(site_page),
         met(site_page < 300 * 1024)
     );
-    for (path, _) in ingest_core::site::ASSETS {
+    let pages = ingest_core::site::PAGES.iter().map(|page| page.0);
+    for path in pages.chain(ingest_core::site::ASSETS.iter().map(|a| a.0)) {
         print!("{path} {} · ", kib(size(&mut car, path)));
     }
     println!(

@@ -11,7 +11,8 @@ use super::base::SiteBase;
 use super::entry::{newest_first, Entry};
 use super::words::{fnv1a, MAX_WORD_BYTES, MIN_WORD_CHARS};
 use super::{
-    pages, search, write_json, SiteError, ASSETS, DEFAULT_TITLE, GENERATOR, MAX_TITLE_LEN, PROFILE,
+    page_html, pages, search, write_json, SiteError, ASSETS, DEFAULT_TITLE, GENERATOR,
+    MAX_TITLE_LEN, PAGES, PROFILE,
 };
 use crate::car::CarWriter;
 use crate::catalogue::{
@@ -180,10 +181,12 @@ where
     let mut assets = DirBuilder::new(&PROFILE);
     for (path, content) in ASSETS {
         let (cid, size) = out.file(path, content.as_bytes())?;
-        match path.strip_prefix("assets/") {
-            Some(name) => out.add(&mut assets, "assets", name, cid, size)?,
-            None => out.add(&mut top, "", path, cid, size)?,
-        }
+        let name = path.strip_prefix("assets/").unwrap_or(path);
+        out.add(&mut assets, "assets", name, cid, size)?;
+    }
+    for page in &PAGES {
+        let (cid, size) = out.file(page.0, page_html(page, title).as_bytes())?;
+        out.add(&mut top, "", page.0, cid, size)?;
     }
     let (cid, size) = out.dir("assets", assets)?;
     out.add(&mut top, "", "assets", cid, size)?;

@@ -4,7 +4,10 @@
 //! ```text
 //! site/
 //!   index.html  site.html  video.html  search.html   the pages (home, a site, a video, search)
-//!   assets/app.js  assets/style.css                  their script and style, in the binary
+//!   assets/app.js  assets/style.css                  their script and style
+//!
+//! The binary carries the script, the style, one page shell and each page's content; the
+//! pages are the shell filled in with the site's title.
 //!   README                                           what this is, for whoever lists the directory
 //!   catalogue/                                       the catalogue, linked by CID (not copied)
 //!   data/index.json                                  the title, the sites and their counts
@@ -64,15 +67,76 @@ pub const DEFAULT_TITLE: &str = "Video archive";
 /// The longest title, in bytes.
 pub const MAX_TITLE_LEN: usize = 256;
 
-/// The pages and their assets, as the binary carries them: (path in the site, content).
-pub const ASSETS: [(&str, &str); 6] = [
-    ("index.html", include_str!("assets/index.html")),
-    ("site.html", include_str!("assets/site.html")),
-    ("video.html", include_str!("assets/video.html")),
-    ("search.html", include_str!("assets/search.html")),
+/// The script and the style, as the binary carries them: (path in the site, content).
+pub const ASSETS: [(&str, &str); 2] = [
     ("assets/app.js", include_str!("assets/app.js")),
     ("assets/style.css", include_str!("assets/style.css")),
 ];
+
+/// The pages: (file name, `data-page`, label, the content of `<main>` below its heading), each
+/// rendered into one shell (`assets/page.html`) with the site's title by [`page_html`].
+pub const PAGES: [(&str, &str, &str, &str); 4] = [
+    (
+        "index.html",
+        "home",
+        "",
+        include_str!("assets/main/home.html"),
+    ),
+    (
+        "site.html",
+        "site",
+        "Site",
+        include_str!("assets/main/site.html"),
+    ),
+    (
+        "video.html",
+        "video",
+        "Video",
+        include_str!("assets/main/video.html"),
+    ),
+    (
+        "search.html",
+        "search",
+        "Search",
+        include_str!("assets/main/search.html"),
+    ),
+];
+
+/// The shell every page shares: head, header, `<main>` and footer.
+const PAGE_SHELL: &str = include_str!("assets/page.html");
+
+/// The HTML of the page `page` (one of [`PAGES`]) of a site titled `title`: the shell with the
+/// page's name, its label (the title, for the home page) and its content.
+pub fn page_html(page: &(&str, &str, &str, &str), title: &str) -> String {
+    let (_, name, label, main) = *page;
+    let title = html_text(title);
+    let label = if label.is_empty() {
+        title.as_str()
+    } else {
+        label
+    };
+    PAGE_SHELL
+        .replace("{{page}}", name)
+        .replace("{{label}}", label)
+        .replace("{{title}}", &title)
+        .replace("{{main}}", main)
+}
+
+/// `text` as HTML text (and attribute values).
+fn html_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
 
 /// A site could not be built.
 #[derive(Debug, thiserror::Error)]

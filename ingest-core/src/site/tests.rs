@@ -191,7 +191,13 @@ fn a_site_lists_every_video_newest_first_and_indexes_its_words() {
         .unwrap();
     assert_eq!(linked, root);
     assert!(MemorySink::get(&out, &root).is_none());
-    for (path, content) in ASSETS {
+    let rendered = PAGES
+        .iter()
+        .map(|page| (page.0, page_html(page, "Test archive")));
+    let files = ASSETS
+        .iter()
+        .map(|(path, content)| (*path, content.to_string()));
+    for (path, content) in files.chain(rendered) {
         let mut cid = report.root;
         for name in path.split('/') {
             cid = dir::lookup(&mut out, &cid, name).unwrap().unwrap().0;
@@ -202,6 +208,15 @@ fn a_site_lists_every_video_newest_first_and_indexes_its_words() {
             content.as_bytes()
         );
     }
+    let home = page_html(&PAGES[0], "Cats & <Dogs>");
+    assert!(
+        home.contains("<title>Cats &amp; &lt;Dogs&gt;</title>"),
+        "{home}"
+    );
+    assert!(
+        home.contains(r#"<body data-page="home">"#) && !home.contains("{{"),
+        "{home}"
+    );
 
     // The same catalogue gives the same site.
     let (_, again) = site(&mut store, &root, None);
