@@ -461,8 +461,8 @@ pub(crate) fn links_in_scope(cid: &Cid, block: &[u8], scope: Scope) -> Result<Ve
         (_, DAG_PB) => {
             let node = decode_node(block).map_err(|e| e.0.to_owned())?;
             let all = scope == Scope::All;
-            let file = matches!(node.kind, 0 | 2);
-            let shard = node.kind == UnixFsType::HamtShard as u64;
+            let file = node.kind.is_file();
+            let shard = node.kind == UnixFsType::HamtShard;
             // A shard's links to shards below it have names of exactly the prefix's length.
             let prefix = format!("{:X}", node.fanout.saturating_sub(1)).len();
             Ok(node

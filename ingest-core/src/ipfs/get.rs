@@ -129,7 +129,7 @@ fn write_entry(
         )));
     }
     let kind = match cid.codec() {
-        RAW => UnixFsType::File as u64,
+        RAW => UnixFsType::File,
         DAG_PB => {
             // A file (every block) or a directory (every shard) as one CAR stream, the first
             // time; then block by block for what is missing.
@@ -138,7 +138,7 @@ fn write_entry(
             }
             let block = remote.block(cid)?;
             let node = decode_node(&block).map_err(|e| malformed(e.0.to_owned()))?;
-            if node.kind == UnixFsType::Symlink as u64 {
+            if node.kind == UnixFsType::Symlink {
                 let target = String::from_utf8(node.data)
                     .map_err(|_| malformed("a symlink whose target is not UTF-8".into()))?;
                 std::os::unix::fs::symlink(&target, path).map_err(write_error)?;
@@ -153,7 +153,7 @@ fn write_entry(
             )))
         }
     };
-    if kind == UnixFsType::Directory as u64 || kind == UnixFsType::HamtShard as u64 {
+    if kind.is_directory() {
         fs::create_dir(path).map_err(write_error)?;
         summary.directories += 1;
         let mut src = remote;
@@ -171,8 +171,8 @@ fn write_entry(
         }
         return Ok(());
     }
-    if !matches!(kind, 0 | 2) {
-        return Err(malformed(format!("UnixFS type {kind} is not supported")));
+    if !kind.is_file() {
+        return Err(malformed(format!("UnixFS type {kind:?} is not supported")));
     }
     let file = fs::File::create_new(path).map_err(write_error)?;
     let mut writer = BufWriter::with_capacity(1 << 20, file);

@@ -734,7 +734,7 @@ impl Remote {
             path: format!("block {cid}"),
             reason: e.0.to_owned(),
         })?;
-        if !matches!(node.kind, 0 | 2) {
+        if !node.kind.is_file() {
             return Err(SourceError::Malformed {
                 path: format!("block {cid}"),
                 reason: "not a UnixFS file".into(),

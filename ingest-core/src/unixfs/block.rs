@@ -39,14 +39,19 @@ pub(crate) const LEAF_HEADROOM: usize = 16;
 pub(crate) const LEAF_TAILROOM: usize = 8;
 
 /// UnixFS node types (the `Type` field of the UnixFS `Data` message), as this crate writes and
-/// reads them. `Raw` (0) and `Metadata` (3) are never produced by an import.
+/// reads them. `Raw` (0) and `Metadata` (3) are never produced by an import; `Raw` is read as a
+/// piece of a file, as kubo reads it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum UnixFsType {
+    /// Content bytes in a dag-pb node (old importers' leaves): read as a piece of a file.
+    Raw = 0,
     /// A plain directory: one node, links sorted by name.
     Directory = 1,
     /// A file or a piece of one.
     File = 2,
+    /// Metadata about another node (never written by kubo's importer; not read here).
+    Metadata = 3,
     /// A symbolic link; the target is the node's data.
     Symlink = 4,
     /// One shard of a HAMT-sharded directory.
@@ -57,13 +62,25 @@ impl UnixFsType {
     /// The type with number `n`, if it is one of those above.
     pub fn from_number(n: u64) -> Option<UnixFsType> {
         [
+            UnixFsType::Raw,
             UnixFsType::Directory,
             UnixFsType::File,
+            UnixFsType::Metadata,
             UnixFsType::Symlink,
             UnixFsType::HamtShard,
         ]
         .into_iter()
         .find(|t| *t as u64 == n)
+    }
+
+    /// A piece of a file: [`UnixFsType::File`] or [`UnixFsType::Raw`].
+    pub fn is_file(self) -> bool {
+        matches!(self, UnixFsType::File | UnixFsType::Raw)
+    }
+
+    /// A directory: [`UnixFsType::Directory`] or one shard of a HAMT.
+    pub fn is_directory(self) -> bool {
+        matches!(self, UnixFsType::Directory | UnixFsType::HamtShard)
     }
 }
 
@@ -380,8 +397,8 @@ impl<'a> Reader<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct PbNode {
     pub(crate) links: Vec<PbLink>,
-    /// The UnixFS type number (0 raw, 1 directory, 2 file, 3 metadata, 4 symlink, 5 shard).
-    pub(crate) kind: u64,
+    /// The UnixFS type.
+    pub(crate) kind: UnixFsType,
     /// The UnixFS `Data` bytes: a file's content in this node, a symlink's target.
     pub(crate) data: Vec<u8>,
     /// The UnixFS `filesize`, if set.
@@ -434,9 +451,10 @@ pub(crate) fn decode_node(block: &[u8]) -> Result<PbNode, PbError> {
     let mut unixfs = Reader {
         bytes: data.ok_or(PbError("node without UnixFS data"))?,
     };
+    let mut kind = None;
     let mut out = PbNode {
         links,
-        kind: u64::MAX,
+        kind: UnixFsType::Raw,
         data: Vec::new(),
         filesize: None,
         blocksizes: Vec::new(),
@@ -444,7 +462,12 @@ pub(crate) fn decode_node(block: &[u8]) -> Result<PbNode, PbError> {
     };
     while let Some((field, wire)) = unixfs.key()? {
         match (field, wire) {
-            (1, 0) => out.kind = unixfs.varint()?,
+            (1, 0) => {
+                kind = Some(
+                    UnixFsType::from_number(unixfs.varint()?)
+                        .ok_or(PbError("unknown UnixFS type"))?,
+                )
+            }
             (2, 2) => out.data = unixfs.bytes()?.to_vec(),
             (3, 0) => out.filesize = Some(unixfs.varint()?),
             (4, 0) => out.blocksizes.push(unixfs.varint()?),
@@ -461,17 +484,15 @@ pub(crate) fn decode_node(block: &[u8]) -> Result<PbNode, PbError> {
             (_, w) => unixfs.skip(w)?,
         }
     }
-    if out.kind == u64::MAX {
-        return Err(PbError("UnixFS data without a type"));
-    }
+    out.kind = kind.ok_or(PbError("UnixFS data without a type"))?;
     Ok(out)
 }
 
 /// Decodes a dag-pb directory or HAMT shard node from untrusted bytes (see [`decode_node`]).
 pub(crate) fn decode_dir(block: &[u8]) -> Result<PbDir, PbError> {
     let node = decode_node(block)?;
-    let kind = match UnixFsType::from_number(node.kind) {
-        Some(kind @ (UnixFsType::Directory | UnixFsType::HamtShard)) => kind,
+    let kind = match node.kind {
+        kind @ (UnixFsType::Directory | UnixFsType::HamtShard) => kind,
         _ => return Err(PbError("not a UnixFS directory")),
     };
     Ok(PbDir {
