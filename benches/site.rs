@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ingest_core::car::CarIndex;
-use ingest_core::unixfs::dir;
+use ingest_core::unixfs::read as dir;
 use ingest_core::Cid;
 use ingest_tests::fixtures::{Record, RecordBuilder, Role};
 

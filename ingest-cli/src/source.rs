@@ -2,20 +2,14 @@
 //! command shares, and opening what the user named.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use ingest_core::car::CarIndex;
-use ingest_core::catalogue::Catalogue;
-use ingest_core::ipfs::{
-    find_api, BlockCache, ContentPath, Endpoint, Gateway, GatewayOptions, KuboRpc, Remote,
-    RemoteOptions, RpcOptions, DEFAULT_CACHE_SIZE,
-};
-use ingest_core::unixfs::{BlockSource, EditError};
+pub use ingest_core::ipfs::local;
+use ingest_core::ipfs::{Remote, Source, SourceConfig};
 use ingest_core::Cid;
 use serde_json::json;
 
@@ -54,81 +48,15 @@ pub struct SourceArgs {
 }
 
 impl SourceArgs {
-    /// A block source over the gateways and the node named.
-    pub fn remote(&self) -> anyhow::Result<Remote> {
-        let defaults = GatewayOptions::default();
-        let options = GatewayOptions {
-            idle_timeout: self.timeout,
-            grace: defaults.grace.min(self.timeout),
-            ..defaults
-        };
-        let mut endpoints = Vec::new();
-        if let Some(api) = &self.api {
-            let api = find_api(Some(api))?;
-            let rpc = RpcOptions {
-                timeout: self.timeout,
-                retries: 0,
-                ..RpcOptions::default()
-            };
-            endpoints.push(Endpoint::Node(KuboRpc::new(api.url, rpc)?));
-        }
-        for url in self.gateways.iter().filter(|u| !u.trim().is_empty()) {
-            endpoints.push(Endpoint::Gateway(Gateway::new(
-                url.trim(),
-                options.clone(),
-            )?));
-        }
-        let dir = match &self.cache {
-            Some(dir) => dir.clone(),
-            None => BlockCache::default_dir()
-                .context("no cache directory: set --cache, $XDG_CACHE_HOME or $HOME")?,
-        };
-        let size = if self.cache_size == 0 {
-            DEFAULT_CACHE_SIZE
-        } else {
-            self.cache_size
-        };
-        let cache = BlockCache::open(&dir, size)?;
-        let options = RemoteOptions {
+    /// The library's view of these flags.
+    pub fn config(&self) -> SourceConfig {
+        SourceConfig {
+            gateways: self.gateways.clone(),
+            api: self.api.clone(),
+            cache: self.cache.clone(),
+            cache_size: self.cache_size,
+            timeout: self.timeout,
             retries: self.fetch_retries,
-            ..RemoteOptions::default()
-        };
-        Ok(Remote::new(endpoints, cache, options))
-    }
-}
-
-/// Blocks from a local CAR or from IPFS.
-#[derive(Debug)]
-pub enum Blocks {
-    /// A CAR file, indexed.
-    Car(CarIndex),
-    /// Gateways and nodes, through the cache.
-    Remote(Remote),
-}
-
-impl BlockSource for Blocks {
-    fn get(&mut self, cid: &Cid) -> Result<Option<Vec<u8>>, EditError> {
-        match self {
-            Blocks::Car(car) => BlockSource::get(car, cid),
-            Blocks::Remote(remote) => BlockSource::get(remote, cid),
-        }
-    }
-    fn contains(&mut self, cid: &Cid) -> bool {
-        match self {
-            Blocks::Car(car) => BlockSource::contains(car, cid),
-            Blocks::Remote(remote) => BlockSource::contains(remote, cid),
-        }
-    }
-    fn will_list(&mut self, dir: &Cid) -> Result<(), EditError> {
-        match self {
-            Blocks::Car(car) => car.will_list(dir),
-            Blocks::Remote(remote) => remote.will_list(dir),
-        }
-    }
-    fn prefetch(&mut self, cids: &[Cid]) -> Result<(), EditError> {
-        match self {
-            Blocks::Car(car) => car.prefetch(cids),
-            Blocks::Remote(remote) => remote.prefetch(cids),
         }
     }
 }
@@ -136,7 +64,7 @@ impl BlockSource for Blocks {
 /// A catalogue (or any DAG) opened for reading, and what reading it fetched.
 pub struct Opened {
     /// Its blocks.
-    pub blocks: Blocks,
+    pub blocks: Source,
     /// Its root: the CAR's root, or the CID the content path resolves to.
     pub root: Cid,
     /// Progress on stderr while blocks are fetched (hidden when not a terminal).
@@ -144,21 +72,13 @@ pub struct Opened {
 }
 
 impl Opened {
-    /// The remote, when the source is not a file.
-    pub fn remote(&self) -> Option<&Remote> {
-        match &self.blocks {
-            Blocks::Remote(r) => Some(r),
-            Blocks::Car(_) => None,
-        }
-    }
-
     /// Ends the progress display, trims the cache, and says on stderr what was fetched from
     /// where (as one JSON object with `json`), when anything came from the network.
     pub fn finish(mut self, json: bool) -> anyhow::Result<()> {
         if let Some(p) = self.progress.take() {
             p.stop();
         }
-        let Some(remote) = self.remote() else {
+        let Some(remote) = self.blocks.remote() else {
             return Ok(());
         };
         remote.trim_cache()?;
@@ -213,40 +133,18 @@ pub fn report(remote: &Remote, json: bool) {
 /// Opens `text` as a catalogue: a local CAR file, else a content path read through
 /// `args`' gateways and node (the path resolved by walking verified blocks).
 pub fn open_catalogue(text: &str, args: &SourceArgs, quiet: bool) -> anyhow::Result<Opened> {
-    if let Some(path) = local(text) {
-        let catalogue = Catalogue::open(path)?;
-        return Ok(Opened {
-            blocks: Blocks::Car(catalogue.blocks),
-            root: catalogue.root,
-            progress: None,
-        });
-    }
-    let (remote, root) = open_remote(text, args)?;
-    let progress = Fetching::start(&remote, quiet);
+    let (blocks, root) = ingest_core::ipfs::open(text, &args.config())?;
+    let progress = blocks.remote().map(|remote| Fetching::start(remote, quiet));
     Ok(Opened {
-        blocks: Blocks::Remote(remote),
+        blocks,
         root,
-        progress: Some(progress),
+        progress,
     })
 }
 
 /// `text` as a content path, resolved through `args`' gateways and node.
 pub fn open_remote(text: &str, args: &SourceArgs) -> anyhow::Result<(Remote, Cid)> {
-    let path = match ContentPath::parse(text) {
-        Some(path) => path?,
-        None => anyhow::bail!("{text}: no such file, and not a CID, /ipfs/ or /ipns/ path either"),
-    };
-    let remote = args.remote()?;
-    let root = remote
-        .resolve(&path)
-        .with_context(|| format!("cannot resolve {path}"))?;
-    Ok((remote, root))
-}
-
-/// `text` as a local file, if it is one (or cannot be anything else).
-pub fn local(text: &str) -> Option<&Path> {
-    let path = Path::new(text);
-    (path.exists() || ContentPath::parse(text).is_none()).then_some(path)
+    Ok(args.config().resolve(text)?)
 }
 
 /// A spinner on stderr counting blocks and bytes fetched, on a terminal only.

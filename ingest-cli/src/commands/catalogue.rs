@@ -1,14 +1,13 @@
 //! `ingest ls`, `ingest todo`, `ingest export-archive`: reading a catalogue, from a CAR file or
 //! from IPFS (a CID, `/ipfs/…`, `ipfs://…`, `/ipns/…`, every block verified).
 
-use std::collections::{BTreeSet, HashSet};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
-use ingest_core::catalogue::{shard_of, video_record, videos, CONFLICTS_DIR};
-use ingest_core::unixfs::dir;
+use anyhow::Context;
+use ingest_core::catalogue::todo::{self, read_wanted};
+use ingest_core::catalogue::{video_record, videos};
 use serde_json::json;
 
 use crate::output::json_line;
@@ -112,87 +111,16 @@ fn parse_shard(s: &str) -> Result<(u64, u64), String> {
     Ok((i, n))
 }
 
-/// One line of an ids file: (line, site or "", id).
-struct Wanted {
-    line: String,
-    site: String,
-    id: String,
-}
-
-fn read_ids(path: &PathBuf) -> anyhow::Result<Vec<Wanted>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut wanted = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let words: Vec<&str> = line.split_whitespace().collect();
-        let (site, id) = match words.as_slice() {
-            [id] => ("", *id),
-            [site, id] => (*site, *id),
-            _ => bail!(
-                "{}:{}: expected `ID` or `SITE ID`, found {line:?}",
-                path.display(),
-                n + 1
-            ),
-        };
-        wanted.push(Wanted {
-            line: line.to_owned(),
-            site: site.to_owned(),
-            id: id.to_owned(),
-        });
-    }
-    Ok(wanted)
-}
-
 pub fn todo(args: TodoArgs) -> anyhow::Result<ExitCode> {
     // The list first: a bad line is reported before anything is fetched.
-    let wanted = read_ids(&args.ids)?;
+    let name = args.ids.display().to_string();
+    let file = std::fs::File::open(&args.ids).with_context(|| format!("cannot read {name}"))?;
+    let wanted = read_wanted(std::io::BufReader::new(file), &name)?;
     let mut opened = args.read.open()?;
     let root = opened.root;
-    let sites: BTreeSet<&str> = wanted.iter().map(|w| w.site.as_str()).collect();
-    let any_site: HashSet<&str> = wanted
-        .iter()
-        .filter(|w| w.site.is_empty())
-        .map(|w| w.id.as_str())
-        .collect();
-    let in_site: HashSet<(&str, &str)> = wanted
-        .iter()
-        .map(|w| (w.site.as_str(), w.id.as_str()))
-        .collect();
-    // Only the wanted ids the catalogue has are kept, not the whole listing.
-    let mut have: HashSet<(String, String)> = HashSet::new();
-    let mut have_id: HashSet<String> = HashSet::new();
-    for (site, site_dir, _) in dir::list(&mut opened.blocks, &root)? {
-        if site == CONFLICTS_DIR || !(sites.contains("") || sites.contains(site.as_str())) {
-            continue;
-        }
-        for (id, _, _) in dir::list(&mut opened.blocks, &site_dir)? {
-            if any_site.contains(id.as_str()) {
-                have_id.insert(id.clone());
-            }
-            if in_site.contains(&(site.as_str(), id.as_str())) {
-                have.insert((site.clone(), id));
-            }
-        }
-    }
+    let left = todo::todo(&mut opened.blocks, &root, &wanted, args.shard)?;
     let mut out = std::io::stdout().lock();
-    for w in &wanted {
-        let archived = if w.site.is_empty() {
-            have_id.contains(&w.id)
-        } else {
-            have.contains(&(w.site.clone(), w.id.clone()))
-        };
-        if archived {
-            continue;
-        }
-        if let Some((i, n)) = args.shard {
-            if shard_of(&w.site, &w.id, n) != i - 1 {
-                continue;
-            }
-        }
+    for w in left {
         if args.json {
             json_line(&mut out, &json!({"site": w.site, "id": w.id}))?;
         } else {

@@ -47,7 +47,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     let progress = Fetching::start(&remote, args.quiet);
-    let result = get(&remote, &cid, &out);
+    let result = get(&mut &remote, &cid, &out);
     progress.stop();
     let summary = result.with_context(|| format!("cannot get {}", args.source))?;
     remote.trim_cache()?;

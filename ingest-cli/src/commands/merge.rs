@@ -137,7 +137,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let remote = match remote_base {
         Some((remote, root)) => Some((remote, Some(root))),
-        None if !args.records.is_empty() => Some((args.source.remote()?, None)),
+        None if !args.records.is_empty() => Some((args.source.config().remote()?, None)),
         None => None,
     };
     let progress = remote

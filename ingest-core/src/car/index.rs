@@ -3,7 +3,7 @@
 use cid::Cid;
 
 use super::{block_matches, presize, BlockKey, CarError, Frames, KeyMap};
-use crate::unixfs::dir::{BlockSource, EditError};
+use crate::unixfs::blocks::{BlockError, BlockSource};
 
 /// Random access to the blocks of a CARv1 on disk, for reading a few blocks of a large CAR.
 ///
@@ -94,10 +94,7 @@ impl BlockSource for CarIndex {
         CarIndex::contains(self, cid)
     }
 
-    fn get(&mut self, cid: &Cid) -> Result<Option<Vec<u8>>, EditError> {
-        CarIndex::get(self, cid).map_err(|e| EditError::Source {
-            cid: *cid,
-            source: Box::new(e),
-        })
+    fn get(&mut self, cid: &Cid) -> Result<Option<Vec<u8>>, BlockError> {
+        CarIndex::get(self, cid).map_err(|e| BlockError::read(cid, e))
     }
 }

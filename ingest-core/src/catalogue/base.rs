@@ -10,7 +10,7 @@ use crate::car::{
 };
 use crate::io::FileStamp;
 use crate::unixfs::block::DAG_PB;
-use crate::unixfs::dir::{BlockSource, EditError};
+use crate::unixfs::blocks::{BlockError, BlockSource};
 
 /// The base of an incremental merge.
 ///
@@ -290,10 +290,7 @@ impl BlockSource for &BaseCar {
         self.holds(cid)
     }
 
-    fn get(&mut self, cid: &Cid) -> Result<Option<Vec<u8>>, EditError> {
-        BaseCar::get(self, cid).map_err(|e| EditError::Source {
-            cid: *cid,
-            source: Box::new(e),
-        })
+    fn get(&mut self, cid: &Cid) -> Result<Option<Vec<u8>>, BlockError> {
+        BaseCar::get(self, cid).map_err(|e| BlockError::read(cid, e))
     }
 }

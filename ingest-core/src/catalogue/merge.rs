@@ -7,7 +7,9 @@ use cid::Cid;
 use super::read::record_cid_at;
 use super::{CatalogueError, Conflict, MergeSummary, Rejected, CONFLICTS_DIR};
 use crate::archive::Record;
-use crate::unixfs::dir::{self, BlockSource, EditError};
+use crate::unixfs::blocks::{BlockError, BlockSource};
+use crate::unixfs::dir::update;
+use crate::unixfs::read as dir;
 use crate::unixfs::{BlockSink, MemorySink, Profile};
 
 /// A change to one entry of a directory: set it, or change the directory it names.
@@ -44,7 +46,7 @@ impl<Src: BlockSource + ?Sized> BlockSource for Cached<'_, Src> {
         self.blocks.contains_key(cid) || self.inner.contains(cid)
     }
 
-    fn get(&mut self, cid: &Cid) -> Result<Option<Vec<u8>>, EditError> {
+    fn get(&mut self, cid: &Cid) -> Result<Option<Vec<u8>>, BlockError> {
         if let Some(block) = self.blocks.get(cid) {
             return Ok(Some(block.as_ref().clone()));
         }
@@ -264,7 +266,7 @@ impl<'a, S: BlockSink + ?Sized, Src: BlockSource + ?Sized> Merge<'a, S, Src> {
         }
         let mut none = MemorySink::new();
         let (cid, dag_size, _) = match &mut self.base {
-            Some((src, _)) => dir::update(
+            Some((src, _)) => update(
                 &self.profile,
                 src,
                 dir.as_ref(),
@@ -272,7 +274,7 @@ impl<'a, S: BlockSink + ?Sized, Src: BlockSource + ?Sized> Merge<'a, S, Src> {
                 self.sink,
                 replaced,
             )?,
-            None => dir::update(&self.profile, &mut none, None, entries, self.sink, replaced)?,
+            None => update(&self.profile, &mut none, None, entries, self.sink, replaced)?,
         };
         Ok((cid, dag_size))
     }

@@ -25,7 +25,8 @@
 //! catalogue, and the new ones) atomically.
 //!
 //! **Reading** ([`Catalogue`], [`videos`], [`read_video_record`]) needs no profile: the
-//! directories say how they are sharded.
+//! directories say how they are sharded. [`todo`] says what of a wanted list is left to do,
+//! reading only the directories of the sites the list names.
 //!
 //! **Known limit: the visible path can be taken by grinding.** The smallest record CID takes
 //! `<site>/<id>`, so anyone can vary a field of a record until its CID sorts first and displace
@@ -37,6 +38,7 @@ mod base;
 mod incremental;
 mod merge;
 mod read;
+pub mod todo;
 
 pub use incremental::{merge_car, merge_into, MergeBase, MergeCarError, MergeInput, MergeReport};
 pub use merge::Merge;
@@ -124,6 +126,12 @@ pub enum CatalogueError {
 impl From<EditError> for CatalogueError {
     fn from(e: EditError) -> Self {
         CatalogueError::Base(Box::new(e))
+    }
+}
+
+impl From<crate::unixfs::BlockError> for CatalogueError {
+    fn from(e: crate::unixfs::BlockError) -> Self {
+        CatalogueError::Base(Box::new(e.into()))
     }
 }
 

@@ -8,8 +8,9 @@ use super::{CatalogueError, CONFLICTS_DIR};
 use crate::archive::{Record, RecordError, RECORD_FILE_NAME};
 use crate::car::{CarError, CarIndex};
 use crate::unixfs::block::{cid_of, decode_dir, single_block_file, DAG_CBOR};
-use crate::unixfs::dir::{self, BlockSource, EditError};
+use crate::unixfs::blocks::{need, BlockSource};
 use crate::unixfs::profile::CidVersion;
+use crate::unixfs::read as dir;
 
 /// A catalogue CAR opened for reading: its blocks indexed, its one root.
 #[derive(Debug)]
@@ -77,11 +78,9 @@ fn record_bytes<Src: BlockSource + ?Sized>(
     src: &mut Src,
     directory: &Cid,
 ) -> Result<Vec<u8>, CatalogueError> {
-    let block = src
-        .get(directory)?
-        .ok_or(EditError::Missing { cid: *directory })?;
+    let block = need(src, directory)?;
     let link = record_link(directory, &block)?;
-    let leaf = src.get(&link)?.ok_or(EditError::Missing { cid: link })?;
+    let leaf = need(src, &link)?;
     record_file_content(directory, &link, &leaf)
 }
 

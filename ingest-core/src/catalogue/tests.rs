@@ -164,7 +164,7 @@ fn a_conflict_keeps_every_record_and_the_smallest_cid_wins() {
     // The loser is reachable at _conflicts/youtube/x/<cid>.
     let mut at = root;
     for name in [CONFLICTS_DIR, "youtube", "x", &lose.to_string()] {
-        at = crate::unixfs::dir::lookup(&mut store, &at, name)
+        at = crate::unixfs::read::lookup(&mut store, &at, name)
             .unwrap()
             .expect(name)
             .0;
@@ -212,10 +212,10 @@ fn shards_are_stable_and_spread() {
 fn a_directory_holding_another_videos_record_is_malformed() {
     let p = &Profile::UNIXFS_V1_2025;
     let (mut store, root, _) = merge_onto(p, None, &[record("example", "1", 0, p)]);
-    let (example_dir, _) = crate::unixfs::dir::lookup(&mut store, &root, "example")
+    let (example_dir, _) = crate::unixfs::read::lookup(&mut store, &root, "example")
         .unwrap()
         .unwrap();
-    let (video_dir, size) = crate::unixfs::dir::lookup(&mut store, &example_dir, "1")
+    let (video_dir, size) = crate::unixfs::read::lookup(&mut store, &example_dir, "1")
         .unwrap()
         .unwrap();
     // youtube/x → example/1's directory.
@@ -264,7 +264,7 @@ fn a_directory_holding_another_videos_record_is_malformed() {
 fn a_site_directory_linked_twice_is_malformed() {
     let p = &Profile::UNIXFS_V1_2025;
     let (mut store, root, _) = merge_onto(p, None, &[record("youtube", "a", 0, p)]);
-    let (site_dir, size) = crate::unixfs::dir::lookup(&mut store, &root, "youtube")
+    let (site_dir, size) = crate::unixfs::read::lookup(&mut store, &root, "youtube")
         .unwrap()
         .unwrap();
     let entries = std::collections::BTreeMap::from([("vimeo".to_owned(), (site_dir, size))]);
@@ -364,4 +364,38 @@ proptest! {
         merge.add(&record("youtube", "a", 0, &Profile::UNIXFS_V1_2025)).unwrap();
         let _ = merge.finish();
     }
+}
+
+/// `todo` lists exactly the wanted videos the catalogue lacks (a bare id is archived when any
+/// site has it; conflicts are not sites), in the list's order, and the shares of N volunteers
+/// split that list without overlap.
+#[test]
+fn todo_lists_what_the_catalogue_lacks() {
+    let profile = &Profile::UNIXFS_V1_2025;
+    let records = [
+        record("youtube", "a", 0, profile),
+        record("youtube", "b", 0, profile),
+        record("youtube", "b", 1, profile), // a conflict: `b` is still archived once
+        record("vimeo", "7", 0, profile),
+    ];
+    let (mut store, root, _) = merge_onto(profile, None, &records);
+    let list = "youtube a\nyoutube c\nyoutube b\nvimeo 8\n7\n9\n_conflicts b\n";
+    let wanted = todo::read_wanted(list.as_bytes(), "list").unwrap();
+    let left: Vec<&str> = todo::todo(&mut store, &root, &wanted, None)
+        .unwrap()
+        .into_iter()
+        .map(|w| w.line.as_str())
+        .collect();
+    assert_eq!(left, ["youtube c", "vimeo 8", "9", "_conflicts b"]);
+    let mut shares = Vec::new();
+    for i in 1..=3 {
+        for w in todo::todo(&mut store, &root, &wanted, Some((i, 3))).unwrap() {
+            assert_eq!(shard_of(&w.site, &w.id, 3), i - 1);
+            shares.push(w.line.as_str());
+        }
+    }
+    shares.sort_unstable();
+    let mut all = left.clone();
+    all.sort_unstable();
+    assert_eq!(shares, all);
 }

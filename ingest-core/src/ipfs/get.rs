@@ -1,8 +1,8 @@
 //! [`get`]: what `ingest get` does: a verified download of a UnixFS file or directory tree, as
 //! `ipfs get` and `ipfs-car unpack` do, byte-identical to what was added.
 //!
-//! Every block comes through a [`Remote`] (checked against its CID, cached), so an interrupted
-//! `get` resumes from the cache: the blocks it had are not fetched again. Nothing appears under
+//! Every block comes through a [`BlockSource`] (a [`super::Remote`]: checked against its CID,
+//! cached), read by [`crate::unixfs::read`], so an interrupted `get` resumes from the cache: the blocks it had are not fetched again. Nothing appears under
 //! the output's name until the whole tree is there: the tree is written under a temporary name
 //! beside it, then renamed. Entry names are checked (no `/`, `.`, `..` or NUL: a directory
 //! cannot write outside the output), and so is the depth of the tree.
@@ -13,15 +13,13 @@ use std::path::{Path, PathBuf};
 
 use cid::Cid;
 
-use super::gateway::Scope;
-use super::source::{Remote, SourceError};
-use crate::unixfs::block::{decode_node, DAG_PB, RAW};
+use crate::unixfs::block::DAG_PB;
+use crate::unixfs::blocks::BlockSource;
 use crate::unixfs::dir;
-use crate::unixfs::UnixFsType;
+use crate::unixfs::read::{self, Node, ReadError};
 
 /// Directories nested at most this deep.
 const MAX_DEPTH: usize = 256;
-
 /// What [`get`] wrote.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct GetSummary {
@@ -43,8 +41,14 @@ pub enum GetError {
     #[error("{0} exists: give another name, or remove it")]
     Exists(PathBuf),
     /// Reading failed.
-    #[error(transparent)]
-    Source(#[from] Box<SourceError>),
+    #[error("{path}")]
+    Read {
+        /// Where in the tree.
+        path: String,
+        /// Why (boxed: it carries CIDs).
+        #[source]
+        source: Box<ReadError>,
+    },
     /// The DAG is not a UnixFS file or directory tree.
     #[error("{path}: {reason}")]
     Malformed {
@@ -64,14 +68,12 @@ pub enum GetError {
     },
 }
 
-impl From<SourceError> for GetError {
-    fn from(e: SourceError) -> GetError {
-        GetError::Source(Box::new(e))
-    }
-}
-
-/// Downloads the file or directory `cid` from `remote` to `out` (which must not exist).
-pub fn get(remote: &Remote, cid: &Cid, out: &Path) -> Result<GetSummary, GetError> {
+/// Downloads the file or directory `cid` from `src` to `out` (which must not exist).
+pub fn get<Src: BlockSource + ?Sized>(
+    src: &mut Src,
+    cid: &Cid,
+    out: &Path,
+) -> Result<GetSummary, GetError> {
     if fs::symlink_metadata(out).is_ok() {
         return Err(GetError::Exists(out.to_owned()));
     }
@@ -94,21 +96,14 @@ pub fn get(remote: &Remote, cid: &Cid, out: &Path) -> Result<GetSummary, GetErro
         .map_err(write_error(parent))?;
     let inside = staging.path().join("out");
     let mut summary = GetSummary::default();
-    write_entry(
-        remote,
-        cid,
-        &inside,
-        &format!("/ipfs/{cid}"),
-        0,
-        &mut summary,
-    )?;
+    write_entry(src, cid, &inside, &format!("/ipfs/{cid}"), 0, &mut summary)?;
     fs::rename(&inside, out).map_err(write_error(out))?;
     Ok(summary)
 }
 
 /// Writes the entry `cid` at `path` (shown as `shown` in errors).
-fn write_entry(
-    remote: &Remote,
+fn write_entry<Src: BlockSource + ?Sized>(
+    src: &mut Src,
     cid: &Cid,
     path: &Path,
     shown: &str,
@@ -123,63 +118,53 @@ fn write_entry(
         path: shown.to_owned(),
         reason,
     };
+    let read_error = |e: ReadError| match e {
+        ReadError::Malformed { cid, reason } => malformed(format!("block {cid}: {reason}")),
+        e => GetError::Read {
+            path: shown.to_owned(),
+            source: Box::new(e),
+        },
+    };
     if depth > MAX_DEPTH {
         return Err(malformed(format!(
             "directories nested over {MAX_DEPTH} deep"
         )));
     }
-    let kind = match cid.codec() {
-        RAW => UnixFsType::File,
-        DAG_PB => {
-            // A file (every block) or a directory (every shard) as one CAR stream, the first
-            // time; then block by block for what is missing.
-            if !remote.cache().contains(cid) {
-                remote.fetch_dag(cid, Scope::Entity)?;
-            }
-            let block = remote.block(cid)?;
-            let node = decode_node(&block).map_err(|e| malformed(e.0.to_owned()))?;
-            if node.kind == UnixFsType::Symlink {
-                let target = String::from_utf8(node.data)
-                    .map_err(|_| malformed("a symlink whose target is not UTF-8".into()))?;
-                std::os::unix::fs::symlink(&target, path).map_err(write_error)?;
-                summary.symlinks += 1;
-                return Ok(());
-            }
-            node.kind
-        }
-        codec => {
-            return Err(malformed(format!(
-                "codec 0x{codec:x} is neither a UnixFS file nor a directory"
-            )))
-        }
-    };
-    if kind.is_directory() {
-        fs::create_dir(path).map_err(write_error)?;
-        summary.directories += 1;
-        let mut src = remote;
-        let entries = dir::list(&mut src, cid).map_err(|e| malformed(e.to_string()))?;
-        for (name, child, _) in entries {
-            dir::check_entry_name(&name).map_err(|e| malformed(e.to_string()))?;
-            write_entry(
-                remote,
-                &child,
-                &path.join(&name),
-                &format!("{shown}/{name}"),
-                depth + 1,
-                summary,
-            )?;
-        }
-        return Ok(());
+    if cid.codec() == DAG_PB {
+        // A file (every block) or a directory (every shard) as one stream, the first time;
+        // then block by block for what is missing.
+        let _ = src.will_read(cid);
     }
-    if !kind.is_file() {
-        return Err(malformed(format!("UnixFS type {kind:?} is not supported")));
+    match read::node_kind(src, cid).map_err(read_error)? {
+        Node::Symlink { target } => {
+            std::os::unix::fs::symlink(&target, path).map_err(write_error)?;
+            summary.symlinks += 1;
+        }
+        Node::Directory { .. } => {
+            fs::create_dir(path).map_err(write_error)?;
+            summary.directories += 1;
+            let entries = read::list(src, cid).map_err(|e| malformed(e.to_string()))?;
+            for (name, child, _) in entries {
+                dir::check_entry_name(&name).map_err(|e| malformed(e.to_string()))?;
+                write_entry(
+                    src,
+                    &child,
+                    &path.join(&name),
+                    &format!("{shown}/{name}"),
+                    depth + 1,
+                    summary,
+                )?;
+            }
+        }
+        Node::File => {
+            let file = fs::File::create_new(path).map_err(write_error)?;
+            let mut writer = BufWriter::with_capacity(1 << 20, file);
+            summary.bytes += read::read_file(src, cid, &mut writer).map_err(read_error)?;
+            writer
+                .into_inner()
+                .map_err(|e| write_error(e.into_error()))?;
+            summary.files += 1;
+        }
     }
-    let file = fs::File::create_new(path).map_err(write_error)?;
-    let mut writer = BufWriter::with_capacity(1 << 20, file);
-    summary.bytes += remote.read_file(cid, &mut writer)?;
-    writer
-        .into_inner()
-        .map_err(|e| write_error(e.into_error()))?;
-    summary.files += 1;
     Ok(())
 }

@@ -9,9 +9,11 @@
 //! - [`push()`]: what `ingest push` does: archives (their blocks derived from their files) and
 //!   CARs (checked block by block before a byte leaves) to a node and a service.
 //! - [`publish()`]: what `ingest publish` does: a catalogue pushed, then named.
-//! - [`source`]: reading from IPFS: [`Remote`] fetches blocks from trustless gateways
-//!   ([`gateway`]) and nodes, checks each against its CID, keeps them in a bounded local
-//!   [`cache`], and resolves `/ipfs/…` and `/ipns/…` paths by walking verified blocks.
+//! - Reading from IPFS: [`Remote`] ([`remote`]) fetches blocks from trustless gateways
+//!   ([`gateway`]) and nodes, checks each against its CID and keeps them in a bounded local
+//!   [`cache`]; whole DAGs come as CAR streams ([`walk`]); [`ContentPath`]s (`/ipfs/…`,
+//!   `/ipns/…`, [`path`]) are resolved by walking verified blocks ([`resolve`]); [`Source`]
+//!   ([`blocks`]) is "a CAR file or IPFS", opened from what the user typed ([`open`]).
 //! - [`get()`]: what `ingest get` does: a verified download of a file or directory tree.
 //! - [`ipns`]: IPNS names and signed records, verified as the IPNS Record spec says
 //!   ([`verify_record`]).
@@ -24,21 +26,27 @@
 //! nothing unverified is read: every block from a gateway or a node is checked against its CID
 //! before it is used, cached or written.
 
+pub mod blocks;
 pub mod cache;
 pub mod gateway;
 mod get;
 pub mod ipns;
+pub mod path;
 pub mod pinning;
 mod publish;
 mod push;
+pub mod remote;
+pub mod resolve;
 pub mod rpc;
-pub mod source;
 mod stream;
+pub mod walk;
 
+pub use blocks::{local, open, OpenSourceError, Source, SourceConfig};
 pub use cache::{BlockCache, CacheError, DEFAULT_CACHE_SIZE};
 pub use gateway::{FetchError, Gateway, GatewayOptions, Scope};
 pub use get::{get, GetError, GetSummary};
 pub use ipns::{verify_record, IpnsError, IpnsName, IpnsRecord, ValuePath};
+pub use path::ContentPath;
 pub use pinning::{
     PinAction, PinRequest, PinRequestStatus, PinStatus, PinningError, PinningOptions,
     PinningService, RemotePinned, Token,
@@ -47,7 +55,5 @@ pub use publish::{publish, PublishError, PublishOptions, PublishedCatalogue};
 pub use push::{
     find_inputs, push, PushError, PushEvent, PushInput, PushOptions, PushStatus, Pushed,
 };
+pub use remote::{Endpoint, EndpointStats, Progress, Remote, RemoteOptions, SourceError};
 pub use rpc::{find_api, Auth, ImportedRoot, KuboRpc, NodeId, Published, RpcError, RpcOptions};
-pub use source::{
-    ContentPath, Endpoint, EndpointStats, Progress, Remote, RemoteOptions, SourceError,
-};

@@ -14,7 +14,8 @@ use serde::Deserialize;
 use super::entry::Entry;
 use super::{SiteError, GENERATOR};
 use crate::unixfs::block::single_block_file;
-use crate::unixfs::dir::{self, BlockSource};
+use crate::unixfs::blocks::BlockSource;
+use crate::unixfs::read as dir;
 
 /// A hash map keyed by CIDs (untrusted, so a seeded hash; a fast one).
 pub(crate) type CidMap<V> = HashMap<Cid, V, foldhash::fast::RandomState>;

@@ -21,9 +21,11 @@ use crate::catalogue::{
 };
 use crate::io::AtomicFile;
 use crate::unixfs::block::decode_node;
-use crate::unixfs::dir::{self, dag_size_of, BlockSource, DirBuilder, EditError};
+use crate::unixfs::blocks::{need, BlockSource};
+use crate::unixfs::dir::{dag_size_of, DirBuilder, EditError};
 use crate::unixfs::import_bytes;
 use crate::unixfs::profile::CidVersion;
+use crate::unixfs::read as dir;
 use crate::unixfs::sink::BlockSink;
 
 /// How a site is built.
@@ -409,7 +411,7 @@ fn read_entries<Src: BlockSource + ?Sized>(
 }
 
 fn get<Src: BlockSource + ?Sized>(src: &mut Src, cid: &Cid) -> Result<Vec<u8>, SiteError> {
-    Ok(src.get(cid)?.ok_or(EditError::Missing { cid: *cid })?)
+    Ok(need(src, cid)?)
 }
 
 /// The other records of each video that has several: site → id → record CIDs (the names under
@@ -585,7 +587,7 @@ impl<S: BlockSink + ?Sized> Out<'_, S> {
     }
 }
 
-fn dir_error(path: &str, e: dir::DirError) -> SiteError {
+fn dir_error(path: &str, e: crate::unixfs::DirError) -> SiteError {
     SiteError::Directory {
         path: if path.is_empty() { "/" } else { path }.to_owned(),
         source: Box::new(e),

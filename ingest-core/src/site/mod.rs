@@ -201,8 +201,8 @@ pub(crate) fn write_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value:
 }
 
 impl SiteError {
-    pub(crate) fn base(e: EditError) -> SiteError {
-        SiteError::Base(Box::new(e))
+    pub(crate) fn base(e: impl Into<EditError>) -> SiteError {
+        SiteError::Base(Box::new(e.into()))
     }
 }
 
@@ -214,6 +214,12 @@ impl From<CatalogueError> for SiteError {
 
 impl From<EditError> for SiteError {
     fn from(e: EditError) -> Self {
+        SiteError::Catalogue(CatalogueError::from(e))
+    }
+}
+
+impl From<crate::unixfs::BlockError> for SiteError {
+    fn from(e: crate::unixfs::BlockError) -> Self {
         SiteError::Catalogue(CatalogueError::from(e))
     }
 }

@@ -7,7 +7,8 @@ use super::*;
 use crate::archive::{Meta, Record, RecordFile, Role, Source};
 use crate::catalogue::{Merge, CONFLICTS_DIR};
 use crate::unixfs::block::{cid_of, single_block_file, RAW};
-use crate::unixfs::dir::{self, BlockSource};
+use crate::unixfs::blocks::BlockSource;
+use crate::unixfs::read as dir;
 use crate::unixfs::{BlockSink, CidVersion, MemorySink};
 
 /// A record of `site`/`id`: `variant` changes its bytes (another record of the same video);

@@ -15,10 +15,10 @@
 //! size): 130 MB for a directory of a million entries.
 
 mod edit;
-mod hamt;
+pub(crate) mod hamt;
 mod walk;
 
-pub use edit::{list, lookup, lookup_many, update, BlockSource, EditError};
+pub use edit::{update, EditError};
 pub(crate) use walk::{file_kind, read_children};
 pub use walk::{import_path, Added, EntryKind, WalkError, WalkObserver, WalkOptions};
 

@@ -12,62 +12,11 @@ use std::collections::BTreeMap;
 use cid::Cid;
 
 use super::{hamt, DirBuilder, DirError, DirKind, Entry};
-use crate::unixfs::block::{decode_dir, PbDir, UnixFsType};
+use crate::unixfs::block::{PbDir, UnixFsType};
+use crate::unixfs::blocks::{BlockError, BlockSource};
 use crate::unixfs::profile::Profile;
-use crate::unixfs::sink::{BlockSink, MemorySink};
-
-/// Where existing blocks come from.
-pub trait BlockSource {
-    /// The block named `cid`, its bytes checked against the CID; `Ok(None)` if absent.
-    fn get(&mut self, cid: &Cid) -> Result<Option<Vec<u8>>, EditError>;
-
-    /// Whether the source holds `cid`, without reading it. Editing a directory checks that
-    /// every block the nodes it rewrites link to is there, so a new tree never links a block
-    /// its source lacked. The default says yes: a source of directories whose entries live
-    /// elsewhere (files that are not on this machine) cannot tell, and does not check. A
-    /// catalogue's sources, which hold every directory, answer for real.
-    fn contains(&mut self, cid: &Cid) -> bool {
-        let _ = cid;
-        true
-    }
-
-    /// Says that the caller is about to read every node of the directory `dir` (each shard of
-    /// a HAMT): a source that fetches blocks over a network fetches them together here rather
-    /// than one request at a time. The default does nothing.
-    fn will_list(&mut self, dir: &Cid) -> Result<(), EditError> {
-        let _ = dir;
-        Ok(())
-    }
-
-    /// Says that the caller is about to read the blocks `cids`, in any order: a source that
-    /// fetches over a network fetches them together here (many requests at once). The default
-    /// does nothing. An error here is not final: the reads that follow report what is missing.
-    fn prefetch(&mut self, cids: &[Cid]) -> Result<(), EditError> {
-        let _ = cids;
-        Ok(())
-    }
-}
-
-impl BlockSource for MemorySink {
-    fn get(&mut self, cid: &Cid) -> Result<Option<Vec<u8>>, EditError> {
-        Ok(MemorySink::get(self, cid).map(<[u8]>::to_vec))
-    }
-}
-
-impl<T: BlockSource + ?Sized> BlockSource for &mut T {
-    fn get(&mut self, cid: &Cid) -> Result<Option<Vec<u8>>, EditError> {
-        (**self).get(cid)
-    }
-    fn contains(&mut self, cid: &Cid) -> bool {
-        (**self).contains(cid)
-    }
-    fn will_list(&mut self, dir: &Cid) -> Result<(), EditError> {
-        (**self).will_list(dir)
-    }
-    fn prefetch(&mut self, cids: &[Cid]) -> Result<(), EditError> {
-        (**self).prefetch(cids)
-    }
-}
+use crate::unixfs::read::read_dir;
+use crate::unixfs::sink::BlockSink;
 
 /// Checks that the source holds every block `node` (block `cid`) links to.
 pub(crate) fn check_links<Src: BlockSource + ?Sized>(
@@ -75,7 +24,10 @@ pub(crate) fn check_links<Src: BlockSource + ?Sized>(
     node: &PbDir,
 ) -> Result<(), EditError> {
     match node.links.iter().find(|l| !src.contains(&l.cid)) {
-        Some(l) => Err(EditError::Missing { cid: l.cid }),
+        Some(l) => Err(BlockError::Missing {
+            cid: Box::new(l.cid),
+        }
+        .into()),
         None => Ok(()),
     }
 }
@@ -84,12 +36,6 @@ pub(crate) fn check_links<Src: BlockSource + ?Sized>(
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum EditError {
-    /// A block the directory links to is not in the source.
-    #[error("block {cid} is missing")]
-    Missing {
-        /// The block.
-        cid: Cid,
-    },
     /// A block is not a UnixFS directory this profile could have made.
     #[error("block {cid} is not a UnixFS directory: {reason}")]
     NotADirectory {
@@ -98,87 +44,12 @@ pub enum EditError {
         /// What is wrong.
         reason: &'static str,
     },
-    /// The source failed (I/O, or a block that does not match its CID).
-    #[error("reading block {cid} failed")]
-    Source {
-        /// The block.
-        cid: Cid,
-        /// The source's error.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
+    /// The source did not give a block (it lacks it, or failed).
+    #[error(transparent)]
+    Block(#[from] BlockError),
     /// Building a directory failed.
     #[error(transparent)]
     Dir(#[from] DirError),
-}
-
-/// Reads and decodes the directory node `cid`.
-pub(crate) fn read_dir<Src: BlockSource + ?Sized>(
-    src: &mut Src,
-    cid: &Cid,
-) -> Result<PbDir, EditError> {
-    let block = src.get(cid)?.ok_or(EditError::Missing { cid: *cid })?;
-    decode_dir(&block).map_err(|e| EditError::NotADirectory {
-        cid: *cid,
-        reason: e.0,
-    })
-}
-
-/// The entry `name` of the directory `dir`, if it has one.
-pub fn lookup<Src: BlockSource + ?Sized>(
-    src: &mut Src,
-    dir: &Cid,
-    name: &str,
-) -> Result<Option<(Cid, u64)>, EditError> {
-    let node = read_dir(src, dir)?;
-    if node.kind == UnixFsType::HamtShard {
-        return hamt::lookup(src, node, dir, name);
-    }
-    Ok(node
-        .links
-        .into_iter()
-        .find(|l| l.name == name)
-        .map(|l| (l.cid, l.dag_size)))
-}
-
-/// The entries `names` of the directory `dir` (each `None` if absent), reading every node on
-/// their paths once.
-pub fn lookup_many<Src: BlockSource + ?Sized>(
-    src: &mut Src,
-    dir: &Cid,
-    names: &[&str],
-) -> Result<Vec<Option<(Cid, u64)>>, EditError> {
-    let node = read_dir(src, dir)?;
-    if node.kind == UnixFsType::HamtShard {
-        return hamt::lookup_many(src, dir, names);
-    }
-    let links: std::collections::HashMap<&str, (Cid, u64)> = node
-        .links
-        .iter()
-        .map(|l| (l.name.as_str(), (l.cid, l.dag_size)))
-        .collect();
-    Ok(names.iter().map(|n| links.get(n).copied()).collect())
-}
-
-/// Every entry of the directory `dir`: (name, CID, dag size), in name order.
-pub fn list<Src: BlockSource + ?Sized>(
-    src: &mut Src,
-    dir: &Cid,
-) -> Result<Vec<(String, Cid, u64)>, EditError> {
-    src.will_list(dir)?;
-    let node = read_dir(src, dir)?;
-    let mut out = Vec::new();
-    if node.kind == UnixFsType::HamtShard {
-        hamt::list(src, dir, &mut out)?;
-        out.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    } else {
-        out = node
-            .links
-            .into_iter()
-            .map(|l| (l.name, l.cid, l.dag_size))
-            .collect();
-    }
-    Ok(out)
 }
 
 /// Sets `entries` (name → CID and dag size; new names are added, existing ones replaced) in the
@@ -235,6 +106,8 @@ mod tests {
     use super::*;
     use crate::unixfs::block::{cid_of, RAW};
     use crate::unixfs::profile::CidVersion;
+    use crate::unixfs::read::{list, lookup, lookup_many};
+    use crate::unixfs::sink::MemorySink;
     use proptest::prelude::*;
 
     fn entries(names: impl IntoIterator<Item = String>) -> BTreeMap<String, (Cid, u64)> {

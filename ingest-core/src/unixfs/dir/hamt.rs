@@ -23,10 +23,12 @@ use cid::Cid;
 
 use std::collections::BTreeMap;
 
-use super::edit::{check_links, read_dir, BlockSource, EditError};
+use super::edit::{check_links, EditError};
 use super::{put, DirError, Entry};
 use crate::unixfs::block::{cid_of, encode_hamt_shard, PbDir, PbLink, UnixFsType, DAG_PB};
+use crate::unixfs::blocks::BlockSource;
 use crate::unixfs::profile::{CidVersion, Profile};
+use crate::unixfs::read::read_dir;
 use crate::unixfs::sink::BlockSink;
 
 /// The 64 hash bits of a name, consumed from the most significant bit down: the first half
@@ -234,7 +236,7 @@ fn read_shard<Src: BlockSource + ?Sized>(
 
 /// Finds `name` in the HAMT whose root shard `root` (block `root_cid`) is already decoded,
 /// reading one shard per level below it.
-pub(super) fn lookup<Src: BlockSource + ?Sized>(
+pub(crate) fn lookup<Src: BlockSource + ?Sized>(
     src: &mut Src,
     root: PbDir,
     root_cid: &Cid,
@@ -271,7 +273,7 @@ pub(super) fn lookup<Src: BlockSource + ?Sized>(
 
 /// Finds each of `names` in the HAMT rooted at `root`, reading each shard on their paths once
 /// (a lookup one name at a time decodes the root shard again for every name).
-pub(super) fn lookup_many<Src: BlockSource + ?Sized>(
+pub(crate) fn lookup_many<Src: BlockSource + ?Sized>(
     src: &mut Src,
     root: &Cid,
     names: &[&str],
@@ -324,7 +326,7 @@ pub(super) fn lookup_many<Src: BlockSource + ?Sized>(
 /// blocks read: the walk keeps an explicit stack, no deeper than the hash allows (8 levels at
 /// fanout 256); a shard linked from two places, a sub-shard of another fanout and an entry in
 /// a bucket its name's hash does not select are errors naming the shard.
-pub(super) fn list<Src: BlockSource + ?Sized>(
+pub(crate) fn list<Src: BlockSource + ?Sized>(
     src: &mut Src,
     root: &Cid,
     out: &mut Vec<(String, Cid, u64)>,
@@ -614,12 +616,14 @@ mod tests {
         assert!(err.to_string().contains("linked from two places"), "{err}");
     }
 
+    use crate::unixfs::blocks::BlockError;
+
     /// A store that answers `contains` for real, as a catalogue's does.
     #[derive(Clone)]
     struct Strict(MemorySink);
 
     impl BlockSource for Strict {
-        fn get(&mut self, cid: &Cid) -> Result<Option<Vec<u8>>, EditError> {
+        fn get(&mut self, cid: &Cid) -> Result<Option<Vec<u8>>, BlockError> {
             Ok(self.0.get(cid).map(<[u8]>::to_vec))
         }
         fn contains(&mut self, cid: &Cid) -> bool {
@@ -655,7 +659,7 @@ mod tests {
         let root = shard(&mut store, &[(bucket0(name), "", absent)]);
         let err = edit(&mut store, &root, "video-2").unwrap_err();
         assert!(
-            matches!(err, EditError::Missing { cid } if cid == absent),
+            matches!(&err, EditError::Block(BlockError::Missing { cid }) if **cid == absent),
             "{err}"
         );
 

@@ -1,0 +1,127 @@
+//! Content paths resolved to CIDs: an IPNS name through the node or a verified record, then each
+//! entry by walking verified directory blocks (plain and HAMT-sharded), never by asking a gateway
+//! for a path. DNSLink names (`/ipns/example.org`) are resolved only by a node: a gateway's answer
+//! for one cannot be checked.
+
+use std::sync::atomic::Ordering;
+use std::time::SystemTime;
+
+use cid::Cid;
+
+use super::ipns::{verify_record, IpnsName};
+use super::path::ContentPath;
+use super::remote::{Endpoint, Remote, SourceError};
+use crate::unixfs::read;
+
+/// IPNS names pointing at names, followed at most this deep.
+const MAX_NAME_DEPTH: usize = 8;
+
+impl Remote {
+    /// Resolves `path` to the CID it names: an IPNS name through the node or a verified
+    /// record, then each entry by walking verified directory blocks.
+    pub fn resolve(&self, path: &ContentPath) -> Result<Cid, SourceError> {
+        let (root, mut rest) = self.resolve_root(path, 0)?;
+        rest.extend(path.path().iter().cloned());
+        let shown = |names: &[String]| {
+            std::iter::once(format!("/ipfs/{root}"))
+                .chain(names.iter().cloned())
+                .collect::<Vec<_>>()
+                .join("/")
+        };
+        match read::resolve(&mut &*self, &root, &rest) {
+            Ok(Ok(cid)) => Ok(cid),
+            Ok(Err(absent)) => Err(SourceError::NotFound {
+                path: shown(&absent.walked),
+                name: absent.name,
+                dir: Box::new(absent.dir),
+            }),
+            Err(source) => Err(SourceError::Directory {
+                path: shown(&rest),
+                source: Box::new(source),
+            }),
+        }
+    }
+
+    /// The root CID a content path starts from, and the path an IPNS value adds.
+    fn resolve_root(
+        &self,
+        path: &ContentPath,
+        depth: usize,
+    ) -> Result<(Cid, Vec<String>), SourceError> {
+        let name = match path {
+            ContentPath::Ipfs { cid, .. } => return Ok((*cid, Vec::new())),
+            ContentPath::Ipns { name, .. } => name,
+        };
+        if depth >= MAX_NAME_DEPTH {
+            return Err(SourceError::Malformed {
+                path: format!("/ipns/{name}"),
+                reason: format!("names point to names over {MAX_NAME_DEPTH} levels"),
+            });
+        }
+        let value = self.resolve_name(name)?;
+        let target = match ContentPath::parse(&value) {
+            Some(Ok(target)) => target,
+            Some(Err(e)) => return Err(e),
+            None => {
+                return Err(SourceError::Malformed {
+                    path: format!("/ipns/{name}"),
+                    reason: format!("it points to {value:?}, not a content path"),
+                })
+            }
+        };
+        let (cid, mut rest) = self.resolve_root(&target, depth + 1)?;
+        rest.extend(target.path().iter().cloned());
+        Ok((cid, rest))
+    }
+
+    /// The value of an IPNS name: from the node if there is one, else from a verified record.
+    fn resolve_name(&self, name: &str) -> Result<String, SourceError> {
+        if let Some(node) = self.endpoints.iter().find_map(|e| match e {
+            Endpoint::Node(node) => Some(node),
+            Endpoint::Gateway(_) => None,
+        }) {
+            return node
+                .name_resolve(&format!("/ipns/{name}"))
+                .map_err(|e| SourceError::Node(Box::new(e)));
+        }
+        if name.contains('.') {
+            return Err(SourceError::DnsLink {
+                name: name.to_owned(),
+            });
+        }
+        let key = IpnsName::parse(name).map_err(|source| SourceError::Ipns {
+            name: name.to_owned(),
+            source,
+        })?;
+        let mut attempts = Vec::new();
+        for i in self.order() {
+            let Endpoint::Gateway(gateway) = &self.endpoints[i] else {
+                continue;
+            };
+            let record = match gateway.ipns_record(name) {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    attempts.push(e.to_string());
+                    continue;
+                }
+            };
+            self.fetched(i, 0, record.len() as u64);
+            match verify_record(&key, &record, SystemTime::now()) {
+                Ok(record) => {
+                    self.preferred.store(i, Ordering::Relaxed);
+                    return Ok(record.value);
+                }
+                Err(e) => attempts.push(format!("{}: {e}", gateway.url())),
+            }
+        }
+        if attempts.is_empty() {
+            return Err(SourceError::NoEndpoint {
+                what: format!("/ipns/{name}"),
+            });
+        }
+        Err(SourceError::IpnsUnavailable {
+            name: name.to_owned(),
+            attempts,
+        })
+    }
+}
