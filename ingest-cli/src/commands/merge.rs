@@ -6,8 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use ingest_core::catalogue::{merge_into, MergeBase, MergeInput};
 use ingest_core::io::find_files;
-use ingest_core::ipfs::{ContentPath, Remote};
-use ingest_core::Cid;
+use ingest_core::ipfs::{fetch_records, RecordList};
 use ingest_core::Profile;
 use serde_json::json;
 
@@ -44,8 +43,8 @@ pub struct Args {
     /// An existing catalogue to start from: a CAR file, or a CID, /ipfs/CID or /ipns/NAME.
     #[arg(long, value_name = "CATALOGUE")]
     pub base: Option<String>,
-    /// A file of record CIDs, one a line (blank lines and # comments skipped), fetched and
-    /// merged like record files. Repeatable.
+    /// A file of record CIDs, one a line (blank lines and # comments skipped; `-`: standard
+    /// input), fetched and merged like record files. Repeatable.
     #[arg(long, value_name = "CIDS.txt")]
     pub records: Vec<PathBuf>,
     /// Where to write the catalogue CAR.
@@ -68,49 +67,25 @@ pub struct Args {
     pub quiet: bool,
 }
 
-/// Records named by CID in `files`, fetched from `remote` a batch at a time (many requests at
-/// once), each one a merge input: its bytes, or why it could not be had.
-fn fetched_records<'a>(
-    files: &'a [PathBuf],
-    remote: &'a Remote,
-) -> anyhow::Result<impl Iterator<Item = MergeInput> + 'a> {
-    let mut lines = Vec::new();
-    for file in files {
-        let text = std::fs::read_to_string(file)
-            .with_context(|| format!("cannot read {}", file.display()))?;
-        for (n, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let what = format!("{}:{}: {line}", file.display(), n + 1);
-            let cid = match ContentPath::parse(line) {
-                Some(Ok(ContentPath::Ipfs { cid, path })) if path.is_empty() => Ok(cid),
-                _ => Err("not a record CID".to_owned()),
+/// The lists of record CIDs `files` names, opened (a regular file, or `-` for standard input).
+fn record_lists(files: &[PathBuf]) -> anyhow::Result<Vec<RecordList>> {
+    files
+        .iter()
+        .map(|file| {
+            let name = file.display().to_string();
+            let input: Box<dyn std::io::BufRead> = if name == "-" {
+                Box::new(std::io::stdin().lock())
+            } else {
+                let f = std::fs::File::open(file).with_context(|| format!("cannot read {name}"))?;
+                let kind = f.metadata().with_context(|| format!("cannot read {name}"))?;
+                if !kind.is_file() {
+                    anyhow::bail!("cannot read {name}: not a regular file (give a file, or - for standard input)");
+                }
+                Box::new(std::io::BufReader::new(f))
             };
-            lines.push((what, cid));
-        }
-    }
-    const BATCH: usize = 256;
-    let batches: Vec<Vec<(String, Result<Cid, String>)>> =
-        lines.chunks(BATCH).map(<[_]>::to_vec).collect();
-    Ok(batches.into_iter().flat_map(move |batch| {
-        let cids: Vec<Cid> = batch.iter().filter_map(|(_, c)| c.clone().ok()).collect();
-        // Failures are found again, one by one, below.
-        let _ = remote.fetch_many(&cids);
-        batch.into_iter().map(move |(what, cid)| {
-            let fetched = cid.and_then(|cid| {
-                remote
-                    .block(&cid)
-                    .map(|bytes| (cid, bytes))
-                    .map_err(|e| format!("{:#}", anyhow::Error::from(e)))
-            });
-            match fetched {
-                Ok((cid, bytes)) => MergeInput::Record { cid, bytes },
-                Err(reason) => MergeInput::Failed { what, reason },
-            }
+            Ok(RecordList { name, input })
         })
-    }))
+        .collect()
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -144,7 +119,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .as_ref()
         .map(|(r, _)| crate::source::Fetching::start(r, args.quiet));
     let mut records: Box<dyn Iterator<Item = MergeInput>> = match &remote {
-        Some((r, _)) => Box::new(fetched_records(&args.records, r)?),
+        Some((r, _)) => Box::new(fetch_records(record_lists(&args.records)?, r)),
         None => Box::new(std::iter::empty()),
     };
     let mut inputs = files

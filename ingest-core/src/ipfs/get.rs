@@ -168,3 +168,129 @@ fn write_entry<Src: BlockSource + ?Sized>(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::unixfs::block::{cid_of, encode_symlink};
+    use crate::unixfs::dir::DirBuilder;
+    use crate::unixfs::importer::import_bytes;
+    use crate::unixfs::profile::{CidVersion, Profile};
+    use crate::unixfs::sink::{BlockSink, MemorySink};
+
+    /// A tree of a multi-block file, an empty file, a symlink and a HAMT-sharded directory,
+    /// under `profile`: its root and the store holding it.
+    fn tree(profile: &Profile) -> (MemorySink, Cid, Vec<u8>) {
+        let mut store = MemorySink::new();
+        let big: Vec<u8> = (0..2_500_000u32).map(|i| (i % 253) as u8).collect();
+        let (file, _) = import_bytes(profile, &big, &mut store).unwrap();
+        let (empty, _) = import_bytes(profile, b"", &mut store).unwrap();
+        let link = encode_symlink(b"big.bin");
+        let link_cid = cid_of(profile.cid_version(), DAG_PB, &link);
+        store.put(&link_cid, &link).unwrap();
+        let mut sharded = DirBuilder::new(profile);
+        for i in 0..3000 {
+            sharded
+                .add(&format!("entry-{i:05}"), empty.root, empty.dag_size)
+                .unwrap();
+        }
+        let sharded = sharded.finish(&mut store).unwrap();
+        let mut top = DirBuilder::new(profile);
+        top.add("big.bin", file.root, file.dag_size).unwrap();
+        top.add("empty", empty.root, empty.dag_size).unwrap();
+        top.add("link", link_cid, link.len() as u64).unwrap();
+        top.add("many", sharded.root, sharded.dag_size).unwrap();
+        let top = top.finish(&mut store).unwrap();
+        (store, top.root, big)
+    }
+
+    #[test]
+    fn a_tree_is_written_whole_under_every_profile() {
+        for profile in &Profile::PRESETS {
+            let (mut store, root, big) = tree(profile);
+            let dir = tempfile::tempdir().unwrap();
+            let out = dir.path().join("out");
+            let summary = get(&mut store, &root, &out).unwrap();
+            assert_eq!(std::fs::read(out.join("big.bin")).unwrap(), big);
+            assert_eq!(std::fs::read(out.join("empty")).unwrap(), b"");
+            assert_eq!(
+                std::fs::read_link(out.join("link")).unwrap(),
+                Path::new("big.bin")
+            );
+            assert_eq!(std::fs::read_dir(out.join("many")).unwrap().count(), 3000);
+            assert_eq!(
+                summary,
+                GetSummary {
+                    files: 3002,
+                    directories: 2,
+                    symlinks: 1,
+                    bytes: big.len() as u64,
+                },
+                "{}",
+                profile.name()
+            );
+            // Nothing but the output is left beside it.
+            let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+            assert_eq!(names.len(), 1);
+        }
+    }
+
+    #[test]
+    fn an_existing_output_is_refused() {
+        let (mut store, root, _) = tree(&Profile::UNIXFS_V1_2025);
+        let dir = tempfile::tempdir().unwrap();
+        let err = get(&mut store, &root, dir.path()).unwrap_err();
+        assert!(matches!(err, GetError::Exists(_)), "{err}");
+    }
+
+    #[test]
+    fn a_missing_block_leaves_nothing() {
+        let (store, root, _) = tree(&Profile::UNIXFS_V1_2025);
+        // Every block but one leaf of the big file.
+        let mut partial = MemorySink::new();
+        let dropped = store
+            .blocks()
+            .find(|(cid, block)| cid.codec() == crate::unixfs::RAW && block.len() == 1 << 20)
+            .map(|(cid, _)| *cid)
+            .unwrap();
+        for (cid, block) in store.blocks().filter(|(cid, _)| **cid != dropped) {
+            partial.put(cid, block).unwrap();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let err = get(&mut partial, &root, &out).unwrap_err();
+        assert!(
+            format!("{err}: {}", std::error::Error::source(&err).unwrap()).contains("big.bin"),
+            "{err}"
+        );
+        assert!(!out.exists());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn an_entry_name_that_climbs_out_is_refused() {
+        let profile = &Profile::UNIXFS_V1_2025;
+        let mut store = MemorySink::new();
+        let (file, _) = import_bytes(profile, b"x", &mut store).unwrap();
+        // A directory node naming an entry `..`, encoded by hand as a hostile peer would.
+        let mut dir = DirBuilder::new(profile);
+        dir.add("ok", file.root, file.dag_size).unwrap();
+        let good = dir.finish(&mut MemorySink::new()).unwrap();
+        let mut sink = MemorySink::new();
+        let mut d = DirBuilder::new(profile);
+        d.add("ok", file.root, file.dag_size).unwrap();
+        d.finish(&mut sink).unwrap();
+        let block = sink.get(&good.root).unwrap().to_vec();
+        let hostile = block
+            .windows(2)
+            .position(|w| w == b"ok")
+            .map(|at| [&block[..at], b"..", &block[at + 2..]].concat())
+            .unwrap();
+        let hostile_cid = cid_of(CidVersion::V1, DAG_PB, &hostile);
+        store.put(&hostile_cid, &hostile).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let err = get(&mut store, &hostile_cid, &tmp.path().join("out")).unwrap_err();
+        assert!(matches!(err, GetError::Malformed { .. }), "{err}");
+        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+    }
+}

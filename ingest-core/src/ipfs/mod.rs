@@ -13,7 +13,8 @@
 //!   ([`gateway`]) and nodes, checks each against its CID and keeps them in a bounded local
 //!   [`cache`]; whole DAGs come as CAR streams ([`walk`]); [`ContentPath`]s (`/ipfs/…`,
 //!   `/ipns/…`, [`path`]) are resolved by walking verified blocks ([`resolve`]); [`Source`]
-//!   ([`blocks`]) is "a CAR file or IPFS", opened from what the user typed ([`open`]).
+//!   ([`blocks`]) is "a CAR file or IPFS", opened from what the user typed ([`open`]); records
+//!   named by CID are fetched for a merge by [`fetch_records`].
 //! - [`get()`]: what `ingest get` does: a verified download of a file or directory tree.
 //! - [`ipns`]: IPNS names and signed records, verified as the IPNS Record spec says
 //!   ([`verify_record`]).
@@ -35,6 +36,7 @@ pub mod path;
 pub mod pinning;
 mod publish;
 mod push;
+pub mod records;
 pub mod remote;
 pub mod resolve;
 pub mod rpc;
@@ -55,5 +57,6 @@ pub use publish::{publish, PublishError, PublishOptions, PublishedCatalogue};
 pub use push::{
     find_inputs, push, PushError, PushEvent, PushInput, PushOptions, PushStatus, Pushed,
 };
+pub use records::{fetch_records, RecordList};
 pub use remote::{Endpoint, EndpointStats, Progress, Remote, RemoteOptions, SourceError};
 pub use rpc::{find_api, Auth, ImportedRoot, KuboRpc, NodeId, Published, RpcError, RpcOptions};
