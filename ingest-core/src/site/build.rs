@@ -593,3 +593,123 @@ fn dir_error(path: &str, e: crate::unixfs::DirError) -> SiteError {
         source: Box::new(e),
     }
 }
+
+#[cfg(test)]
+mod unit_tests {
+    use super::*;
+    use crate::unixfs::block::{cid_of, RAW};
+    use crate::unixfs::profile::CidVersion;
+    use crate::unixfs::sink::MemorySink;
+
+    fn entry(id: &str, day: u32) -> Entry {
+        Entry {
+            id: id.to_owned(),
+            title: None,
+            uploader: None,
+            date: None,
+            duration_ms: None,
+            thumbnail: None,
+            dir: cid_of(CidVersion::V1, RAW, id.as_bytes()),
+            tags: Vec::new(),
+            conflicts: 0,
+            day,
+        }
+    }
+
+    fn ids<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> Vec<&'a str> {
+        entries.into_iter().map(|e| e.id.as_str()).collect()
+    }
+
+    #[test]
+    fn a_listing_is_sorted_newest_first_then_by_id_undated_last() {
+        let mut entries = vec![
+            entry("b", 20200101),
+            entry("undated", 0),
+            entry("c", 20240101),
+            entry("a", 20200101),
+        ];
+        sort_newest_first(&mut entries);
+        assert_eq!(ids(&entries), ["c", "a", "b", "undated"]);
+    }
+
+    #[test]
+    fn all_sites_merge_as_one_listing_an_exact_tie_by_site() {
+        let sites: Vec<SiteEntries> = vec![
+            (
+                "one".into(),
+                vec![
+                    entry("x", 20240101),
+                    entry("same", 20210101),
+                    entry("y", 20200101),
+                ],
+            ),
+            (
+                "two".into(),
+                vec![
+                    entry("p", 20240101),
+                    entry("q", 20220101),
+                    entry("same", 20210101),
+                ],
+            ),
+            ("three".into(), Vec::new()),
+        ];
+        let all = newest_first_of_all(&sites);
+        let got: Vec<(u32, &str)> = all.iter().map(|(s, e)| (*s, e.id.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (1, "p"),
+                (0, "x"),
+                (1, "q"),
+                (0, "same"),
+                (1, "same"),
+                (0, "y")
+            ]
+        );
+    }
+
+    #[test]
+    fn a_conflict_lands_in_the_bucket_of_its_key() {
+        let mut conflicts = Conflicts::new();
+        conflicts
+            .entry("youtube".into())
+            .or_default()
+            .insert("abc".into(), vec!["bafy1".into(), "bafy2".into()]);
+        let buckets = conflict_buckets(&conflicts, 4);
+        assert_eq!(buckets.len(), 4);
+        let at = fnv1a(b"youtube/abc") as usize % 4;
+        for (k, bucket) in buckets.iter().enumerate() {
+            let value: serde_json::Value = serde_json::from_slice(bucket).unwrap();
+            if k == at {
+                assert_eq!(
+                    value,
+                    serde_json::json!({"v": 1, "videos": {"youtube/abc": ["bafy1", "bafy2"]}})
+                );
+            } else {
+                assert_eq!(value, serde_json::json!({"v": 1, "videos": {}}));
+            }
+        }
+    }
+
+    #[test]
+    fn titles_over_the_bound_or_with_control_characters_are_refused() {
+        assert!(check_title("An archive").is_ok());
+        assert!(check_title(&"é".repeat(MAX_TITLE_LEN / 2)).is_ok());
+        assert!(check_title(&"x".repeat(MAX_TITLE_LEN + 1)).is_err());
+        assert!(check_title("two\nlines").is_err());
+    }
+
+    #[test]
+    fn the_catalogue_link_carries_its_dag_size() {
+        let profile = &crate::unixfs::Profile::UNIXFS_V1_2025;
+        let mut store = MemorySink::new();
+        let mut dir = DirBuilder::new(profile);
+        dir.add("a", cid_of(CidVersion::V1, RAW, b"a"), 1000)
+            .unwrap();
+        dir.add("b", cid_of(CidVersion::V1, RAW, b"b"), 24).unwrap();
+        let built = dir.finish(&mut store).unwrap();
+        assert_eq!(dag_size(&mut store, &built.root).unwrap(), built.dag_size);
+        let absent = cid_of(CidVersion::V1, crate::unixfs::DAG_PB, b"absent");
+        assert!(dag_size(&mut store, &absent).is_err());
+    }
+}
