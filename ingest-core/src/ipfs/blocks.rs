@@ -1,6 +1,8 @@
-//! The block source every reader of a catalogue, record or tree takes when the user names
-//! either a local CAR file or something in IPFS: [`Source`], opened from the user's text by
-//! [`open`] with the gateways, node and cache of a [`SourceConfig`].
+//! Block sources of the network layer, each a [`BlockSource`]: the verified cache
+//! ([`BlockCache`]), one gateway or node ([`Gateway`], [`Endpoint`]), all of them with fail-over
+//! through the cache ([`Remote`]), and what every reader of a catalogue, record or tree takes
+//! when the user names either a local CAR file or something in IPFS: [`Source`], opened from the
+//! user's text by [`open`] with the gateways, node and cache of a [`SourceConfig`].
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -16,6 +18,34 @@ use crate::car::CarIndex;
 use crate::catalogue::{Catalogue, OpenError};
 use crate::unixfs::block::DAG_PB;
 use crate::unixfs::blocks::{BlockError, BlockSource};
+
+/// Only what the cache holds (every block re-checked as it is read); nothing is fetched.
+impl BlockSource for BlockCache {
+    fn get(&mut self, cid: &Cid) -> Result<Option<Vec<u8>>, BlockError> {
+        Ok(BlockCache::get(self, cid))
+    }
+    fn contains(&mut self, cid: &Cid) -> bool {
+        BlockCache::contains(self, cid)
+    }
+}
+
+/// One gateway, every block checked against its CID; not cached, no fail-over.
+impl BlockSource for Gateway {
+    fn get(&mut self, cid: &Cid) -> Result<Option<Vec<u8>>, BlockError> {
+        self.block(cid)
+            .map(Some)
+            .map_err(|e| BlockError::read(cid, e))
+    }
+}
+
+/// One gateway or node, every block checked against its CID; not cached, no fail-over.
+impl BlockSource for Endpoint {
+    fn get(&mut self, cid: &Cid) -> Result<Option<Vec<u8>>, BlockError> {
+        self.block(cid)
+            .map(Some)
+            .map_err(|e| BlockError::read(cid, e))
+    }
+}
 
 impl BlockSource for &Remote {
     fn get(&mut self, cid: &Cid) -> Result<Option<Vec<u8>>, BlockError> {
@@ -253,4 +283,42 @@ pub fn open(text: &str, config: &SourceConfig) -> Result<(Source, Cid), OpenSour
     }
     let (remote, root) = config.resolve(text)?;
     Ok((Source::Remote(remote), root))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::unixfs::importer::import_bytes;
+    use crate::unixfs::read::{read_file, ReadError};
+    use crate::unixfs::sink::MemorySink;
+    use crate::unixfs::Profile;
+
+    /// The cache is a source like any other: a file reads back from it whole, and a block it
+    /// lacks is named as missing (nothing is fetched).
+    #[test]
+    fn a_file_reads_back_from_the_cache() {
+        let data: Vec<u8> = (0..700_000u32).map(|i| (i % 241) as u8).collect();
+        let mut store = MemorySink::new();
+        let (file, _) = import_bytes(&Profile::UNIXFS_V0_2015, &data, &mut store).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut cache = BlockCache::open(dir.path(), 1 << 30).unwrap();
+        let mut first_leaf = None;
+        for (cid, block) in store.blocks() {
+            if *cid != file.root && first_leaf.is_none() {
+                first_leaf = Some(*cid);
+                continue;
+            }
+            cache.put(cid, block).unwrap();
+        }
+        let err = read_file(&mut cache, &file.root, &mut Vec::new()).unwrap_err();
+        assert!(
+            matches!(&err, ReadError::Block(BlockError::Missing { cid }) if Some(**cid) == first_leaf),
+            "{err}"
+        );
+        let leaf = first_leaf.unwrap();
+        cache.put(&leaf, store.get(&leaf).unwrap()).unwrap();
+        let mut out = Vec::new();
+        read_file(&mut cache, &file.root, &mut out).unwrap();
+        assert!(out == data);
+    }
 }

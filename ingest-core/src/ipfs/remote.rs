@@ -141,7 +141,7 @@ impl Endpoint {
         }
     }
 
-    fn block(&self, cid: &Cid) -> Result<Vec<u8>, FetchError> {
+    pub(super) fn block(&self, cid: &Cid) -> Result<Vec<u8>, FetchError> {
         match self {
             Endpoint::Gateway(g) => g.block(cid),
             Endpoint::Node(node) => {
