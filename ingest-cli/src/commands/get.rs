@@ -4,9 +4,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use ingest_core::ipfs::get;
+use ingest_core::ipfs::{get, GetOptions, DEFAULT_MAX_ENTRIES};
 use serde_json::json;
 
+use crate::cli::parse_size;
 use crate::output::json_line;
 use crate::source::{fetched_json, open_remote, report, Fetching, SourceArgs};
 
@@ -15,7 +16,9 @@ use crate::source::{fetched_json, open_remote, report, Fetching, SourceArgs};
 /// Like `ipfs get` and `ipfs-car unpack`: the result is byte-identical to what was added, from
 /// any gateway, however wrong its answers (a wrong block is refused and the next gateway
 /// asked). Blocks go through the cache, so an interrupted get resumes where it stopped. The
-/// output appears under its name only when complete.
+/// output appears under its name only when complete. Sizes are checked: a tree stating more
+/// than --max-size (or the free space), or more than --max-entries entries, is refused before
+/// anything is written, and a file holding other than what it states fails, naming the block.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// What to get: CID[/path], /ipfs/CID[/path], ipfs://CID[/path] or /ipns/NAME[/path].
@@ -24,6 +27,13 @@ pub struct Args {
     /// Where to write it (must not exist). Default: the last name of the path, else the CID.
     #[arg(long, short, value_name = "PATH")]
     pub out: Option<PathBuf>,
+    /// Refuse a tree stating more content than this (before anything is written). Default: the
+    /// space free where the output goes.
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub max_size: Option<u64>,
+    /// Refuse a tree of more entries (files, directories, links) than this.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_ENTRIES)]
+    pub max_entries: u64,
     #[command(flatten)]
     pub from: SourceArgs,
     /// Print the summary as one JSON object (with what was fetched from each gateway).
@@ -47,7 +57,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     let progress = Fetching::start(&remote, args.quiet);
-    let result = get(&mut &remote, &cid, &out);
+    let options = GetOptions {
+        max_size: args.max_size,
+        max_entries: args.max_entries,
+    };
+    let result = get(&mut &remote, &cid, &out, &options);
     progress.stop();
     let summary = result.with_context(|| format!("cannot get {}", args.source))?;
     remote.trim_cache()?;

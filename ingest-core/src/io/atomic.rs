@@ -71,14 +71,28 @@ static TEMPORARIES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 /// The directories swept of stale temporaries in this process (once each).
 static SWEPT: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
 
-/// Removes every temporary file this process has not committed yet: what a handler of SIGINT
-/// or SIGTERM calls before the process exits, so an interrupted run leaves no
+/// Removes every temporary file and directory this process has not committed yet: what a
+/// handler of SIGINT or SIGTERM calls before the process exits, so an interrupted run leaves no
 /// `.NAME.PID.XXXXXX.partial` behind (a killed one is swept by the next run: see
-/// [`AtomicFile::create`]).
+/// [`AtomicFile::create`] and [`AtomicDir::create`]).
 pub fn remove_temporaries() {
     let paths = std::mem::take(&mut *TEMPORARIES.lock().unwrap_or_else(PoisonError::into_inner));
     for path in paths {
-        let _ = std::fs::remove_file(path);
+        remove_entry(&path);
+    }
+}
+
+/// Removes a temporary file, or a temporary directory and everything in it (links are removed,
+/// never followed).
+fn remove_entry(path: &Path) {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => {
+            let _ = std::fs::remove_dir_all(path);
+        }
+        Ok(_) => {
+            let _ = std::fs::remove_file(path);
+        }
+        Err(_) => {}
     }
 }
 
@@ -96,8 +110,9 @@ fn alive(pid: i32) -> bool {
 }
 
 /// Removes, once a process per directory, the temporaries of runs that are no longer alive:
-/// `.NAME.PID.XXXXXX.partial` whose PID is gone (a run killed by SIGKILL, or a power cut).
-/// Temporaries of live processes, and files of any other naming, are left alone.
+/// `.NAME.PID.XXXXXX.partial` files and directories whose PID is gone (a run killed by SIGKILL,
+/// or a power cut). Temporaries of live processes, links, and entries of any other naming are
+/// left alone.
 fn sweep(dir: &Path) {
     {
         let mut swept = SWEPT.lock().unwrap_or_else(PoisonError::into_inner);
@@ -118,9 +133,9 @@ fn sweep(dir: &Path) {
         };
         if pid != std::process::id() as i32
             && !alive(pid)
-            && entry.file_type().is_ok_and(|t| t.is_file())
+            && entry.file_type().is_ok_and(|t| t.is_file() || t.is_dir())
         {
-            let _ = std::fs::remove_file(entry.path());
+            remove_entry(&entry.path());
         }
     }
 }
@@ -237,5 +252,127 @@ impl AtomicFile {
                 source: e.error,
             })?;
         Ok(())
+    }
+}
+
+/// A directory tree being written under a temporary name beside `dest`
+/// (`.NAME.PID.XXXXXX.partial`), renamed into place by [`AtomicDir::commit`]; dropped
+/// uncommitted, it is removed with everything in it, and so it is by [`remove_temporaries`] on
+/// an interrupt, and by the next run into the same directory after a kill.
+#[derive(Debug)]
+pub struct AtomicDir {
+    tmp: Option<PathBuf>,
+    dest: PathBuf,
+}
+
+impl AtomicDir {
+    /// Creates the temporary directory for `dest`, which must not exist yet. The first time this
+    /// process writes into a directory, the temporaries that dead runs left there are removed.
+    pub fn create(dest: &Path) -> Result<Self, OutputError> {
+        let dir = match dest.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let name = dest.file_name().ok_or_else(|| OutputError::NotAFileName {
+            path: dest.to_owned(),
+        })?;
+        sweep(dir);
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(
+                ".{}.{}.",
+                name.to_string_lossy(),
+                std::process::id()
+            ))
+            .suffix(".partial")
+            .tempdir_in(dir)
+            .map_err(|source| OutputError::Create {
+                dir: dir.to_owned(),
+                source,
+            })?
+            .keep();
+        TEMPORARIES
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(tmp.clone());
+        Ok(AtomicDir {
+            tmp: Some(tmp),
+            dest: dest.to_owned(),
+        })
+    }
+
+    /// The temporary directory's path.
+    pub fn path(&self) -> &Path {
+        self.tmp.as_deref().unwrap_or(&self.dest)
+    }
+
+    /// Renames the temporary directory to its final name.
+    pub fn commit(mut self) -> Result<(), OutputError> {
+        let Some(tmp) = self.tmp.take() else {
+            return Ok(());
+        };
+        forget_temporary(&tmp);
+        std::fs::rename(&tmp, &self.dest).map_err(|source| {
+            remove_entry(&tmp);
+            OutputError::Rename {
+                path: self.dest.clone(),
+                source,
+            }
+        })
+    }
+}
+
+impl Drop for AtomicDir {
+    fn drop(&mut self) {
+        if let Some(tmp) = self.tmp.take() {
+            forget_temporary(&tmp);
+            remove_entry(&tmp);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_directory_appears_only_when_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("tree");
+        let tmp = AtomicDir::create(&dest).unwrap();
+        std::fs::write(tmp.path().join("a"), b"x").unwrap();
+        assert!(!dest.exists());
+        tmp.commit().unwrap();
+        assert_eq!(std::fs::read(dest.join("a")).unwrap(), b"x");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_dropped_directory_is_removed_with_what_it_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let tmp = AtomicDir::create(&dir.path().join("tree")).unwrap();
+        std::fs::create_dir(tmp.path().join("sub")).unwrap();
+        std::fs::write(tmp.path().join("sub/a"), b"x").unwrap();
+        drop(tmp);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn the_temporaries_of_a_dead_run_are_swept_links_and_others_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        // PID 0x7ffffff0 is never a live process here.
+        let dead_dir = dir.path().join(".tree.2147483632.abcdef.partial");
+        std::fs::create_dir(&dead_dir).unwrap();
+        std::fs::write(dead_dir.join("big"), b"x").unwrap();
+        let dead_file = dir.path().join(".out.car.2147483632.abcdef.partial");
+        std::fs::write(&dead_file, b"x").unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let link = dir.path().join(".link.2147483632.abcdef.partial");
+        std::os::unix::fs::symlink(outside.path(), &link).unwrap();
+        let other = dir.path().join("keep.partial");
+        std::fs::write(&other, b"x").unwrap();
+        let tmp = AtomicDir::create(&dir.path().join("tree")).unwrap();
+        assert!(!dead_dir.exists() && !dead_file.exists());
+        assert!(link.symlink_metadata().is_ok() && outside.path().exists() && other.exists());
+        drop(tmp);
     }
 }

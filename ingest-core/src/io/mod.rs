@@ -7,6 +7,6 @@ mod atomic;
 mod files;
 pub mod writer;
 
-pub use atomic::{remove_temporaries, AtomicFile, OutputError};
+pub use atomic::{remove_temporaries, AtomicDir, AtomicFile, OutputError};
 pub use files::{find_files, read_small_file, ChangedError, FileStamp, SmallFileError};
 pub use writer::{FileWriter, Writeback};

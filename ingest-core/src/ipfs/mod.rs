@@ -46,7 +46,7 @@ pub mod walk;
 pub use blocks::{local, open, OpenSourceError, Source, SourceConfig};
 pub use cache::{BlockCache, CacheError, DEFAULT_CACHE_SIZE};
 pub use gateway::{FetchError, Gateway, GatewayOptions, Scope};
-pub use get::{get, GetError, GetSummary};
+pub use get::{get, GetError, GetOptions, GetSummary, DEFAULT_MAX_ENTRIES};
 pub use ipns::{verify_record, IpnsError, IpnsName, IpnsRecord, ValuePath};
 pub use path::ContentPath;
 pub use pinning::{

@@ -3,8 +3,10 @@
 //! `todo`, `export-archive`, merge bases) and the site.
 //!
 //! Every block comes from the source already checked against its CID; what is checked here is
-//! that the blocks are the UnixFS they claim to be: a file's nodes are file nodes, a directory's
-//! nodes directories or shards of one HAMT, a DAG no deeper than [`MAX_FILE_DEPTH`].
+//! that the blocks are the UnixFS they claim to be: a file's nodes are file nodes whose sizes
+//! agree (a node's `filesize` with its data and `blocksizes`, each child's content with the size
+//! its parent states, so a file is never longer than its root says), a directory's nodes
+//! directories or shards of one HAMT, a DAG no deeper than [`MAX_FILE_DEPTH`].
 //!
 //! Memory: a directory's entries (about 130 bytes each) while it is listed; a file is streamed
 //! block by block, holding the links of the nodes on the current path.
@@ -13,7 +15,7 @@ use std::io::Write;
 
 use cid::Cid;
 
-use super::block::{decode_dir, decode_node, PbDir, PbLink, UnixFsType, DAG_PB, RAW};
+use super::block::{decode_dir, decode_node, PbDir, PbLink, PbNode, UnixFsType, DAG_PB, RAW};
 use super::blocks::{need, BlockError, BlockSource};
 use super::dir::{hamt, EditError};
 
@@ -146,15 +148,75 @@ fn write_file<Src: BlockSource + ?Sized>(
             format!("a file DAG over {MAX_FILE_DEPTH} levels deep"),
         ));
     }
+    let parts = node_size(cid, &node)?;
     out.write_all(&node.data).map_err(write_error)?;
     let mut written = node.data.len() as u64;
     let children: Vec<Cid> = node.links.iter().map(|l| l.cid).collect();
     // Not final either: a child the source could not fetch now is asked for when it is read.
     let _ = src.prefetch(&children);
-    for child in &children {
-        written += write_file(src, child, out, depth + 1)?;
+    for (child, &declared) in children.iter().zip(&node.blocksizes) {
+        let got = write_file(src, child, out, depth + 1)?;
+        if got != declared {
+            return Err(malformed(
+                cid,
+                format!("its child {child} holds {got} bytes, and it says {declared}"),
+            ));
+        }
+        written += got;
     }
+    debug_assert_eq!(written, parts);
     Ok(written)
+}
+
+/// The content size a file node states, checked for agreement: as many `blocksizes` as links,
+/// and a `filesize` (when set) equal to its own data plus the blocksizes. The sizes of the
+/// children themselves are checked as they are read ([`read_file`]).
+fn node_size(cid: &Cid, node: &PbNode) -> Result<u64, ReadError> {
+    if node.blocksizes.len() != node.links.len() {
+        return Err(malformed(
+            cid,
+            format!(
+                "{} links but {} block sizes",
+                node.links.len(),
+                node.blocksizes.len()
+            ),
+        ));
+    }
+    let parts = node
+        .blocksizes
+        .iter()
+        .try_fold(node.data.len() as u64, |sum, &b| sum.checked_add(b))
+        .ok_or_else(|| malformed(cid, "block sizes that add up past 2^64"))?;
+    match node.filesize {
+        Some(size) if size != parts => Err(malformed(
+            cid,
+            format!("it says it holds {size} bytes, and its parts add up to {parts}"),
+        )),
+        _ => Ok(parts),
+    }
+}
+
+/// The size the file `cid` states for its content (its root's sizes checked for agreement;
+/// the rest is checked as it is read): what to make room for before reading it.
+pub fn declared_size<Src: BlockSource + ?Sized>(
+    src: &mut Src,
+    cid: &Cid,
+) -> Result<u64, ReadError> {
+    let block = need(src, cid)?;
+    match cid.codec() {
+        RAW => Ok(block.len() as u64),
+        DAG_PB => {
+            let node = decode_node(&block).map_err(|e| malformed(cid, e.0))?;
+            if !node.kind.is_file() {
+                return Err(malformed(cid, "not a UnixFS file"));
+            }
+            node_size(cid, &node)
+        }
+        codec => Err(malformed(
+            cid,
+            format!("codec 0x{codec:x} is not a UnixFS file"),
+        )),
+    }
 }
 
 /// Reads and decodes the directory node `cid`.
@@ -333,5 +395,43 @@ mod tests {
             matches!(&err, ReadError::Block(BlockError::Missing { cid }) if **cid == outer.root),
             "{err}"
         );
+    }
+
+    /// A file node whose `filesize` disagrees with its parts is refused, before a byte is
+    /// written, and so is one with more links than block sizes.
+    #[test]
+    fn a_file_node_whose_sizes_disagree_is_refused() {
+        use crate::unixfs::block::{cid_of, encode_file_node, Link};
+        use crate::unixfs::profile::CidVersion;
+        use crate::unixfs::sink::BlockSink;
+        let mut store = MemorySink::new();
+        let leaf = vec![5u8; 1000];
+        let leaf_cid = cid_of(CidVersion::V1, RAW, &leaf);
+        store.put(&leaf_cid, &leaf).unwrap();
+        let link = Link {
+            cid: leaf_cid,
+            dag_size: 1000,
+        };
+        let mut node = Vec::new();
+        encode_file_node(&mut node, &[(link.clone(), 1000), (link, 1000)]);
+        // filesize 2000 (d0 0f) becomes 1990 (c6 0f): the same length, another number.
+        let at = node
+            .windows(3)
+            .position(|w| w == [0x08, 0x02, 0x18])
+            .unwrap()
+            + 3;
+        assert_eq!(node[at..at + 2], [0xd0, 0x0f]);
+        node[at] = 0xc6;
+        let cid = cid_of(CidVersion::V1, DAG_PB, &node);
+        store.put(&cid, &node).unwrap();
+        let mut out = Vec::new();
+        let err = read_file(&mut store, &cid, &mut out).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("says it holds 1990 bytes, and its parts add up to 2000"),
+            "{err}"
+        );
+        assert!(out.is_empty());
+        assert!(declared_size(&mut store, &cid).is_err());
     }
 }
