@@ -142,6 +142,18 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     Ok(bytes as u64)
 }
 
+/// A size as [`parse_size`] reads it, or 0 (a bound that keeps nothing).
+pub fn parse_size_or_zero(text: &str) -> Result<u64, String> {
+    if text
+        .trim()
+        .trim_end_matches(|c: char| c.is_ascii_alphabetic())
+        == "0"
+    {
+        return Ok(0);
+    }
+    parse_size(text)
+}
+
 /// A duration: `250ms`, `2s`, `1.5m`, `1h`; a bare number is seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();

@@ -13,7 +13,7 @@ use ingest_core::ipfs::{Remote, Source, SourceConfig};
 use ingest_core::Cid;
 use serde_json::json;
 
-use crate::cli::{parse_duration, parse_size};
+use crate::cli::{parse_duration, parse_size_or_zero};
 
 /// Where blocks come from when a SOURCE is a CID, `/ipfs/…`, `ipfs://…` or `/ipns/…`.
 #[derive(Debug, Clone, clap::Args)]
@@ -36,8 +36,9 @@ pub struct SourceArgs {
     /// Default: $XDG_CACHE_HOME/ingest or ~/.cache/ingest.
     #[arg(long, value_name = "DIR", env = "INGEST_CACHE")]
     pub cache: Option<PathBuf>,
-    /// The cache's bound; the least recently used blocks are dropped first.
-    #[arg(long, value_name = "BYTES", default_value = "2GiB", value_parser = parse_size)]
+    /// The cache's bound, kept while the command runs; the least recently used blocks are
+    /// dropped first. 0 keeps nothing: every block is fetched each time it is read.
+    #[arg(long, value_name = "BYTES", default_value = "2GiB", value_parser = parse_size_or_zero)]
     pub cache_size: u64,
     /// Give up on a gateway that sends nothing for this long (then the next one is tried).
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]

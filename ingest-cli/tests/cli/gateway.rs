@@ -717,3 +717,98 @@ fn todo_of_a_sharded_site_fetches_its_shards_then_only_what_changed() {
         expected.len()
     );
 }
+
+/// Bytes of blocks in a cache directory.
+fn cache_bytes(dir: &Path) -> u64 {
+    let mut total = 0;
+    for shard in std::fs::read_dir(dir.join("blocks")).unwrap().flatten() {
+        for f in std::fs::read_dir(shard.path()).unwrap().flatten() {
+            total += f.metadata().unwrap().len();
+        }
+    }
+    total
+}
+
+#[test]
+fn the_cache_bound_holds_during_a_get_and_after_a_failed_one() {
+    let f = big_file();
+    let root = f.root.to_string();
+    let gw = Server::start().unwrap();
+    serve_blocks(&gw, &f.blocks);
+    let cache = tempfile::tempdir().unwrap();
+    let out = f.tmp.path().join("bounded");
+    let bound = "1100000";
+    let o = via(
+        &[
+            "get",
+            &root,
+            "-o",
+            out.to_str().unwrap(),
+            "--cache-size",
+            bound,
+        ],
+        &[&gw],
+        cache.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&out).unwrap(), f.bytes);
+    assert!(
+        cache_bytes(cache.path()) <= 1_100_000,
+        "{}",
+        cache_bytes(cache.path())
+    );
+
+    // A get that fails on its last leaf (wrong bytes): the bound holds after the failure too.
+    let gw = Server::start().unwrap();
+    serve_blocks(&gw, &f.blocks);
+    let last = f
+        .blocks
+        .iter()
+        .rev()
+        .find(|(c, _)| c.codec() == 0x55)
+        .unwrap()
+        .0;
+    gw.put(&block_path(&last), raw(b"not the leaf".to_vec()));
+    let cache = tempfile::tempdir().unwrap();
+    let out = f.tmp.path().join("failed");
+    let o = via(
+        &[
+            "get",
+            &root,
+            "-o",
+            out.to_str().unwrap(),
+            "--cache-size",
+            bound,
+        ],
+        &[&gw],
+        cache.path(),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(!out.exists());
+    assert!(
+        cache_bytes(cache.path()) <= 1_100_000,
+        "{}",
+        cache_bytes(cache.path())
+    );
+
+    // 0 keeps nothing, and the get still completes.
+    let gw = Server::start().unwrap();
+    serve_blocks(&gw, &f.blocks);
+    let cache = tempfile::tempdir().unwrap();
+    let out = f.tmp.path().join("uncached");
+    let o = via(
+        &[
+            "get",
+            &root,
+            "-o",
+            out.to_str().unwrap(),
+            "--cache-size",
+            "0",
+        ],
+        &[&gw],
+        cache.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&out).unwrap(), f.bytes);
+    assert_eq!(cache_bytes(cache.path()), 0);
+}

@@ -161,7 +161,8 @@ pub struct SourceConfig {
     pub api: Option<String>,
     /// The cache's directory; `None`: [`BlockCache::default_dir`].
     pub cache: Option<PathBuf>,
-    /// The cache's bound in bytes; 0 means [`DEFAULT_CACHE_SIZE`].
+    /// The cache's bound in bytes, kept while a command runs; 0 keeps nothing (every block is
+    /// fetched each time it is read).
     pub cache_size: u64,
     /// An endpoint that sends nothing for this long is given up (the next one is tried).
     pub timeout: Duration,
@@ -238,12 +239,7 @@ impl SourceConfig {
             Some(dir) => dir.clone(),
             None => BlockCache::default_dir().ok_or(OpenSourceError::NoCacheDir)?,
         };
-        let size = if self.cache_size == 0 {
-            DEFAULT_CACHE_SIZE
-        } else {
-            self.cache_size
-        };
-        let cache = BlockCache::open(&dir, size).map_err(SourceError::Cache)?;
+        let cache = BlockCache::open(&dir, self.cache_size).map_err(SourceError::Cache)?;
         let options = RemoteOptions {
             retries: self.retries,
             ..RemoteOptions::default()

@@ -3,8 +3,14 @@
 //!
 //! Only verified blocks enter it (every caller checks a block against its CID before
 //! [`BlockCache::put`]), and every block read from it is checked again: a cache is a disk, and a
-//! disk can rot. Its size is bounded: [`BlockCache::trim`] drops the least recently used
-//! blocks first (each read touches the block's modification time) until the cache fits.
+//! disk can rot. Nothing else in its directory is trusted either: a block is read only from a
+//! regular file (never through a link, and never blocking on a FIFO or a device), and trimming
+//! removes only files named as this cache names blocks, in shard directories that are real
+//! directories, so a link planted there, or another program's directory given as the cache,
+//! loses nothing. Its size is bounded while a command runs: [`BlockCache::trim`] drops the least
+//! recently used blocks first (each read touches the block's modification time) until the cache
+//! fits, and [`BlockCache::put`] trims whenever a tenth of the bound was added since the last
+//! trim. A bound of 0 keeps nothing: every block is fetched each time it is read.
 //!
 //! The store is a plain sharded directory of files, one per block, named by the block's
 //! multihash (so a block read under a CIDv0 and a CIDv1 is kept once), the way kubo's `flatfs`
@@ -54,6 +60,8 @@ pub struct BlockCache {
     max_bytes: u64,
     /// Bytes added by this process.
     added: AtomicU64,
+    /// Bytes added since the last trim.
+    pending: AtomicU64,
 }
 
 /// What [`BlockCache::trim`] did.
@@ -96,7 +104,13 @@ impl BlockCache {
             tmp,
             max_bytes,
             added: AtomicU64::new(0),
+            pending: AtomicU64::new(0),
         })
+    }
+
+    /// Whether the cache keeps blocks at all (a bound of 0 keeps none).
+    pub fn keeps(&self) -> bool {
+        self.max_bytes > 0
     }
 
     /// The file of `cid`'s block.
@@ -109,10 +123,11 @@ impl BlockCache {
     }
 
     /// The block `cid` if the cache holds it, checked against the CID (a block that does not
-    /// match is removed and reported absent), its use recorded for [`BlockCache::trim`].
+    /// match is removed and reported absent), its use recorded for [`BlockCache::trim`]. Only a
+    /// regular file is read: a link, a FIFO or a device under a block's name is not a block.
     pub fn get(&self, cid: &Cid) -> Option<Vec<u8>> {
         let path = self.path_of(cid);
-        let file = fs::File::open(&path).ok()?;
+        let file = open_block(&path)?;
         let len = file.metadata().ok()?.len();
         if len > MAX_FRAME_LEN {
             let _ = fs::remove_file(&path);
@@ -128,32 +143,53 @@ impl BlockCache {
         Some(bytes)
     }
 
-    /// Whether the cache holds a block for `cid` (not read, not checked).
+    /// Whether the cache holds a block for `cid` (a regular file under its name; not read, not
+    /// checked).
     pub fn contains(&self, cid: &Cid) -> bool {
-        self.path_of(cid).is_file()
+        fs::symlink_metadata(self.path_of(cid)).is_ok_and(|m| m.is_file())
     }
 
     /// Keeps `block`, which the caller has checked against `cid`. A block it already holds is
-    /// left as it is.
+    /// left as it is. When a tenth of the bound was added since the last trim, trims.
     pub fn put(&self, cid: &Cid, block: &[u8]) -> Result<(), CacheError> {
         debug_assert!(matches(cid, block), "only verified blocks enter the cache");
-        let path = self.path_of(cid);
-        if path.is_file() {
+        if !self.keeps() || self.contains(cid) {
             return Ok(());
         }
+        let path = self.path_of(cid);
         let err = |path: &Path| {
             let path = path.to_owned();
             move |source| CacheError { path, source }
         };
         let parent = path.parent().unwrap_or(&self.blocks);
-        fs::create_dir_all(parent).map_err(err(parent))?;
+        match fs::symlink_metadata(parent) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => {
+                return Err(CacheError {
+                    path: parent.to_owned(),
+                    source: io::Error::other("not a directory of this cache (a link?)"),
+                })
+            }
+            Err(_) => fs::create_dir(parent)
+                .or_else(|e| match e.kind() {
+                    io::ErrorKind::AlreadyExists => Ok(()),
+                    _ => Err(e),
+                })
+                .map_err(err(parent))?,
+        }
         let mut tmp = tempfile::NamedTempFile::new_in(&self.tmp).map_err(err(&self.tmp))?;
         tmp.write_all(block).map_err(err(tmp.path()))?;
         tmp.persist(&path).map_err(|e| CacheError {
             path: path.clone(),
             source: e.error,
         })?;
-        self.added.fetch_add(block.len() as u64, Ordering::Relaxed);
+        let len = block.len() as u64;
+        self.added.fetch_add(len, Ordering::Relaxed);
+        let pending = self.pending.fetch_add(len, Ordering::Relaxed) + len;
+        if pending >= (self.max_bytes / 10).max(1) {
+            self.pending.store(0, Ordering::Relaxed);
+            self.trim()?;
+        }
         Ok(())
     }
 
@@ -172,13 +208,25 @@ impl BlockCache {
             move |source| CacheError { path, source }
         };
         for shard in fs::read_dir(&self.blocks).map_err(err(&self.blocks))? {
-            let shard = shard.map_err(err(&self.blocks))?.path();
-            let Ok(entries) = fs::read_dir(&shard) else {
+            let shard = shard.map_err(err(&self.blocks))?;
+            // Only real shard directories: a link is not followed.
+            let is_shard = shard.file_type().is_ok_and(|t| t.is_dir())
+                && shard.file_name().to_str().is_some_and(is_shard_name);
+            if !is_shard {
+                continue;
+            }
+            let shard_name = shard.file_name();
+            let Ok(entries) = fs::read_dir(shard.path()) else {
                 continue;
             };
             for entry in entries.flatten() {
+                let name = entry.file_name();
+                let ours = name
+                    .to_str()
+                    .is_some_and(|n| is_block_name(n, shard_name.to_str().unwrap_or_default()));
+                // DirEntry::metadata does not follow links.
                 let Ok(meta) = entry.metadata() else { continue };
-                if !meta.is_file() {
+                if !ours || !meta.is_file() {
                     continue;
                 }
                 total += meta.len();
@@ -210,6 +258,41 @@ impl BlockCache {
     }
 }
 
+/// Opens the block file `path` for reading if it is a regular file: links are not followed
+/// (`O_NOFOLLOW`) and a FIFO or a device does not block the open (`O_NONBLOCK`), then the file
+/// opened is checked to be regular.
+fn open_block(path: &Path) -> Option<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
+    let file = fs::File::options()
+        .read(true)
+        .custom_flags(flags.bits() as i32)
+        .open(path)
+        .ok()?;
+    file.metadata().ok()?.is_file().then_some(file)
+}
+
+/// A shard directory's name: two characters of lower-case base32.
+fn is_shard_name(name: &str) -> bool {
+    name.len() == 2 && name.bytes().all(is_base32)
+}
+
+/// A block file's name, as [`BlockCache::path_of`] makes it: the lower-case base32 of a
+/// multihash, in the shard of its next-to-last two characters.
+fn is_block_name(name: &str, shard: &str) -> bool {
+    name.len() > 3
+        && name.bytes().all(is_base32)
+        && &name[name.len() - 3..name.len() - 1] == shard
+        && data_encoding::BASE32_NOPAD
+            .decode(name.to_ascii_uppercase().as_bytes())
+            .ok()
+            .is_some_and(|mh| multihash::Multihash::<64>::from_bytes(&mh).is_ok())
+}
+
+fn is_base32(b: u8) -> bool {
+    b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,6 +322,9 @@ mod tests {
     #[test]
     fn trims_least_recently_used_first() {
         let dir = tempfile::tempdir().unwrap();
+        // Filled through a handle with room for all (a put trims too), trimmed through one
+        // bounded to 2500 bytes.
+        let filling = BlockCache::open(dir.path(), 1 << 20).unwrap();
         let cache = BlockCache::open(dir.path(), 2500).unwrap();
         let blocks: Vec<(Cid, Vec<u8>)> = (0..5u8)
             .map(|i| {
@@ -247,7 +333,7 @@ mod tests {
             })
             .collect();
         for (i, (cid, b)) in blocks.iter().enumerate() {
-            cache.put(cid, b).unwrap();
+            filling.put(cid, b).unwrap();
             let at = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1000 + i as u64);
             fs::File::options()
                 .write(true)
@@ -264,5 +350,101 @@ mod tests {
         assert!(cache.contains(&blocks[0].0), "recently read: kept");
         assert!(cache.contains(&blocks[4].0), "newest: kept");
         assert!(!cache.contains(&blocks[1].0));
+    }
+
+    fn block(i: u32, len: usize) -> (Cid, Vec<u8>) {
+        let b: Vec<u8> = i.to_le_bytes().iter().cycle().take(len).copied().collect();
+        (cid_of(CidVersion::V1, RAW, &b), b)
+    }
+
+    fn bytes_on_disk(dir: &Path) -> u64 {
+        let mut total = 0;
+        for shard in fs::read_dir(dir.join("blocks")).unwrap().flatten() {
+            if shard.file_type().unwrap().is_dir() {
+                for f in fs::read_dir(shard.path()).unwrap().flatten() {
+                    total += f.metadata().unwrap().len();
+                }
+            }
+        }
+        total
+    }
+
+    #[test]
+    fn trimming_removes_only_its_own_blocks_and_never_follows_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("precious"), vec![1u8; 5000]).unwrap();
+        let cache = BlockCache::open(dir.path(), 1 << 20).unwrap();
+        let (cid, b) = block(1, 1000);
+        cache.put(&cid, &b).unwrap();
+        let shard = cache.path_of(&cid).parent().unwrap().to_owned();
+        // A link planted as a shard, a link and a stranger's file inside a real shard, and a
+        // kubo-like shard (upper case, `.data` files).
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("blocks/zz")).unwrap();
+        std::os::unix::fs::symlink(
+            outside.path().join("precious"),
+            shard.join("bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"),
+        )
+        .unwrap();
+        fs::write(shard.join("notes.txt"), vec![2u8; 5000]).unwrap();
+        fs::create_dir(dir.path().join("blocks/AB")).unwrap();
+        fs::write(dir.path().join("blocks/AB/CIQXYZ.data"), vec![3u8; 5000]).unwrap();
+        // A bound of 0 bytes for the trim: everything of its own goes, nothing else.
+        let tiny = BlockCache::open(dir.path(), 1).unwrap();
+        let trimmed = tiny.trim().unwrap();
+        assert_eq!(trimmed.dropped, 1);
+        assert!(!cache.contains(&cid));
+        assert!(outside.path().join("precious").exists());
+        assert!(shard.join("notes.txt").exists());
+        assert!(dir.path().join("blocks/AB/CIQXYZ.data").exists());
+    }
+
+    #[test]
+    fn a_fifo_under_a_blocks_name_does_not_block_a_reader() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = BlockCache::open(dir.path(), 1 << 20).unwrap();
+        let (cid, b) = block(2, 1000);
+        cache.put(&cid, &b).unwrap();
+        let path = cache.path_of(&cid);
+        fs::remove_file(&path).unwrap();
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &path,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let _ = tx.send((cache.get(&cid), cache.contains(&cid)));
+        });
+        let got = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("a FIFO blocked the reader");
+        assert_eq!(got, (None, false));
+        reader.join().unwrap();
+    }
+
+    #[test]
+    fn the_bound_holds_while_blocks_are_added() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = BlockCache::open(dir.path(), 10_000).unwrap();
+        for i in 0..50 {
+            let (cid, b) = block(100 + i, 1000);
+            cache.put(&cid, &b).unwrap();
+            assert!(bytes_on_disk(dir.path()) <= 10_000, "after {i} blocks");
+        }
+        assert!(bytes_on_disk(dir.path()) >= 8_000);
+    }
+
+    #[test]
+    fn a_bound_of_zero_keeps_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = BlockCache::open(dir.path(), 0).unwrap();
+        let (cid, b) = block(3, 1000);
+        cache.put(&cid, &b).unwrap();
+        assert!(!cache.contains(&cid) && !cache.keeps());
+        assert_eq!(bytes_on_disk(dir.path()), 0);
     }
 }

@@ -335,6 +335,10 @@ impl Remote {
     /// Fetches every block of `cids` the cache lacks, [`RemoteOptions::parallel`] at a time,
     /// into the cache. The first failure is returned (after the requests under way end).
     pub fn fetch_many(&self, cids: &[Cid]) -> Result<(), SourceError> {
+        if !self.cache.keeps() {
+            // Nothing to fetch into: each block is fetched when it is read.
+            return Ok(());
+        }
         let wanted: Vec<&Cid> = cids
             .iter()
             .filter(|c| c.hash().code() != IDENTITY && !self.cache.contains(c))

@@ -21,6 +21,10 @@ impl Remote {
     /// gateway whose stream breaks or lies is left for the next; with no gateway (a node only),
     /// the blocks are fetched one by one.
     pub fn fetch_dag(&self, root: &Cid, scope: Scope) -> Result<(), SourceError> {
+        if !self.cache.keeps() {
+            // Nothing to fetch into: each block is fetched when it is read.
+            return Ok(());
+        }
         let mut missing = HashSet::new();
         for i in self.order() {
             let Endpoint::Gateway(gateway) = &self.endpoints[i] else {
@@ -88,6 +92,9 @@ impl Remote {
     /// only the shards that changed (where every second-level shard changes but most below
     /// them do not, the top is no guide, which is why it never asks for a stream).
     pub fn fetch_directory(&self, dir: &Cid) -> Result<(), SourceError> {
+        if !self.cache.keeps() {
+            return Ok(());
+        }
         let has_gateway = self
             .endpoints
             .iter()
