@@ -15,7 +15,7 @@ pub(crate) fn mutate(bytes: &mut Vec<u8>, edits: &Edits) {
     }
 }
 
-/// The vectors' content generator (`../shared/vectors/README.md`): SHA-256(seed ‖ u64le(i)) for
+/// The vectors' content generator (`fixtures/vectors/README.md`): SHA-256(seed ‖ u64le(i)) for
 /// i = 0, 1, …, truncated to `size` bytes.
 pub(crate) fn vector_content(seed: &str, size: usize) -> Vec<u8> {
     use sha2::{Digest, Sha256};

@@ -3,8 +3,8 @@
 //! fixtures (records, CARs, archived videos, catalogues: [`fixtures`]), and real IPFS components
 //! started by the scripts in `tests/` ([`ipfs`]).
 //!
-//! Expected CIDs only ever come from `../shared/vectors` (made by kubo and the JS importers) or
-//! from the JS reference in `../shared/oracle`, never from this project's own output.
+//! Expected CIDs only ever come from `fixtures/vectors` (made by kubo and the JS importers) or
+//! from the JS reference in `tests/reference`, never from this project's own output.
 
 pub mod fixtures;
 pub mod gateway;
@@ -25,7 +25,7 @@ const IV: [u32; 8] = [
     0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
 ];
 
-/// The vectors' content generator (`../shared/vectors/README.md`):
+/// The vectors' content generator (`fixtures/vectors/README.md`):
 ///
 /// ```text
 /// content(seed, size) = SHA256(utf8(seed) || u64le(0)) || SHA256(utf8(seed) || u64le(1)) || …
@@ -114,15 +114,12 @@ impl Read for Content {
     }
 }
 
-/// `../shared` beside the repository, or `$INGEST_SHARED`.
-pub fn shared_dir() -> PathBuf {
-    match std::env::var_os("INGEST_SHARED") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
-    }
+/// The vectors: `fixtures/vectors` in this repository.
+pub fn vectors_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/vectors")
 }
 
-/// One entry of `vectors/files.json`.
+/// One entry of `fixtures/vectors/files.json`.
 #[derive(Clone, Debug, Deserialize)]
 pub struct FileVector {
     /// Generator seed.
@@ -148,7 +145,7 @@ struct FilesJson {
 
 /// Every file vector.
 pub fn file_vectors() -> Vec<FileVector> {
-    let path = shared_dir().join("vectors/files.json");
+    let path = vectors_dir().join("files.json");
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let parsed: FilesJson = serde_json::from_str(&text).expect("files.json parses");
@@ -181,7 +178,7 @@ pub struct Pattern {
     pub size: u64,
 }
 
-/// One entry of `vectors/dirs.json`.
+/// One entry of `fixtures/vectors/dirs.json`.
 #[derive(Clone, Debug, Deserialize)]
 pub struct DirVector {
     /// The vector's name (shared by its profiles).
@@ -252,7 +249,7 @@ impl DirVector {
         files
     }
 
-    /// Writes the tree below `root` (which must not exist yet), as `oracle/build_dir.py` does.
+    /// Writes the tree below `root` (which must not exist yet), as `tests/reference/build_dir.py` does.
     pub fn materialize(&self, root: &std::path::Path) -> io::Result<()> {
         std::fs::create_dir_all(root)?;
         for d in &self.empty_dirs {
@@ -276,7 +273,7 @@ struct DirsJson {
 
 /// Every directory vector.
 pub fn dir_vectors() -> Vec<DirVector> {
-    let path = shared_dir().join("vectors/dirs.json");
+    let path = vectors_dir().join("dirs.json");
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let parsed: DirsJson = serde_json::from_str(&text).expect("dirs.json parses");

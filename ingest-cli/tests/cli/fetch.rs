@@ -1,6 +1,6 @@
 //! `ingest fetch` against a fault-injecting HTTP server on 127.0.0.1: for each fault, the file
 //! on disk and its CID must be those of the bytes served. Expected CIDs come from
-//! `../shared/vectors` (kubo and the JS importers), never from this project's output.
+//! `fixtures/vectors` (kubo and the JS importers), never from this project's output.
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

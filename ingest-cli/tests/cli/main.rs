@@ -1,5 +1,5 @@
 //! End-to-end tests of the `ingest` binary, one module a subcommand. Expected CIDs come from
-//! `../shared/vectors`.
+//! `fixtures/vectors`.
 
 mod common;
 

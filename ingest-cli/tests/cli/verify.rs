@@ -1,6 +1,6 @@
 //! `ingest verify`: files and directories under each preset and under overrides, CIDs of
-//! another hash function, wrong CIDs. Expected CIDs come from `../shared/vectors` and, for the
-//! overrides, from the JS reference `../shared/oracle/js/cid.mjs` (ipfs-unixfs-importer 17.1.1),
+//! another hash function, wrong CIDs. Expected CIDs come from `fixtures/vectors` and, for the
+//! overrides, from the JS reference `tests/reference/cid.mjs` (ipfs-unixfs-importer 17.1.1),
 //! named at each use.
 
 use std::path::{Path, PathBuf};

@@ -1,5 +1,5 @@
 //! Writes the vectors' generated content to a file: `gen-content SEED SIZE OUT` (OUT `-` for
-//! stdout). The same bytes as `../shared/oracle/content.py`, about ten times faster.
+//! stdout), as defined in `fixtures/vectors/README.md`.
 
 use std::io::Write;
 

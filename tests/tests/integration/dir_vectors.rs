@@ -1,4 +1,4 @@
-//! The directory vectors of `../shared/vectors/dirs.json` under every profile, two ways: built
+//! The directory vectors of `fixtures/vectors/dirs.json` under every profile, two ways: built
 //! in memory from the files' CIDs alone (as the catalogue builds directories of videos it does
 //! not hold), and imported from a tree written to disk (as `ingest add -r` does).
 

@@ -1,4 +1,4 @@
-//! The file vectors of `../shared/vectors/files.json` below 1 GiB, under every profile, and one
+//! The file vectors of `fixtures/vectors/files.json` below 1 GiB, under every profile, and one
 //! expectation through every code path (slicing, adapters, thread counts, sinks).
 
 use std::collections::BTreeMap;

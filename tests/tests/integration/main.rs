@@ -1,6 +1,6 @@
 //! Cross-crate integration tests of `ingest-core`, in one binary.
 //!
-//! Every expected CID here comes from `../shared/vectors` (kubo and the JS importers), never from
+//! Every expected CID here comes from `fixtures/vectors` (kubo and the JS importers), never from
 //! this project's output.
 
 mod dir_vectors;

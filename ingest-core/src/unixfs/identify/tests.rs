@@ -1,5 +1,5 @@
-//! Expected CIDs come from `../shared/vectors` (kubo and the JS importers) and from the JS
-//! reference `../shared/oracle/js/cid.mjs` (ipfs-unixfs-importer 17.1.1), named at each use;
+//! Expected CIDs come from `fixtures/vectors` (kubo and the JS importers) and from the JS
+//! reference `tests/reference/cid.mjs` (ipfs-unixfs-importer 17.1.1), named at each use;
 //! CIDs of other hash functions are made here from their definition, as the question is only
 //! which function made them.
 
@@ -11,16 +11,11 @@ use sha2::{Digest, Sha256, Sha512};
 use super::*;
 use crate::testutil::vector_content;
 
-/// `../shared` beside the repository, or `$INGEST_SHARED`.
-fn shared() -> PathBuf {
-    match std::env::var_os("INGEST_SHARED") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
-    }
-}
-
+/// The entries under `key` of `fixtures/vectors/<file>`, in this repository.
 fn vectors(file: &str, key: &str) -> Vec<serde_json::Value> {
-    let path = shared().join("vectors").join(file);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/vectors")
+        .join(file);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
