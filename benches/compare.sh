@@ -3,14 +3,13 @@
 # same unixfs-v0-2015 CID of the same file?
 #   - ipfs_cid (Debian package ipfs-cid: `apt-get install ipfs-cid`), which computes kubo's
 #     default (CIDv0) CID;
-#   - the JS reference, ../shared/oracle/js/cid.mjs (npm ipfs-unixfs-importer 17.1.1).
+#   - the JS reference, tests/reference/cid.mjs (npm ipfs-unixfs-importer 17.1.1).
 # All three must print the same CID, then each runs 3 times; the median wall time, its ratio to
 # ingest's, and the peak RSS (GNU time, package `time`) are printed as a Markdown table.
 # Usage: benches/compare.sh [SIZE_BYTES]   (default 1 GiB of the vectors' generated content)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size=${1:-1073741824}
-shared=${INGEST_SHARED:-$(pwd)/../shared}
 command -v ipfs_cid >/dev/null || { echo "ipfs_cid is missing: apt-get install ipfs-cid" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "GNU time is missing: apt-get install time" >&2; exit 1; }
 cargo build --release -q -p ingest-cli -p ingest-tests --bin ingest --bin gen-content
@@ -20,15 +19,15 @@ mkdir -p "$work"
 input=$work/compare-$size.bin
 [ "$(stat -c %s "$input" 2>/dev/null)" = "$size" ] || target/release/gen-content compare "$size" "$input"
 cat "$input" >/dev/null # into the page cache: this compares CPU work, not the disk
-oracle=$work/oracle
-if [ ! -d "$oracle/js/node_modules" ]; then
-  mkdir -p "$oracle" && cp -r "$shared/oracle/." "$oracle" && (cd "$oracle/js" && npm ci --silent --no-audit --no-fund)
-fi
+# The JS reference's npm packages: installed when missing or older than its lock file.
+reference=tests/reference
+[ $reference/node_modules/.package-lock.json -nt $reference/package-lock.json ] ||
+  (cd $reference && npm ci --silent --no-audit --no-fund)
 
 declare -A cmds=(
   [ingest]="target/release/ingest add -q --profile unixfs-v0-2015 $input"
   [ipfs_cid]="ipfs_cid $input"
-  [js-reference]="node $oracle/js/cid.mjs --profile unixfs-v0-2015 $input"
+  [js-reference]="node $reference/cid.mjs --profile unixfs-v0-2015 $input"
 )
 order=(ingest ipfs_cid js-reference)
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Interoperability checks of the `ingest` binary against real IPFS implementations:
-#   - CIDs against the JS reference (../shared/oracle, ipfs-unixfs-importer) for cases the
-#     vectors do not cover (other sizes, kubo-style overrides);
+#   - CIDs against the JS reference (tests/reference/cid.mjs, ipfs-unixfs-importer) for cases
+#     the vectors (fixtures/vectors) do not cover (other sizes, kubo-style overrides);
 #   - CARs written by `ingest add --car` read back by npm @ipld/car and ipfs-unixfs-exporter:
 #     every block's hash checked, the original bytes reproduced exactly.
 # Usage: tests/interop/run.sh [INGEST_BINARY]   (default: target/release/ingest, built if absent)
@@ -10,7 +10,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-shared=${INGEST_SHARED:-$repo/../shared}
+reference=$repo/tests/reference
+vectors=$repo/fixtures/vectors
 ingest=${1:-$repo/target/release/ingest}
 gen=$repo/target/release/gen-content
 [ -x "$ingest" ] || (cd "$repo" && cargo build --release -q -p ingest-cli)
@@ -19,11 +20,13 @@ gen=$repo/target/release/gen-content
 work=$(mktemp -d "${TMPDIR:-/tmp}/ingest-interop.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-# npm packages: ours (a lock file pins them) and the oracle's (copied, ../shared is read-only).
-[ -d "$here/node_modules" ] || (cd "$here" && npm ci --no-audit --no-fund --silent)
-oracle=$work/oracle
-cp -r "$shared/oracle/." "$oracle"
-(cd "$oracle/js" && npm ci --no-audit --no-fund --silent)
+# npm packages, each directory's pinned by its lock file: the readers here and the JS reference.
+# `npm ci` runs when node_modules is missing or older than the lock file.
+npm_ci() {
+  [ "$1/node_modules/.package-lock.json" -nt "$1/package-lock.json" ] || (cd "$1" && npm ci --no-audit --no-fund --silent)
+}
+npm_ci "$here"
+npm_ci "$reference"
 
 passed=0
 failed=0
@@ -39,25 +42,25 @@ check() { # check NAME COMMAND...: runs a check, counts it, prints its verdict
   fi
 }
 
-# add_and_verify FILE ORACLE_FLAGS -- INGEST_FLAGS: the CID of FILE (a file, or a tree with
-# -r among INGEST_FLAGS) must equal the JS reference's (or, with ORACLE_FLAGS `--vector NAME
+# add_and_verify FILE REFERENCE_FLAGS -- INGEST_FLAGS: the CID of FILE (a file, or a tree with
+# -r among INGEST_FLAGS) must equal the JS reference's (or, with REFERENCE_FLAGS `--vector NAME
 # PROFILE`, the CID of that directory vector), and the exporter must read the CAR back into the
 # same bytes (a tree: every entry, under its name).
 add_and_verify() {
   local target=$1
   shift
-  local oracle_flags=() ingest_flags=()
-  while [ "$1" != "--" ]; do oracle_flags+=("$1"); shift; done
+  local reference_flags=() ingest_flags=()
+  while [ "$1" != "--" ]; do reference_flags+=("$1"); shift; done
   shift
   ingest_flags=("$@")
   # Every step ends in `|| return 1`: inside `check`'s `if`, bash ignores set -e.
   local want got car=$work/out.car what=--file
   [ -d "$target" ] && what=--tree
-  if [ "${oracle_flags[0]}" = "--vector" ]; then
+  if [ "${reference_flags[0]}" = "--vector" ]; then
     want=$(python3 -c 'import json, sys; print(next(d["cid"] for d in json.load(open(sys.argv[1]))["directories"] if d["name"] == sys.argv[2] and d["profile"] == sys.argv[3]))' \
-      "$shared/vectors/dirs.json" "${oracle_flags[1]}" "${oracle_flags[2]}") || return 1
+      "$vectors/dirs.json" "${reference_flags[1]}" "${reference_flags[2]}") || return 1
   else
-    want=$(node "$oracle/js/cid.mjs" "${oracle_flags[@]}" "$target") || return 1
+    want=$(node "$reference/cid.mjs" "${reference_flags[@]}" "$target") || return 1
   fi
   got=$("$ingest" add -Q "${ingest_flags[@]}" --car "$car" "$target") || return 1
   [ "$got" = "$want" ] || { echo "ingest $got, JS reference $want"; return 1; }
@@ -93,7 +96,7 @@ done
 
 # Directories: CIDs against the JS reference (hidden files, a symlink, empty directories,
 # non-ASCII names, a sharded subdirectory), and CARs whose every entry the exporter finds.
-python3 "$oracle/build_dir.py" "$shared/vectors/dirs.json" nested "$work/nested"
+python3 "$reference/build_dir.py" "$vectors/dirs.json" nested "$work/nested"
 ln -s top.txt "$work/nested/link-to-top"
 ln -s ../missing "$work/nested/a/dangling"
 mkdir "$work/nested/.git" && echo secret >"$work/nested/.git/config" && echo x >"$work/nested/a/.hidden"
@@ -102,20 +105,20 @@ for p in unixfs-v1-2025 unixfs-v0-2015 kubo-cidv1; do
 done
 hidden_included() {
   local want got
-  want=$(node "$oracle/js/cid.mjs" --profile kubo-cidv1 --hidden "$work/nested") || return 1
+  want=$(node "$reference/cid.mjs" --profile kubo-cidv1 --hidden "$work/nested") || return 1
   got=$("$ingest" add -r -Q --hidden --profile kubo-cidv1 "$work/nested") || return 1
   [ "$got" = "$want" ] || { echo "ingest $got, JS reference $want"; return 1; }
   echo "$got"
 }
 check "kubo-cidv1, nested tree with --hidden" hidden_included
-python3 "$oracle/build_dir.py" "$shared/vectors/dirs.json" video-20000 "$work/v20k"
+python3 "$reference/build_dir.py" "$vectors/dirs.json" video-20000 "$work/v20k"
 for p in unixfs-v1-2025 unixfs-v0-2015; do
   check "$p, HAMT-sharded directory of 20000 files read by the exporter" add_and_verify "$work/v20k" --vector video-20000 $p -- -r --profile $p
 done
 wrapped() { # -w FILE equals the reference's CID of a directory holding just that file
   local want got
   mkdir -p "$work/wrap" && cp "$work/small.bin" "$work/wrap/small.bin"
-  want=$(node "$oracle/js/cid.mjs" --profile unixfs-v0-2015 "$work/wrap") || return 1
+  want=$(node "$reference/cid.mjs" --profile unixfs-v0-2015 "$work/wrap") || return 1
   got=$("$ingest" add -w -Q --profile unixfs-v0-2015 "$work/small.bin") || return 1
   [ "$got" = "$want" ] || { echo "ingest $got, JS reference $want"; return 1; }
   echo "$got"
@@ -162,7 +165,7 @@ for folder in ("records", "records2"):
         shutil.copy(path, f"{where}/record.cbor")
 PY
   local want got
-  want=$(node "$oracle/js/cid.mjs" --profile "$p" "$d/tree") || return 1
+  want=$(node "$reference/cid.mjs" --profile "$p" "$d/tree") || return 1
   got=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["root"])' "$d/merge.json") || return 1
   [ "$got" = "$want" ] || { echo "merge $got, JS reference of the tree on disk $want"; return 1; }
   local shown
