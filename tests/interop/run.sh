@@ -4,7 +4,8 @@
 #     the vectors (fixtures/vectors) do not cover (other sizes, kubo-style overrides);
 #   - CARs written by `ingest add --car` read back by npm @ipld/car and ipfs-unixfs-exporter:
 #     every block's hash checked, the original bytes reproduced exactly.
-# Usage: tests/interop/run.sh [INGEST_BINARY]   (default: target/release/ingest, built if absent)
+# Usage: tests/interop/run.sh [INGEST_BINARY]   (default: target/release/ingest, built if absent;
+# the target directory is $CARGO_TARGET_DIR when set, as for cargo)
 # Needs node and npm; installs its npm packages on first use. Prints "N passed, N failed".
 set -euo pipefail
 
@@ -12,8 +13,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 reference=$repo/tests/reference
 vectors=$repo/fixtures/vectors
-ingest=${1:-$repo/target/release/ingest}
-gen=$repo/target/release/gen-content
+target=${CARGO_TARGET_DIR:-$repo/target}
+ingest=${1:-$target/release/ingest}
+gen=$target/release/gen-content
 [ -x "$ingest" ] || (cd "$repo" && cargo build --release -q -p ingest-cli)
 [ -x "$gen" ] || (cd "$repo" && cargo build --release -q -p ingest-tests --bin gen-content)
 
