@@ -3,38 +3,48 @@
 use std::io::{self, Write};
 
 use ingest_core::archive::Archived;
-use serde_json::json;
+use serde::Serialize;
 
-/// Prints one JSON object as a line.
-pub fn json_line(out: &mut impl Write, value: &serde_json::Value) -> io::Result<()> {
+use crate::json;
+
+/// Prints one JSON object (a [`json`] struct, or a `serde_json::Value`) as a line.
+pub fn json_line(out: &mut impl Write, value: &impl Serialize) -> io::Result<()> {
     serde_json::to_writer(&mut *out, value)?;
     out.write_all(b"\n")
 }
 
-/// An archived video as a JSON object: site, id, profile, record, directory, video, files,
+/// An archived video as [`json::Archive`]: site, id, profile, record, directory, video, files,
 /// paths, warnings.
-pub fn archived_json(archived: &Archived, warnings: &[String]) -> serde_json::Value {
+pub fn archive_output(archived: &Archived, warnings: &[String]) -> json::Archive {
     let record = &archived.record;
-    let files: Vec<_> = record
+    let files = record
         .files
         .iter()
-        .map(|f| {
-            json!({"name": f.name, "role": f.role.as_str(), "cid": f.cid.to_string(),
-                       "size": f.size, "dag_size": f.dag_size})
+        .map(|f| json::ArchiveFile {
+            name: f.name.clone(),
+            role: f.role.as_str(),
+            cid: f.cid.to_string(),
+            size: f.size,
+            dag_size: f.dag_size,
         })
         .collect();
-    json!({
-        "site": record.source.site,
-        "id": record.source.id,
-        "profile": record.profile,
-        "record": archived.cids.record.to_string(),
-        "directory": archived.cids.directory.to_string(),
-        "video": archived.video().cid.to_string(),
-        "files": files,
-        "record_path": archived.record_path.display().to_string(),
-        "car_path": archived.car_path.as_ref().map(|p| p.display().to_string()),
-        "warnings": warnings,
-    })
+    json::Archive {
+        site: record.source.site.clone(),
+        id: record.source.id.clone(),
+        profile: record.profile.clone(),
+        record: archived.cids.record.to_string(),
+        directory: archived.cids.directory.to_string(),
+        video: archived.video().cid.to_string(),
+        files,
+        record_path: archived.record_path.display().to_string(),
+        car_path: archived.car_path.as_ref().map(|p| p.display().to_string()),
+        warnings: warnings.to_vec(),
+    }
+}
+
+/// [`archive_output`] as a JSON object, for outputs that add keys to it (`fetch`).
+pub fn archived_json(archived: &Archived, warnings: &[String]) -> serde_json::Value {
+    serde_json::to_value(archive_output(archived, warnings)).expect("serializes")
 }
 
 /// Prints an archived video for a human: record, directory and video CIDs with their paths.

@@ -11,9 +11,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 pub use ingest_core::ipfs::local;
 use ingest_core::ipfs::{Remote, Source, SourceConfig};
 use ingest_core::Cid;
-use serde_json::json;
 
 use crate::cli::{parse_duration, parse_size_or_zero};
+use crate::json;
 
 /// Where blocks come from when a SOURCE is a CID, `/ipfs/…`, `ipfs://…` or `/ipns/…`.
 #[derive(Debug, Clone, clap::Args)]
@@ -88,28 +88,31 @@ impl Opened {
     }
 }
 
-/// What `remote` fetched, per gateway or node, as JSON:
-/// `[{"url", "blocks", "bytes", "failures"}]`.
-pub fn fetched_json(remote: &Remote) -> serde_json::Value {
+/// What `remote` fetched, per gateway or node, for JSON outputs.
+pub fn fetched_json(remote: &Remote) -> Vec<json::FetchedFrom> {
     remote
         .stats()
         .iter()
-        .map(
-            |s| json!({"url": s.url, "blocks": s.blocks, "bytes": s.bytes, "failures": s.failures}),
-        )
+        .map(|s| json::FetchedFrom {
+            url: s.url.clone(),
+            blocks: s.blocks,
+            bytes: s.bytes,
+            failures: s.failures,
+        })
         .collect()
 }
 
-/// Says on stderr what `remote` fetched, per gateway (as one JSON object
-/// `{"fetched": [...], "cached_blocks": N}` with `json`).
+/// Says on stderr what `remote` fetched, per gateway (as one [`json::FetchReport`] line with
+/// `json`).
 pub fn report(remote: &Remote, json: bool) {
     let progress = remote.progress();
     let cached = progress.cached_blocks.load(Ordering::Relaxed);
     if json {
-        eprintln!(
-            "{}",
-            json!({"fetched": fetched_json(remote), "cached_blocks": cached})
-        );
+        let line = json::FetchReport {
+            fetched: fetched_json(remote),
+            cached_blocks: cached,
+        };
+        eprintln!("{}", serde_json::to_string(&line).expect("serializes"));
         return;
     }
     let stats = remote.stats();

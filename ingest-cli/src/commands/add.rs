@@ -14,9 +14,9 @@ use ingest_core::unixfs::{
     WalkObserver, WalkOptions,
 };
 use ingest_core::Cid;
-use serde_json::json;
 
 use crate::cli::{PerfArgs, ProfileArgs};
+use crate::json;
 use crate::output::json_line;
 use crate::progress::bytes_bar;
 
@@ -261,14 +261,14 @@ impl Report<'_> {
         if self.print.json {
             json_line(
                 &mut out,
-                &json!({
-                    "name": name,
-                    "cid": cid,
-                    "kind": entry.kind.as_str(),
-                    "size": entry.size,
-                    "dag_size": entry.dag_size,
-                    "profile": self.profile.name(),
-                }),
+                &json::Add {
+                    name,
+                    cid,
+                    kind: entry.kind.as_str(),
+                    size: entry.size,
+                    dag_size: entry.dag_size,
+                    profile: self.profile.name().to_owned(),
+                },
             )?;
         } else if self.print.quiet || self.print.quieter {
             writeln!(out, "{cid}")?;

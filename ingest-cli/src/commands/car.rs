@@ -4,10 +4,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use ingest_core::archive::derive_car;
-use serde_json::json;
 
 use crate::cli::PerfArgs;
 use crate::commands::record::read_record;
+use crate::json;
 use crate::output::json_line;
 
 /// Write the CAR of an archived video: its files, its record and its per-video directory.
@@ -47,8 +47,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.json {
         json_line(
             &mut out,
-            &json!({"record": cids.record.to_string(), "directory": cids.directory.to_string(),
-                    "out": args.out.display().to_string()}),
+            &json::Car {
+                record: cids.record.to_string(),
+                directory: cids.directory.to_string(),
+                out: args.out.display().to_string(),
+            },
         )?;
     } else {
         use std::io::Write;

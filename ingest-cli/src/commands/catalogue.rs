@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use ingest_core::catalogue::todo::{self, read_wanted};
 use ingest_core::catalogue::{video_record, videos};
-use serde_json::json;
 
+use crate::json;
 use crate::output::json_line;
 use crate::source::{open_catalogue, Opened, SourceArgs};
 
@@ -59,9 +59,14 @@ pub fn ls(args: LsArgs) -> anyhow::Result<ExitCode> {
         if args.json {
             json_line(
                 &mut out,
-                &json!({"site": v.site, "id": v.id, "record": record_cid.to_string(),
-                        "video": video.cid.to_string(), "directory": v.directory.to_string(),
-                        "title": record.meta.title}),
+                &json::LsVideo {
+                    site: v.site.clone(),
+                    id: v.id.clone(),
+                    record: record_cid.to_string(),
+                    video: video.cid.to_string(),
+                    directory: v.directory.to_string(),
+                    title: record.meta.title.clone(),
+                },
             )?;
         } else {
             writeln!(out, "{}\t{}\t{}\t{}", v.site, v.id, record_cid, video.cid)?;
@@ -122,7 +127,13 @@ pub fn todo(args: TodoArgs) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     for w in left {
         if args.json {
-            json_line(&mut out, &json!({"site": w.site, "id": w.id}))?;
+            json_line(
+                &mut out,
+                &json::Todo {
+                    site: w.site.clone(),
+                    id: w.id.clone(),
+                },
+            )?;
         } else {
             writeln!(out, "{}", w.line)?;
         }

@@ -5,9 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use ingest_core::ipfs::{get, GetOptions, DEFAULT_MAX_ENTRIES};
-use serde_json::json;
 
 use crate::cli::parse_size;
+use crate::json;
 use crate::output::json_line;
 use crate::source::{fetched_json, open_remote, report, Fetching, SourceArgs};
 
@@ -66,17 +66,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let summary = result.with_context(|| format!("cannot get {}", args.source))?;
     remote.trim_cache()?;
     if args.json {
-        let sources = fetched_json(&remote);
         let cached = remote
             .progress()
             .cached_blocks
             .load(std::sync::atomic::Ordering::Relaxed);
         json_line(
             &mut std::io::stdout().lock(),
-            &json!({"cid": cid.to_string(), "out": out.display().to_string(),
-                    "files": summary.files, "directories": summary.directories,
-                    "symlinks": summary.symlinks, "bytes": summary.bytes,
-                    "fetched": sources, "cached_blocks": cached}),
+            &json::Get {
+                cid: cid.to_string(),
+                out: out.display().to_string(),
+                files: summary.files,
+                directories: summary.directories,
+                symlinks: summary.symlinks,
+                bytes: summary.bytes,
+                fetched: fetched_json(&remote),
+                cached_blocks: cached,
+            },
         )?;
     } else {
         println!(

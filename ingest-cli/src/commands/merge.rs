@@ -8,9 +8,9 @@ use ingest_core::catalogue::{merge_into, MergeBase, MergeInput};
 use ingest_core::io::find_files;
 use ingest_core::ipfs::{fetch_records, RecordList};
 use ingest_core::Profile;
-use serde_json::json;
 
 use crate::cli::ProfileArgs;
+use crate::json;
 use crate::output::json_line;
 use crate::source::{local, open_remote, SourceArgs};
 
@@ -153,28 +153,38 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     let mut out = std::io::stdout().lock();
     if args.json {
-        let conflicts: Vec<_> = summary
+        let conflicts = summary
             .conflicts
             .iter()
-            .map(|c| {
-                json!({"site": c.site, "id": c.id, "winner": c.winner.to_string(),
-                           "others": c.others.iter().map(|o| o.to_string()).collect::<Vec<_>>()})
+            .map(|c| json::MergeConflict {
+                site: c.site.clone(),
+                id: c.id.clone(),
+                winner: c.winner.to_string(),
+                others: c.others.iter().map(|o| o.to_string()).collect(),
             })
             .collect();
-        let rejected: Vec<_> = summary.rejected.iter().map(|r| json!(r.reason)).collect();
-        let mut line = json!({
-            "root": root.to_string(), "profile": profile.name(), "added": summary.added,
-            "unchanged": summary.unchanged, "conflicts": conflicts, "rejected": rejected,
-            "blocks_read": read, "blocks_written": written, "blocks_copied": copied,
-            "out": args.out.display().to_string(),
-        });
-        if let (Some(path), Some(blocks)) = (&args.delta, report.delta_blocks) {
-            line["delta"] = path.display().to_string().into();
-            line["delta_blocks"] = blocks.into();
-        }
-        if let Some((remote, _)) = &remote {
-            line["fetched"] = crate::source::fetched_json(remote);
-        }
+        // The delta's keys only when one was written.
+        let (delta, delta_blocks) = match (&args.delta, report.delta_blocks) {
+            (Some(path), Some(blocks)) => (Some(path.display().to_string()), Some(blocks)),
+            _ => (None, None),
+        };
+        let line = json::Merge {
+            root: root.to_string(),
+            profile: profile.name().to_owned(),
+            added: summary.added,
+            unchanged: summary.unchanged,
+            conflicts,
+            rejected: summary.rejected.iter().map(|r| r.reason.clone()).collect(),
+            blocks_read: read,
+            blocks_written: written,
+            blocks_copied: copied,
+            out: args.out.display().to_string(),
+            delta,
+            delta_blocks,
+            fetched: remote
+                .as_ref()
+                .map(|(remote, _)| crate::source::fetched_json(remote)),
+        };
         json_line(&mut out, &line)?;
     } else {
         use std::io::Write;

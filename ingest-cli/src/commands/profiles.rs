@@ -4,8 +4,8 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use ingest_core::unixfs::{CidVersion, Profile};
-use serde_json::json;
 
+use crate::json;
 use crate::output::json_line;
 
 /// List the import profiles and every parameter that changes a CID.
@@ -16,21 +16,24 @@ pub struct Args {
     json: bool,
 }
 
-fn describe(p: &Profile) -> serde_json::Value {
-    json!({
-        "name": p.name(),
-        "default": *p == Profile::default(),
-        "cid_version": match p.cid_version() { CidVersion::V0 => 0, CidVersion::V1 => 1 },
-        "hash": "sha2-256",
-        "chunker": format!("size-{}", p.chunk_size()),
-        "layout": "balanced",
-        "max_links": p.max_links(),
-        "raw_leaves": p.raw_leaves(),
-        "hamt_threshold": p.hamt_threshold(),
-        "hamt_size_estimate": p.dir_size_estimate().as_str(),
-        "hamt_fanout": p.hamt_fanout(),
-        "hamt_hash": "murmur3-x64-64",
-    })
+fn describe(p: &Profile) -> json::Profile {
+    json::Profile {
+        name: p.name().to_owned(),
+        default: *p == Profile::default(),
+        cid_version: match p.cid_version() {
+            CidVersion::V0 => 0,
+            CidVersion::V1 => 1,
+        },
+        hash: "sha2-256",
+        chunker: format!("size-{}", p.chunk_size()),
+        layout: "balanced",
+        max_links: p.max_links(),
+        raw_leaves: p.raw_leaves(),
+        hamt_threshold: p.hamt_threshold(),
+        hamt_size_estimate: p.dir_size_estimate().as_str(),
+        hamt_fanout: p.hamt_fanout(),
+        hamt_hash: "murmur3-x64-64",
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -45,13 +48,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             out,
             "{}{}",
             p.name(),
-            if d["default"] == true {
-                " (default)"
-            } else {
-                ""
-            }
+            if d.default { " (default)" } else { "" }
         )?;
-        for (key, value) in d.as_object().expect("an object") {
+        // The same fields as the JSON, in its order, each value as JSON text.
+        let fields = serde_json::to_value(&d).expect("serializes");
+        for (key, value) in fields.as_object().expect("an object") {
             if key != "name" && key != "default" {
                 writeln!(out, "  {key:<20} {value}")?;
             }

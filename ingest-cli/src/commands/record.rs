@@ -11,9 +11,9 @@ use ingest_core::io::read_small_file;
 use ingest_core::unixfs::ImportOptions;
 use ingest_core::unixfs::{DAG_CBOR, RAW};
 use ingest_core::HashOnly;
-use serde_json::json;
 
 use crate::cli::PerfArgs;
+use crate::json;
 use crate::output::json_line;
 use crate::source::{local, open_remote, SourceArgs};
 
@@ -116,7 +116,11 @@ fn check(
             if json {
                 json_line(
                     &mut out,
-                    &json!({"name": f.name, "cid": f.cid.to_string(), "result": verdict}),
+                    &json::RecordFileCheck {
+                        name: f.name.clone(),
+                        cid: f.cid.to_string(),
+                        result: verdict,
+                    },
                 )?;
             } else {
                 use std::io::Write;
@@ -144,9 +148,14 @@ fn check(
     if json {
         json_line(
             &mut out,
-            &json!({"record": cid.to_string(), "directory": directory.to_string(),
-                    "site": record.source.site, "id": record.source.id,
-                    "files_checked": data.is_some(), "failed": bad}),
+            &json::RecordCheck {
+                record: cid.to_string(),
+                directory: directory.to_string(),
+                site: record.source.site.clone(),
+                id: record.source.id.clone(),
+                files_checked: data.is_some(),
+                failed: bad,
+            },
         )?;
     } else {
         use std::io::Write;

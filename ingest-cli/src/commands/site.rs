@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use ingest_core::site::{write_site_car, SiteBase, SiteOptions, DEFAULT_TITLE, GENERATOR};
-use serde_json::json;
 
+use crate::json;
 use crate::output::json_line;
 use crate::source::{open_catalogue, SourceArgs};
 
@@ -93,21 +93,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     let mut out = std::io::stdout().lock();
     if args.json {
-        let sites: serde_json::Map<String, serde_json::Value> = report
-            .sites
-            .iter()
-            .map(|(name, n)| (name.clone(), json!(n)))
-            .collect();
         json_line(
             &mut out,
-            &json!({
-                "root": report.root.to_string(), "catalogue": report.catalogue.to_string(),
-                "out": args.out.display().to_string(), "generator": GENERATOR,
-                "videos": report.videos, "sites": sites, "pages": report.pages,
-                "pages_reused": report.pages_reused, "records_read": report.records_read,
-                "search_shards": report.search_shards, "conflicts": report.conflicts,
-                "blocks": report.blocks, "bytes": report.bytes,
-            }),
+            &json::Site {
+                root: report.root.to_string(),
+                catalogue: report.catalogue.to_string(),
+                out: args.out.display().to_string(),
+                generator: GENERATOR,
+                videos: report.videos,
+                sites: report.sites.clone(),
+                pages: report.pages,
+                pages_reused: report.pages_reused,
+                records_read: report.records_read,
+                search_shards: report.search_shards,
+                conflicts: report.conflicts,
+                blocks: report.blocks,
+                bytes: report.bytes,
+            },
         )?;
     } else {
         writeln!(out, "root       {}  {}", report.root, args.out.display())?;

@@ -8,9 +8,9 @@ use anyhow::Context;
 use ingest_core::unixfs::identify::{Identification, Match};
 use ingest_core::unixfs::{identify_path, parse_chunker, IdentifyOptions};
 use ingest_core::Cid;
-use serde_json::json;
 
 use crate::cli::PerfArgs;
+use crate::json;
 use crate::output::json_line;
 use crate::progress::bytes_bar;
 
@@ -52,50 +52,53 @@ fn parse_cid(text: &str) -> Result<Cid, String> {
     Cid::try_from(text.trim()).map_err(|e| format!("{text:?} is not a CID: {e}"))
 }
 
-fn match_json(m: &Match) -> serde_json::Value {
+fn match_json(m: &Match) -> json::VerifyMatch {
     let p = m.candidate.profile();
-    json!({
-        "setting": m.to_string(),
-        "profile": m.candidate.preset().name(),
-        "flags": m.flags(),
-        "wrapped": m.wrapped,
-        "cid": m.cid.to_string(),
-        "exact": m.exact,
-        "parameters": {
-            "cid_version": match p.cid_version() {
+    json::VerifyMatch {
+        setting: m.to_string(),
+        profile: m.candidate.preset().name().to_owned(),
+        flags: m.flags(),
+        wrapped: m.wrapped,
+        cid: m.cid.to_string(),
+        exact: m.exact,
+        parameters: json::VerifyParameters {
+            cid_version: match p.cid_version() {
                 ingest_core::unixfs::CidVersion::V0 => 0,
                 ingest_core::unixfs::CidVersion::V1 => 1,
             },
-            "raw_leaves": p.raw_leaves(),
-            "chunker": format!("size-{}", p.chunk_size()),
-            "max_links": p.max_links(),
-            "hamt_size_estimate": p.dir_size_estimate().as_str(),
+            raw_leaves: p.raw_leaves(),
+            chunker: format!("size-{}", p.chunk_size()),
+            max_links: p.max_links(),
+            hamt_size_estimate: p.dir_size_estimate().as_str(),
         },
-    })
+    }
 }
 
 fn print(args: &Args, answer: &Identification) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     let name = args.path.display();
     if args.json {
-        let reasons: Vec<_> = answer
+        let reasons = answer
             .reasons
             .iter()
-            .map(|r| json!({"reason": r.code(), "message": r.to_string()}))
+            .map(|r| json::VerifyReason {
+                reason: r.code(),
+                message: r.to_string(),
+            })
             .collect();
         json_line(
             &mut out,
-            &json!({
-                "path": name.to_string(),
-                "cid": answer.target.to_string(),
-                "match": answer.is_match(),
-                "kind": answer.kind.as_str(),
-                "size": answer.size,
-                "read": answer.read,
-                "tried": answer.tried,
-                "matches": answer.matches.iter().map(match_json).collect::<Vec<_>>(),
-                "reasons": reasons,
-            }),
+            &json::Verify {
+                path: name.to_string(),
+                cid: answer.target.to_string(),
+                is_match: answer.is_match(),
+                kind: answer.kind.as_str(),
+                size: answer.size,
+                read: answer.read,
+                tried: answer.tried,
+                matches: answer.matches.iter().map(match_json).collect(),
+                reasons,
+            },
         )?;
     } else if let [best, others @ ..] = &answer.matches[..] {
         writeln!(out, "match {} {name}: {best}", answer.target)?;
