@@ -812,3 +812,88 @@ fn the_cache_bound_holds_during_a_get_and_after_a_failed_one() {
     assert_eq!(std::fs::read(&out).unwrap(), f.bytes);
     assert_eq!(cache_bytes(cache.path()), 0);
 }
+
+/// Three valid records of one name (sequences 6, 8 and 9, each another value), made by js-ipns
+/// (`fixtures/ipns/make-sequences.mjs`).
+fn sequenced_records() -> (String, Vec<(u64, String, ingest_tests::http::Resource)>) {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/ipns");
+    let made: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixtures.join("sequences.json")).unwrap())
+            .unwrap();
+    let records = made["records"].as_array().unwrap();
+    let name = records[0]["name_k51"].as_str().unwrap().to_owned();
+    let records = records
+        .iter()
+        .map(|r| {
+            let bytes = std::fs::read(fixtures.join(r["file"].as_str().unwrap())).unwrap();
+            let value = r["value"].as_str().unwrap().trim_start_matches("/ipfs/");
+            (
+                r["sequence"].as_u64().unwrap(),
+                value.to_owned(),
+                raw(bytes),
+            )
+        })
+        .collect();
+    (name, records)
+}
+
+#[test]
+fn the_newest_ipns_record_served_wins() {
+    let (name, records) = sequenced_records();
+    let [(6, old, old_record), (8, new, new_record), ..] = &records[..] else {
+        panic!("sequences.json holds 6, 8, 9");
+    };
+    // An older (still valid) record first, the newer one second: the newer one's value is used
+    // (and, as nobody serves that CID, named in the error).
+    let older = Server::start().unwrap();
+    older.put(&format!("/ipns/{name}"), old_record.clone());
+    let newer = Server::start().unwrap();
+    newer.put(&format!("/ipns/{name}"), new_record.clone());
+    let cache = tempfile::tempdir().unwrap();
+    let out = via(
+        &["ls", &format!("/ipns/{name}")],
+        &[&older, &newer],
+        cache.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains(new.as_str()) && !err.contains(old.as_str()),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_older_ipns_record_than_one_seen_before_is_refused() {
+    let (name, records) = sequenced_records();
+    let [(6, old, old_record), (8, new, new_record), (9, newest, newest_record)] = &records[..]
+    else {
+        panic!("sequences.json holds 6, 8, 9");
+    };
+    let cache = tempfile::tempdir().unwrap();
+    let source = format!("/ipns/{name}");
+    let serving = |record: &ingest_tests::http::Resource| {
+        let gw = Server::start().unwrap();
+        gw.put(&format!("/ipns/{name}"), record.clone());
+        gw
+    };
+    // Sequence 8 seen first.
+    let out = via(&["ls", &source], &[&serving(new_record)], cache.path());
+    assert!(stderr(&out).contains(new.as_str()), "{}", stderr(&out));
+    // Then a gateway serving only sequence 6: refused, naming both, its value never used.
+    let out = via(&["ls", &source], &[&serving(old_record)], cache.path());
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("sequence 6") && err.contains("sequence 8") && err.contains("older"),
+        "{err}"
+    );
+    assert!(
+        err.contains(new.as_str()) && err.contains(old.as_str()),
+        "{err}"
+    );
+    assert!(!err.contains("no gateway or node served"), "{err}");
+    // A newer one goes on.
+    let out = via(&["ls", &source], &[&serving(newest_record)], cache.path());
+    assert!(stderr(&out).contains(newest.as_str()), "{}", stderr(&out));
+}

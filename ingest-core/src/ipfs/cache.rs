@@ -56,6 +56,8 @@ pub struct CacheError {
 #[derive(Debug)]
 pub struct BlockCache {
     blocks: PathBuf,
+    /// `DIR/ipns`: the highest sequence (and value) seen of each IPNS name.
+    names: PathBuf,
     tmp: PathBuf,
     max_bytes: u64,
     /// Bytes added by this process.
@@ -93,7 +95,8 @@ impl BlockCache {
     pub fn open(dir: &Path, max_bytes: u64) -> Result<BlockCache, CacheError> {
         let blocks = dir.join("blocks");
         let tmp = dir.join("tmp");
-        for d in [&blocks, &tmp] {
+        let names = dir.join("ipns");
+        for d in [&blocks, &tmp, &names] {
             fs::create_dir_all(d).map_err(|source| CacheError {
                 path: d.clone(),
                 source,
@@ -101,6 +104,7 @@ impl BlockCache {
         }
         Ok(BlockCache {
             blocks,
+            names,
             tmp,
             max_bytes,
             added: AtomicU64::new(0),
@@ -193,6 +197,44 @@ impl BlockCache {
         Ok(())
     }
 
+    /// The highest sequence of the IPNS name `name` (its canonical `k51…` form) seen so far,
+    /// and the value it had. A cache directory is not trusted: a forged memory can only make a
+    /// reader refuse a record, never accept one.
+    pub fn ipns_seen(&self, name: &str) -> Option<(u64, String)> {
+        let path = self.names.join(name_file(name)?);
+        let file = open_block(&path)?;
+        let mut text = String::new();
+        io::Read::read_to_string(&mut io::Read::take(&file, 16 * 1024), &mut text).ok()?;
+        let (sequence, value) = text.split_once('\n')?;
+        Some((sequence.parse().ok()?, value.trim_end().to_owned()))
+    }
+
+    /// Remembers that the IPNS name `name` had `value` at `sequence`, if that is higher than
+    /// what was remembered.
+    pub fn remember_ipns(&self, name: &str, sequence: u64, value: &str) -> Result<(), CacheError> {
+        let Some(file) = name_file(name) else {
+            return Ok(());
+        };
+        if self
+            .ipns_seen(name)
+            .is_some_and(|(seen, _)| seen >= sequence)
+        {
+            return Ok(());
+        }
+        let path = self.names.join(file);
+        let err = |path: &Path| {
+            let path = path.to_owned();
+            move |source| CacheError { path, source }
+        };
+        let mut tmp = tempfile::NamedTempFile::new_in(&self.tmp).map_err(err(&self.tmp))?;
+        writeln!(tmp, "{sequence}\n{value}").map_err(err(tmp.path()))?;
+        tmp.persist(&path).map_err(|e| CacheError {
+            path: path.clone(),
+            source: e.error,
+        })?;
+        Ok(())
+    }
+
     /// Bytes this process added.
     pub fn added(&self) -> u64 {
         self.added.load(Ordering::Relaxed)
@@ -270,6 +312,12 @@ fn open_block(path: &Path) -> Option<fs::File> {
         .open(path)
         .ok()?;
     file.metadata().ok()?.is_file().then_some(file)
+}
+
+/// The file name of an IPNS name's memory: the name itself, if it is a plain base36 word.
+fn name_file(name: &str) -> Option<&str> {
+    (!name.is_empty() && name.len() <= 128 && name.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .then_some(name)
 }
 
 /// A shard directory's name: two characters of lower-case base32.

@@ -90,6 +90,22 @@ pub enum SourceError {
         /// What each gateway answered.
         attempts: Vec<String>,
     },
+    /// Every valid record served for a name is older than one seen before.
+    #[error("/ipns/{name}: the newest record served ({from}) has sequence {sequence} ({value}), older than sequence {seen} ({seen_value}) seen before: refusing to go back to an older version")]
+    IpnsRollback {
+        /// The name.
+        name: String,
+        /// The highest sequence served now.
+        sequence: u64,
+        /// Its value.
+        value: String,
+        /// The gateway that served it.
+        from: String,
+        /// The highest sequence seen before.
+        seen: u64,
+        /// Its value.
+        seen_value: String,
+    },
     /// A DNSLink name with no node to resolve it.
     #[error("/ipns/{name} is a DNSLink name: only a node (--api) resolves those, since a gateway's answer for one cannot be checked; use the key name (k51…) instead")]
     DnsLink {

@@ -93,7 +93,10 @@ impl Remote {
             name: name.to_owned(),
             source,
         })?;
+        // Every gateway is asked: one may serve an older record that is still valid, and the
+        // newest (highest sequence) wins.
         let mut attempts = Vec::new();
+        let mut best: Option<(u64, String, String, usize)> = None;
         for i in self.order() {
             let Endpoint::Gateway(gateway) = &self.endpoints[i] else {
                 continue;
@@ -107,21 +110,41 @@ impl Remote {
             };
             self.fetched(i, 0, record.len() as u64);
             match verify_record(&key, &record, SystemTime::now()) {
-                Ok(record) => {
-                    self.preferred.store(i, Ordering::Relaxed);
-                    return Ok(record.value);
+                Ok(record) if best.as_ref().is_none_or(|b| record.sequence > b.0) => {
+                    best = Some((record.sequence, record.value, gateway.url().to_string(), i));
                 }
+                Ok(_) => {}
                 Err(e) => attempts.push(format!("{}: {e}", gateway.url())),
             }
         }
-        if attempts.is_empty() {
-            return Err(SourceError::NoEndpoint {
-                what: format!("/ipns/{name}"),
+        let Some((sequence, value, from, i)) = best else {
+            if attempts.is_empty() {
+                return Err(SourceError::NoEndpoint {
+                    what: format!("/ipns/{name}"),
+                });
+            }
+            return Err(SourceError::IpnsUnavailable {
+                name: name.to_owned(),
+                attempts,
             });
+        };
+        // Never back to a lower sequence than one seen before (a rollback to an older
+        // catalogue that is still validly signed).
+        let canonical = key.to_string();
+        if let Some((seen, seen_value)) = self.cache.ipns_seen(&canonical) {
+            if sequence < seen {
+                return Err(SourceError::IpnsRollback {
+                    name: name.to_owned(),
+                    sequence,
+                    value,
+                    from,
+                    seen,
+                    seen_value,
+                });
+            }
         }
-        Err(SourceError::IpnsUnavailable {
-            name: name.to_owned(),
-            attempts,
-        })
+        self.cache.remember_ipns(&canonical, sequence, &value)?;
+        self.preferred.store(i, Ordering::Relaxed);
+        Ok(value)
     }
 }
