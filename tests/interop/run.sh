@@ -25,7 +25,8 @@ trap 'rm -rf "$work"' EXIT
 # npm packages, each directory's pinned by its lock file: the readers here and the JS reference.
 # `npm ci` runs when node_modules is missing or older than the lock file.
 npm_ci() {
-  [ "$1/node_modules/.package-lock.json" -nt "$1/package-lock.json" ] || (cd "$1" && npm ci --no-audit --no-fund --silent)
+  [ "$1/node_modules/.package-lock.json" -nt "$1/package-lock.json" ] ||
+    (cd "$1" && npm ci --no-audit --no-fund --silent)
 }
 npm_ci "$here"
 npm_ci "$reference"

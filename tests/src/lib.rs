@@ -249,7 +249,8 @@ impl DirVector {
         files
     }
 
-    /// Writes the tree below `root` (which must not exist yet), as `tests/reference/build_dir.py` does.
+    /// Writes the tree below `root` (which must not exist yet), as `tests/reference/build_dir.py`
+    /// does.
     pub fn materialize(&self, root: &std::path::Path) -> io::Result<()> {
         std::fs::create_dir_all(root)?;
         for d in &self.empty_dirs {
