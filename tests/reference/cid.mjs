@@ -156,6 +156,14 @@ function * treeCandidates (dir, prefix, hidden) {
   }
 }
 
+function statOrFail (file) {
+  try {
+    return fs.statSync(file)
+  } catch (e) {
+    fail(`${file}: ${e.code ?? e.message}`)
+  }
+}
+
 // --- the blocks -----------------------------------------------------------------------------
 
 // What the importer writes. The importer also writes blocks that end up in no DAG (an empty
@@ -213,7 +221,7 @@ let candidates
 let wanted
 if (args.target === '-') {
   candidates = [{ content: process.stdin }]
-} else if (fs.statSync(args.target).isDirectory()) {
+} else if (statOrFail(args.target).isDirectory()) {
   candidates = [{ path: ROOT }, ...treeCandidates(args.target, ROOT, args.hidden)]
   wanted = ROOT
 } else {
