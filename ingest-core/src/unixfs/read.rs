@@ -357,42 +357,60 @@ mod tests {
         }
     }
 
-    /// A directory is not a file, a missing block is named, a path walks down to its entry.
-    #[test]
-    fn kinds_missing_blocks_and_paths() {
+    /// A file `hello.txt` in a directory `a` in an outer directory, under the 2025 profile:
+    /// the roots of the file, the inner and the outer directory.
+    fn nested_dirs(store: &mut MemorySink) -> (Cid, Cid, Cid) {
         let profile = &Profile::UNIXFS_V1_2025;
-        let mut store = MemorySink::new();
-        let (file, _) = import_bytes(profile, b"hello", &mut store).unwrap();
+        let (file, _) = import_bytes(profile, b"hello", &mut *store).unwrap();
         let mut inner = DirBuilder::new(profile);
         inner.add("hello.txt", file.root, file.dag_size).unwrap();
-        let inner = inner.finish(&mut store).unwrap();
+        let inner = inner.finish(store).unwrap();
         let mut outer = DirBuilder::new(profile);
         outer.add("a", inner.root, inner.dag_size).unwrap();
-        let outer = outer.finish(&mut store).unwrap();
+        let outer = outer.finish(store).unwrap();
+        (file.root, inner.root, outer.root)
+    }
 
+    /// A directory is a directory, not a file: reading it as one is refused.
+    #[test]
+    fn a_directory_is_not_a_file() {
+        let mut store = MemorySink::new();
+        let (_, _, outer) = nested_dirs(&mut store);
         assert_eq!(
-            node_kind(&mut store, &outer.root).unwrap(),
+            node_kind(&mut store, &outer).unwrap(),
             Node::Directory { sharded: false }
         );
-        let err = read_file(&mut store, &outer.root, &mut Vec::new()).unwrap_err();
+        let err = read_file(&mut store, &outer, &mut Vec::new()).unwrap_err();
         assert!(err.to_string().contains("not a UnixFS file"), "{err}");
+    }
 
+    /// A path walks down to its entry; an absent one names the directory it stopped in, the
+    /// names walked and the name missing.
+    #[test]
+    fn a_path_walks_down_to_its_entry_or_names_where_it_stopped() {
+        let mut store = MemorySink::new();
+        let (file, inner, outer) = nested_dirs(&mut store);
         let path = |p: &[&str]| p.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(
-            resolve(&mut store, &outer.root, &path(&["a", "hello.txt"])).unwrap(),
-            Ok(file.root)
+            resolve(&mut store, &outer, &path(&["a", "hello.txt"])).unwrap(),
+            Ok(file)
         );
-        let absent = resolve(&mut store, &outer.root, &path(&["a", "nope", "x"]))
+        let absent = resolve(&mut store, &outer, &path(&["a", "nope", "x"]))
             .unwrap()
             .unwrap_err();
-        assert_eq!(absent.dir, inner.root);
+        assert_eq!(absent.dir, inner);
         assert_eq!(absent.walked, path(&["a"]));
         assert_eq!(absent.name, "nope");
+    }
 
+    /// A block missing from the store is named.
+    #[test]
+    fn a_missing_block_is_named() {
+        let (_, _, outer) = nested_dirs(&mut MemorySink::new());
         let mut empty = MemorySink::new();
-        let err = read_file(&mut empty, &outer.root, &mut Vec::new()).unwrap_err();
+        let err = read_file(&mut empty, &outer, &mut Vec::new()).unwrap_err();
         assert!(
-            matches!(&err, ReadError::Block(BlockError::Missing { cid }) if **cid == outer.root),
+            matches!(&err, ReadError::Block(BlockError::Missing { cid }) if **cid == outer),
             "{err}"
         );
     }
