@@ -267,3 +267,44 @@ fn archive_leaves_out_an_implausible_duration() {
         stdout(&shown)
     );
 }
+
+#[test]
+fn a_page_beside_a_download_is_refused_naming_it() {
+    for name in ["vid.html", "vid.svg", "vid.js"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let info = fake_download(&tmp.path().join("dl"), serde_json::json!({}));
+        std::fs::write(tmp.path().join("dl").join(name), b"<p>hi</p>").unwrap();
+        let out_dir = tmp.path().join("out");
+        let out = ingest(&[
+            "archive",
+            info.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        let err = stderr(&out);
+        assert!(err.contains(name) && err.contains("page"), "{name}: {err}");
+        assert!(
+            !out_dir.exists() || entries(&out_dir).is_empty(),
+            "{name}: nothing written"
+        );
+    }
+}
+
+#[test]
+fn a_media_file_whose_bytes_are_a_page_is_refused_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let video = tmp.path().join("clip.mp4");
+    std::fs::write(&video, b"\n<!DOCTYPE html><script>alert(1)</script>").unwrap();
+    let out_dir = tmp.path().join("o");
+    let out = archive_plain(
+        video.to_str().unwrap(),
+        "example",
+        "42",
+        out_dir.to_str().unwrap(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("clip.mp4") && err.contains("HTML"), "{err}");
+    assert!(!out_dir.exists() || entries(&out_dir).is_empty());
+}

@@ -11,6 +11,7 @@
 //! - [`verify_files`]: re-imports a record's files from disk and compares every CID;
 //!   [`derive_car`] writes an archive's CAR from its files and record, when one is wanted.
 
+pub mod active;
 mod media;
 mod output;
 mod record;

@@ -76,6 +76,14 @@ impl ArchivePaths {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ArchiveError {
+    /// A file's bytes are what a browser would run as a page (see [`crate::archive::active`]).
+    #[error("{path}: its bytes are {kind}, which a browser would run as a page on the archive's origin: not archived")]
+    ActiveContent {
+        /// The file.
+        path: PathBuf,
+        /// What it looks like.
+        kind: &'static str,
+    },
     /// The output directory could not be created.
     #[error("cannot create {path}")]
     CreateDir {
@@ -372,8 +380,18 @@ pub(super) fn import_file<S: BlockSink>(
         path: path.to_owned(),
         source: Box::new(source),
     };
-    let file = std::fs::File::open(path).map_err(open_error)?;
+    let mut file = std::fs::File::open(path).map_err(open_error)?;
     let stamp = FileStamp::of(&file).map_err(open_error)?;
+    // What a sniffing gateway or browser would take for a page is never archived.
+    let mut head = Vec::with_capacity(512);
+    Read::read_to_end(&mut Read::take(&mut file, 512), &mut head).map_err(open_error)?;
+    if let Some(kind) = crate::archive::active::by_content(&head) {
+        return Err(ArchiveError::ActiveContent {
+            path: path.to_owned(),
+            kind,
+        });
+    }
+    std::io::Seek::rewind(&mut file).map_err(open_error)?;
     let mut importer = FileImporter::with_options(profile, options, sink);
     let read = importer
         .read_from(&mut Progress {

@@ -302,7 +302,9 @@ fn text(max: usize) -> impl Strategy<Value = String> {
 }
 
 fn name() -> impl Strategy<Value = String> {
-    "[a-zA-Z0-9][a-zA-Z0-9_.-]{0,30}".prop_filter("not a dot name", |s| s != "record.cbor")
+    "[a-zA-Z0-9][a-zA-Z0-9_.-]{0,30}".prop_filter("not the record's name, not a page", |s| {
+        s != "record.cbor" && crate::archive::active::by_name(s).is_none()
+    })
 }
 
 fn record() -> impl Strategy<Value = Record> {
@@ -560,4 +562,19 @@ fn a_differing_dag_size_is_named() {
             && words.contains(&format!("dag size {}", f.dag_size)),
         "{words}"
     );
+}
+
+#[test]
+fn a_record_holding_a_page_or_a_script_is_refused() {
+    for name in ["notes.html", "thumb.svg", "player.js", "feed.XML"] {
+        let bytes = with_field(&["files", "0", "name"], Some(Ipld::String(name.into())));
+        let err = Record::decode(&bytes).unwrap_err().to_string();
+        assert!(
+            err.contains("files[0].name") && err.contains(name) && err.contains("page or a script"),
+            "{name}: {err}"
+        );
+    }
+    // Media named like their containers are not pages.
+    let bytes = with_field(&["files", "0", "name"], Some(Ipld::String("seg.ts".into())));
+    Record::decode(&bytes).unwrap();
 }

@@ -196,18 +196,24 @@ pub enum OpenSourceError {
     /// A CAR file could not be opened as a catalogue.
     #[error(transparent)]
     Car(#[from] OpenError),
-    /// The remote could not be set up or the path not resolved.
+    /// The remote could not be set up.
     #[error(transparent)]
-    Remote(#[from] SourceError),
+    Remote(Box<SourceError>),
     /// The path could not be resolved.
     #[error("cannot resolve {path}")]
     Resolve {
         /// The path.
         path: String,
-        /// Why.
+        /// Why (boxed: it is large).
         #[source]
-        source: SourceError,
+        source: Box<SourceError>,
     },
+}
+
+impl From<SourceError> for OpenSourceError {
+    fn from(e: SourceError) -> Self {
+        OpenSourceError::Remote(Box::new(e))
+    }
 }
 
 impl SourceConfig {
@@ -258,7 +264,7 @@ impl SourceConfig {
             .resolve(&path)
             .map_err(|source| OpenSourceError::Resolve {
                 path: path.to_string(),
-                source,
+                source: Box::new(source),
             })?;
         Ok((remote, root))
     }

@@ -431,6 +431,12 @@ impl Record {
             if f.name == RECORD_FILE_NAME {
                 return Err(invalid(&field, "record.cbor is the record's own name"));
             }
+            if let Some(kind) = crate::archive::active::by_name(&f.name) {
+                return Err(invalid(
+                    &field,
+                    format!("{:?} is {kind}: a record never holds a file a browser would run as a page or a script", f.name),
+                ));
+            }
             if !names.insert(f.name.as_str()) {
                 return Err(invalid(&field, format!("{:?} is listed twice", f.name)));
             }

@@ -73,6 +73,13 @@
   const okSeg = (s) => typeof s === 'string' && s !== '' && s !== '.' && s !== '..' &&
     !s.includes('/') && s.length <= 1024;
 
+  /**
+   * Whether a file name is one a browser would run as a page or a script (the extensions
+   * `ingest`'s archive::active refuses): such a file is never linked, on the site's origin.
+   */
+  const ACTIVE = /\.(html?|shtml|xhtml?|hta|mht|mhtml|svgz?|xml|xslt?|rdf|mml|xbl|[mc]?js|jsx|wasm|swf)$/i;
+  const active = (name) => ACTIVE.test(name);
+
   /** A relative path from segments, each checked and percent-encoded. */
   function path(...segs) {
     for (const s of segs) if (!okSeg(s)) throw new LoadError(`The name “${s}” cannot be a path.`);
@@ -366,12 +373,14 @@
       if (!isObj(f) || typeof f.role !== 'string' || !okSeg(f.name) || !(f.cid instanceof Cid) ||
           nat(f.size) === null) throw bad(`files[${i}] is not a file`);
       return { role: f.role, name: f.name, cid: f.cid.toString(), size: f.size };
-    });
+    }).filter((f) => !active(f.name));
+    const withheld = r.files.length - files.length;
     return {
       site: str(src.site),
       id: str(src.id),
       url: str(src.url),
       files,
+      withheld,
       title: str(meta.title),
       uploader: str(meta.uploader),
       date: str(meta.upload_date),
@@ -628,6 +637,7 @@
       h('div', { class: 'scroll' }, h('table', { id: 'files' },
         h('thead', {}, h('tr', {}, ['Role', 'Name', 'Size', 'CID'].map((c) => h('th', { scope: 'col' }, c)))),
         h('tbody', {}, rows))),
+      rec.withheld ? h('p', { class: 'error' }, `${plural(rec.withheld, 'file is', 'files are')} not shown: a browser would run ${rec.withheld === 1 ? 'it' : 'them'} as a page.`) : null,
       h('p', { id: 'record', 'data-cid': cid }, 'The record: ', h('a', { href: at('record.cbor') }, 'record.cbor'),
         ` (${plural(bytes.length, 'byte', 'bytes')}), CID `, h('code', {}, cid))));
     const conf = h('section', { 'aria-labelledby': 'h-conf' }, h('h2', { id: 'h-conf' }, 'Conflicting records'));
