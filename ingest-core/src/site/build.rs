@@ -52,6 +52,9 @@ pub struct SiteReport {
     pub pages_reused: u64,
     /// Records read from the catalogue (the others came from the base's pages).
     pub records_read: u64,
+    /// Entries copied from the base that were checked against their records (a random
+    /// sample of [`BASE_SAMPLE`]).
+    pub base_checked: u64,
     /// Search shards.
     pub search_shards: u64,
     /// Videos with conflicting records.
@@ -86,7 +89,7 @@ where
     let base_pages = std::mem::take(&mut old.pages);
     let listed = videos(catalogue, root, None)?;
     let conflicts = read_conflicts(catalogue, root)?;
-    let (mut sites, records_read) = read_entries(catalogue, listed, old)?;
+    let (mut sites, records_read, base_checked) = read_entries(catalogue, listed, old)?;
     for (site, entries) in &mut sites {
         let of_site = conflicts.get(site.as_str());
         for entry in entries.iter_mut() {
@@ -111,6 +114,7 @@ where
         pages: 0,
         pages_reused: 0,
         records_read,
+        base_checked,
         search_shards: 0,
         conflicts: conflicts.values().map(|ids| ids.len() as u64).sum(),
         blocks: 0,
@@ -321,16 +325,20 @@ fn check_title(title: &str) -> Result<(), SiteError> {
 }
 
 /// A site's name and the entries of its videos.
-type SiteEntries = (String, Vec<Entry>);
+pub(super) type SiteEntries = (String, Vec<Entry>);
+
+/// Entries copied from a base that are checked against their records, chosen at random.
+pub const BASE_SAMPLE: usize = 64;
 
 /// The videos `listed` (the catalogue's, in name order) by site, each with its entry: from the
 /// base when it lists the same per-video directory, else from the record, read in batches.
-/// Returns them and the number of records read.
+/// A random sample of the entries copied from the base is checked against their records
+/// ([`check_base_sample`]). Returns them, the number of records read and of entries checked.
 fn read_entries<Src: BlockSource + ?Sized>(
     src: &mut Src,
     listed: Vec<CatalogueVideo>,
     old: SiteBase,
-) -> Result<(Vec<SiteEntries>, u64), SiteError> {
+) -> Result<(Vec<SiteEntries>, u64, u64), SiteError> {
     let SiteBase {
         sites: old_sites,
         index,
@@ -387,6 +395,7 @@ fn read_entries<Src: BlockSource + ?Sized>(
         }
     }
     drop(listed);
+    let checked = check_base_sample(src, &old_sites, &kept)?;
     // Each site's kept entries, in the base's order (already newest first), then the new ones.
     let mut old_sites: BTreeMap<String, Vec<Entry>> = old_sites
         .into_iter()
@@ -407,7 +416,61 @@ fn read_entries<Src: BlockSource + ?Sized>(
             (site, entries)
         })
         .collect();
-    Ok((sites, read))
+    Ok((sites, read, checked))
+}
+
+/// Checks a random sample of [`BASE_SAMPLE`] of the entries kept from a base against the records
+/// they were made from: a base whose pages were edited (other titles, dates, thumbnails) is
+/// refused with a probability that grows with the share of entries edited (a tenth of them:
+/// missed once in a thousand builds). One edited entry among many may pass: `--base` is meant
+/// for a site you built (see the README); the sample guards against a base taken from others.
+/// Returns the number of entries checked.
+pub(super) fn check_base_sample<Src: BlockSource + ?Sized>(
+    src: &mut Src,
+    old_sites: &[SiteEntries],
+    kept: &[Vec<bool>],
+) -> Result<u64, SiteError> {
+    use std::hash::BuildHasher;
+    // A fresh random order every run, so which entries are checked cannot be foreseen.
+    let random = std::collections::hash_map::RandomState::new();
+    let mut candidates: Vec<(u64, usize, usize)> = kept
+        .iter()
+        .enumerate()
+        .flat_map(|(s, k)| {
+            k.iter()
+                .enumerate()
+                .filter(|(_, kept)| **kept)
+                .map(move |(p, _)| (s, p))
+        })
+        .map(|(s, p)| (random.hash_one((s, p)), s, p))
+        .collect();
+    candidates.sort_unstable();
+    candidates.truncate(BASE_SAMPLE);
+    for &(_, s, p) in &candidates {
+        let (site, entries) = &old_sites[s];
+        let copied = &entries[p];
+        let video = CatalogueVideo {
+            site: site.clone(),
+            id: copied.id.clone(),
+            directory: copied.dir,
+        };
+        let block = get(src, &video.directory)?;
+        let link = record_link(&video.directory, &block)?;
+        let leaf = get(src, &link)?;
+        let bytes = record_file_content(&video.directory, &link, &leaf)?;
+        let (_, record) = record_of(&video, &bytes)?;
+        let fresh = Entry::new(video.directory, record).map(|e| Entry {
+            conflicts: copied.conflicts,
+            ..e
+        });
+        if fresh.as_ref() != Some(copied) {
+            return Err(SiteError::BadBase(format!(
+                "its entry of {site}/{} is not what the video's record says: its pages were edited, or made by another program; build the site without --base",
+                copied.id
+            )));
+        }
+    }
+    Ok(candidates.len() as u64)
 }
 
 fn get<Src: BlockSource + ?Sized>(src: &mut Src, cid: &Cid) -> Result<Vec<u8>, SiteError> {

@@ -45,7 +45,7 @@ pub mod search;
 pub mod words;
 
 pub use base::SiteBase;
-pub use build::{build, write_site_car, SiteOptions, SiteReport};
+pub use build::{build, write_site_car, SiteOptions, SiteReport, BASE_SAMPLE};
 pub use entry::MAX_LISTED_TAGS;
 pub use pages::{MAX_PAGE, MAX_PAGE_BYTES, MIN_PAGE};
 

@@ -113,13 +113,27 @@ fn listing(site: &mut MemorySink, root: &Cid, name: &str, pages: u64) -> Vec<(St
         .collect()
 }
 
-#[test]
-fn a_site_lists_every_video_newest_first_and_indexes_its_words() {
+/// A catalogue of 1500 videos of `alpha` and 40 of `beta`, one of them (`beta/id00003`) with
+/// two records, and its site: the catalogue's store and root, the site's blocks and report.
+fn two_sites() -> (MemorySink, Cid, MemorySink, SiteReport) {
     let mut records: Vec<Record> = (0..1500).map(|n| record("alpha", n, 0)).collect();
     records.extend((0..40).map(|n| record("beta", n, 0)));
     records.push(record("beta", 3, 1)); // a conflict: two records of beta/id00003
     let (mut store, root) = catalogue(None, &records);
-    let (mut out, report) = site(&mut store, &root, None);
+    let (out, report) = site(&mut store, &root, None);
+    (store, root, out, report)
+}
+
+/// The listing of `alpha` in the site of [`two_sites`], over as many pages as its index says.
+fn alpha_listing(out: &mut MemorySink, report: &SiteReport) -> Vec<(String, String)> {
+    let index = json(out, &report.root, "data/index.json");
+    let pages = index["sites"][0]["pages"].as_u64().unwrap();
+    listing(out, &report.root, "alpha", pages)
+}
+
+#[test]
+fn a_site_counts_every_video_in_its_report_and_index() {
+    let (_, root, mut out, report) = two_sites();
     assert_eq!(report.videos, 1540);
     assert_eq!(report.sites, [("alpha".into(), 1500), ("beta".into(), 40)]);
     assert_eq!(report.records_read, 1540);
@@ -132,10 +146,13 @@ fn a_site_lists_every_video_newest_first_and_indexes_its_words() {
     assert_eq!(index["catalogue"], root.to_string());
     assert_eq!(index["sites"][0]["name"], "alpha");
     assert_eq!(index["sites"][0]["videos"], 1500);
-    let pages = index["sites"][0]["pages"].as_u64().unwrap();
+}
 
-    // Every video once, dated ones newest first, then undated ones, each group by id.
-    let alpha = listing(&mut out, &report.root, "alpha", pages);
+/// Every video once, dated ones newest first, then undated ones, each group by id.
+#[test]
+fn a_site_lists_every_video_once_newest_first() {
+    let (_, _, mut out, report) = two_sites();
+    let alpha = alpha_listing(&mut out, &report);
     assert_eq!(alpha.len(), 1500);
     let mut expected = alpha.clone();
     expected.sort_by(|a, b| match (a.1.is_empty(), b.1.is_empty()) {
@@ -145,7 +162,13 @@ fn a_site_lists_every_video_newest_first_and_indexes_its_words() {
     assert_eq!(alpha, expected);
     let ids: HashSet<&String> = alpha.iter().map(|(id, _)| id).collect();
     assert_eq!(ids.len(), 1500);
+}
 
+#[test]
+fn a_site_indexes_the_words_of_its_videos() {
+    let (_, _, mut out, report) = two_sites();
+    let index = json(&mut out, &report.root, "data/index.json");
+    let alpha = alpha_listing(&mut out, &report);
     // A word of one title leads to that video alone; its shard is the one its hash names.
     let shards = index["search"]["shards"].as_u64().unwrap();
     let find = |out: &mut MemorySink, word: &str| {
@@ -163,8 +186,13 @@ fn a_site_lists_every_video_newest_first_and_indexes_its_words() {
     assert_eq!(refs[1], Value::String(alpha[0].0.clone()));
     assert!(find(&mut out, "uploader")["n"].as_u64().unwrap() > 700);
     assert!(find(&mut out, "nowhere").is_null());
+}
 
-    // The conflict: beta/id00003 counts one other record, listed in its bucket.
+/// The conflict: beta/id00003 counts one other record, listed in its bucket.
+#[test]
+fn a_site_lists_the_other_records_of_a_video_in_conflict() {
+    let (mut store, root, mut out, report) = two_sites();
+    let index = json(&mut out, &report.root, "data/index.json");
     let buckets = index["conflicts"]["buckets"].as_u64().unwrap();
     let k = u64::from(words::fnv1a(b"beta/id00003")) % buckets;
     let bucket = json(&mut out, &report.root, &format!("data/conflicts/{k}.json"));
@@ -185,13 +213,22 @@ fn a_site_lists_every_video_newest_first_and_indexes_its_words() {
     assert!(dir::lookup(&mut store, &conflicts, "beta")
         .unwrap()
         .is_some());
+}
 
-    // The catalogue is linked, not copied; the pages and assets are there.
+/// The catalogue is linked, not copied.
+#[test]
+fn a_site_links_the_catalogue_without_copying_it() {
+    let (_, root, mut out, report) = two_sites();
     let (linked, _) = dir::lookup(&mut out, &report.root, "catalogue")
         .unwrap()
         .unwrap();
     assert_eq!(linked, root);
     assert!(MemorySink::get(&out, &root).is_none());
+}
+
+#[test]
+fn a_site_holds_every_page_and_asset() {
+    let (_, _, mut out, report) = two_sites();
     let rendered = PAGES
         .iter()
         .map(|page| (page.0, page_html(page, "Test archive")));
@@ -209,6 +246,10 @@ fn a_site_lists_every_video_newest_first_and_indexes_its_words() {
             content.as_bytes()
         );
     }
+}
+
+#[test]
+fn a_page_is_rendered_with_its_title_escaped() {
     let home = page_html(&PAGES[0], "Cats & <Dogs>");
     assert!(
         home.contains("<title>Cats &amp; &lt;Dogs&gt;</title>"),
@@ -218,27 +259,62 @@ fn a_site_lists_every_video_newest_first_and_indexes_its_words() {
         home.contains(r#"<body data-page="home">"#) && !home.contains("{{"),
         "{home}"
     );
+}
 
-    // The same catalogue gives the same site.
+/// The same catalogue gives the same site.
+#[test]
+fn a_catalogue_gives_one_site() {
+    let (mut store, root, _, report) = two_sites();
     let (_, again) = site(&mut store, &root, None);
     assert_eq!(again.root, report.root);
 }
 
-#[test]
-fn an_incremental_build_equals_a_full_one_and_keeps_untouched_pages() {
+/// A site built, then its catalogue grown: the first site, the grown catalogue and its site
+/// built in full.
+struct Grown {
+    site_a: MemorySink,
+    report_a: SiteReport,
+    store_b: MemorySink,
+    root_b: Cid,
+    site_b: MemorySink,
+    full: SiteReport,
+}
+
+/// The site of 3000 videos of `alpha`, then its catalogue grown by new videos among the old
+/// ones, a new site, and conflicts: one won by the new record, one lost by it (which the
+/// smaller record CID decides).
+fn grown() -> Grown {
     let first: Vec<Record> = (0..3000).map(|n| record("alpha", n * 2, 0)).collect();
     let (store, root) = catalogue(None, &first);
     let mut store_a = store.clone();
-    let (mut site_a, report_a) = site(&mut store_a, &root, None);
+    let (site_a, report_a) = site(&mut store_a, &root, None);
 
-    // New videos among the old ones, a new site, and conflicts: one won by the new record,
-    // one lost by it (which the smaller record CID decides).
     let mut more: Vec<Record> = (0..30).map(|n| record("alpha", n * 200 + 1, 0)).collect();
     more.extend((0..5).map(|n| record("gamma", n, 0)));
     more.push(record("alpha", 10, 1));
     more.push(record("alpha", 20, 2));
     let (mut store_b, root_b) = catalogue(Some((store, root)), &more);
-    let (mut site_b, full) = site(&mut store_b, &root_b, None);
+    let (site_b, full) = site(&mut store_b, &root_b, None);
+    Grown {
+        site_a,
+        report_a,
+        store_b,
+        root_b,
+        site_b,
+        full,
+    }
+}
+
+#[test]
+fn an_incremental_build_equals_a_full_one() {
+    let Grown {
+        mut site_a,
+        report_a,
+        mut store_b,
+        root_b,
+        full,
+        ..
+    } = grown();
     let (_, incremental) = site(&mut store_b, &root_b, Some((&mut site_a, &report_a.root)));
     assert_eq!(incremental.root, full.root);
     assert_eq!(incremental.videos, 3035);
@@ -251,9 +327,19 @@ fn an_incremental_build_equals_a_full_one_and_keeps_untouched_pages() {
     assert_eq!(incremental.records_read, 35 + winners);
     assert_eq!(full.records_read, 3035);
     assert_eq!(incremental.conflicts, 2);
+}
 
-    // Two more videos change at most the two pages each lands on (one split in two at most);
-    // every other page is the same block as before.
+/// Two more videos change at most the two pages each lands on (one split in two at most);
+/// every other page is the same block as before.
+#[test]
+fn an_incremental_build_keeps_the_pages_no_new_video_lands_on() {
+    let Grown {
+        store_b,
+        root_b,
+        mut site_b,
+        full,
+        ..
+    } = grown();
     let two = [record("alpha", 1003, 0), record("alpha", 5003, 0)];
     let (mut store_c, root_c) = catalogue(Some((store_b, root_b)), &two);
     let (_, next) = site(&mut store_c, &root_c, Some((&mut site_b, &full.root)));
@@ -300,4 +386,43 @@ fn titles_are_bounded() {
         let err = build(&mut store, &root, None, &options, &mut MemorySink::new());
         assert!(matches!(err, Err(SiteError::Title(_))), "{err:?}");
     }
+}
+
+/// The entries of the catalogue's videos as a base would hold them, all kept.
+fn base_entries(store: &mut MemorySink, root: &Cid) -> (Vec<build::SiteEntries>, Vec<Vec<bool>>) {
+    let mut sites: Vec<build::SiteEntries> = Vec::new();
+    for v in crate::catalogue::videos(store, root, None).unwrap() {
+        let (_, record) = crate::catalogue::video_record(store, &v).unwrap();
+        let entry = entry::Entry::new(v.directory, record).unwrap();
+        match sites.last_mut() {
+            Some((site, list)) if *site == v.site => list.push(entry),
+            _ => sites.push((v.site.clone(), vec![entry])),
+        }
+    }
+    let kept = sites.iter().map(|(_, e)| vec![true; e.len()]).collect();
+    (sites, kept)
+}
+
+#[test]
+fn a_base_whose_entries_match_their_records_passes_the_sample() {
+    let records: Vec<Record> = (0..100).map(|n| record("alpha", n, 0)).collect();
+    let (mut store, root) = catalogue(None, &records);
+    let (sites, kept) = base_entries(&mut store, &root);
+    let checked = build::check_base_sample(&mut store, &sites, &kept).unwrap();
+    assert_eq!(checked, BASE_SAMPLE as u64);
+}
+
+#[test]
+fn a_base_with_edited_entries_is_refused() {
+    let records: Vec<Record> = (0..100).map(|n| record("alpha", n, 0)).collect();
+    let (mut store, root) = catalogue(None, &records);
+    let (mut sites, kept) = base_entries(&mut store, &root);
+    for e in &mut sites[0].1 {
+        e.title = Some("Another title".into());
+    }
+    let err = build::check_base_sample(&mut store, &sites, &kept).unwrap_err();
+    assert!(
+        matches!(&err, SiteError::BadBase(m) if m.contains("alpha/") && m.contains("without --base")),
+        "{err}"
+    );
 }
