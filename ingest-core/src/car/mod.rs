@@ -160,8 +160,9 @@ mod tests {
         assert_eq!(blocks, vec![(raw(a), a.to_vec()), (raw(b), b.to_vec())]);
     }
 
-    #[test]
-    fn a_whole_car_is_checked_on_several_threads_and_the_first_bad_block_named() {
+    /// A CAR of 200 raw blocks of different lengths: the blocks, where each frame starts, and
+    /// the CAR.
+    fn two_hundred_blocks() -> (Vec<Vec<u8>>, Vec<u64>, Vec<u8>) {
         let blocks: Vec<Vec<u8>> = (0..200u32)
             .map(|i| i.to_le_bytes().repeat(100 + i as usize))
             .collect();
@@ -172,13 +173,32 @@ mod tests {
             car.put(&raw(b), b).unwrap();
         }
         let bytes = car.finish().unwrap();
-        for threads in [1, 2, 4] {
-            let threads = std::num::NonZeroUsize::new(threads).unwrap();
+        (blocks, starts, bytes)
+    }
+
+    /// The numbers of threads a CAR is checked on.
+    fn thread_counts() -> impl Iterator<Item = std::num::NonZeroUsize> {
+        [1, 2, 4]
+            .into_iter()
+            .map(|n| std::num::NonZeroUsize::new(n).unwrap())
+    }
+
+    #[test]
+    fn a_whole_car_is_checked_on_several_threads() {
+        let (blocks, _, bytes) = two_hundred_blocks();
+        for threads in thread_counts() {
             let summary = check_car(&bytes[..], threads).unwrap();
             assert_eq!(summary.roots, [raw(&blocks[0])]);
             assert_eq!(summary.blocks, 200);
             assert_eq!(summary.bytes, bytes.len() as u64);
-            // Two damaged blocks: the earlier one is named, whichever thread saw it.
+        }
+    }
+
+    /// Two damaged blocks: the earlier one is named, whichever thread saw it.
+    #[test]
+    fn the_first_bad_block_is_named_whichever_thread_saw_it() {
+        let (blocks, starts, bytes) = two_hundred_blocks();
+        for threads in thread_counts() {
             let mut bad = bytes.clone();
             for i in [150, 37] {
                 let last = (starts.get(i + 1).copied().unwrap()) as usize - 1;
@@ -188,8 +208,15 @@ mod tests {
                 Err(CarError::HashMismatch { cid, offset }) => {
                     assert_eq!((cid, offset), (raw(&blocks[37]), starts[37]));
                 }
-                other => panic!("{other:?}"),
+                other => panic!("{threads} threads: {other:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn a_truncated_car_is_refused_on_several_threads() {
+        let (_, _, bytes) = two_hundred_blocks();
+        for threads in thread_counts() {
             let cut = &bytes[..bytes.len() - 3];
             assert!(matches!(
                 check_car(cut, threads),

@@ -142,12 +142,19 @@ proptest! {
     }
 }
 
+/// Two records of `youtube/x`, merged together (the second first): the records and what
+/// [`merge_onto`] gives.
+fn a_conflict(p: &Profile) -> (Record, Record, MemorySink, Cid, MergeSummary) {
+    let a = record("youtube", "x", 0, p);
+    let b = record("youtube", "x", 1, p);
+    let (store, root, summary) = merge_onto(p, None, &[b.clone(), a.clone()]);
+    (a, b, store, root, summary)
+}
+
 #[test]
 fn a_conflict_keeps_every_record_and_the_smallest_cid_wins() {
     let p = &Profile::UNIXFS_V1_2025;
-    let a = record("youtube", "x", 0, p);
-    let b = record("youtube", "x", 1, p);
-    let (mut store, root, summary) = merge_onto(p, None, &[b.clone(), a.clone()]);
+    let (a, b, mut store, root, summary) = a_conflict(p);
     let (ca, cb) = (a.cid().unwrap(), b.cid().unwrap());
     let (win, lose) = if ca.to_bytes() < cb.to_bytes() {
         (ca, cb)
@@ -170,7 +177,14 @@ fn a_conflict_keeps_every_record_and_the_smallest_cid_wins() {
             .0;
     }
     assert_eq!(read_video_record(&mut store, &at).unwrap().0, lose);
-    // A third record, merged later, whose CID may be smaller still: same as all at once.
+}
+
+/// A third record of a video in conflict, merged later, whose CID may be smaller still: the
+/// same root as all three at once.
+#[test]
+fn a_conflicting_record_merged_later_gives_the_root_of_one_merge() {
+    let p = &Profile::UNIXFS_V1_2025;
+    let (a, b, store, root, _) = a_conflict(p);
     let c = record("youtube", "x", 7, p);
     let (_, later, summary) = merge_onto(p, Some((store, root)), std::slice::from_ref(&c));
     let (_, at_once, _) = merge_onto(p, None, &[a, b, c]);
@@ -190,11 +204,15 @@ fn records_of_another_profile_are_rejected_and_the_rest_merged() {
 }
 
 #[test]
-fn shards_are_stable_and_spread() {
+fn a_video_has_one_shard() {
     assert_eq!(
         shard_of("youtube", "dQw4w9WgXcQ", 7),
         shard_of("youtube", "dQw4w9WgXcQ", 7)
     );
+}
+
+#[test]
+fn shards_are_evenly_spread() {
     let mut counts = [0u32; 4];
     for i in 0..4000 {
         counts[shard_of("youtube", &format!("id{i}"), 4) as usize] += 1;

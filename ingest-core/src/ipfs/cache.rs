@@ -348,7 +348,7 @@ mod tests {
     use crate::unixfs::profile::CidVersion;
 
     #[test]
-    fn keeps_verified_blocks_and_drops_rotten_ones() {
+    fn a_block_put_is_kept_and_served() {
         let dir = tempfile::tempdir().unwrap();
         let cache = BlockCache::open(dir.path(), 1 << 20).unwrap();
         let cid = cid_of(CidVersion::V1, RAW, b"hello");
@@ -356,6 +356,14 @@ mod tests {
         cache.put(&cid, b"hello").unwrap();
         assert!(cache.contains(&cid));
         assert_eq!(cache.get(&cid).as_deref(), Some(&b"hello"[..]));
+    }
+
+    #[test]
+    fn a_rotten_block_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = BlockCache::open(dir.path(), 1 << 20).unwrap();
+        let cid = cid_of(CidVersion::V1, RAW, b"hello");
+        cache.put(&cid, b"hello").unwrap();
         // The same multihash under CIDv0 codec rules is another CID: not a match for raw bytes
         // of a dag-pb CID, so it is not served.
         fs::write(cache.path_of(&cid), b"rotten").unwrap();
