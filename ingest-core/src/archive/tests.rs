@@ -206,7 +206,7 @@ fn errors_name_the_field() {
 }
 
 #[test]
-fn truncated_and_oversized_records_are_refused() {
+fn a_truncated_record_is_refused() {
     let bytes = sample().encode().unwrap();
     for cut in [0, 1, bytes.len() / 2, bytes.len() - 1] {
         assert!(
@@ -217,12 +217,20 @@ fn truncated_and_oversized_records_are_refused() {
             "cut at {cut}"
         );
     }
-    let mut trailing = bytes.clone();
+}
+
+#[test]
+fn a_record_with_a_trailing_byte_is_refused() {
+    let mut trailing = sample().encode().unwrap();
     trailing.push(0);
     assert!(matches!(
         Record::decode(&trailing),
         Err(RecordError::Decode { .. })
     ));
+}
+
+#[test]
+fn an_oversized_record_is_refused() {
     let huge = vec![0u8; MAX_RECORD_LEN + 1];
     assert!(matches!(
         Record::decode(&huge),
@@ -433,17 +441,10 @@ proptest! {
 
 /// An id or a file name with a control character or a bidirectional override would split a
 /// line of `export-archive` (plain yt-dlp would then skip a video nobody archived) or disguise
-/// a name: refused on encoding and on decoding, naming the field.
-#[test]
-fn control_characters_in_ids_and_names_are_refused() {
-    for (path, value) in [
-        (&["source", "id"][..], "abc\nexample 2"),
-        (&["source", "id"][..], "abc\r"),
-        (&["source", "id"][..], "a\u{85}b"),
-        (&["files", "0", "name"][..], "clip\u{202E}4pm.exe"),
-        (&["files", "0", "name"][..], "clip\u{7f}.mp4"),
-        (&["files", "0", "format_id"][..], "18\u{1b}[31m"),
-    ] {
+/// a name: refused on decoding (each `value` at its `path` here), naming the field, and on
+/// encoding.
+fn assert_refused_on_decoding(cases: &[(&[&str], &str)]) {
+    for &(path, value) in cases {
         let bytes = with_field(path, Some(Ipld::String(value.into())));
         let err = Record::decode(&bytes).unwrap_err();
         assert!(
@@ -451,6 +452,29 @@ fn control_characters_in_ids_and_names_are_refused() {
             "{path:?} = {value:?}: {err}"
         );
     }
+}
+
+#[test]
+fn a_control_character_in_an_id_is_refused_on_decoding() {
+    assert_refused_on_decoding(&[
+        (&["source", "id"], "abc\nexample 2"),
+        (&["source", "id"], "abc\r"),
+        (&["source", "id"], "a\u{85}b"),
+    ]);
+}
+
+#[test]
+fn a_control_character_in_a_file_name_or_format_is_refused_on_decoding() {
+    assert_refused_on_decoding(&[
+        (&["files", "0", "name"], "clip\u{202E}4pm.exe"),
+        (&["files", "0", "name"], "clip\u{7f}.mp4"),
+        (&["files", "0", "format_id"], "18\u{1b}[31m"),
+    ]);
+}
+
+/// A record whose id has a control character is not encoded either, naming the field.
+#[test]
+fn a_control_character_in_an_id_is_refused_on_encoding() {
     let mut record = sample();
     record.source.id = "abc\nexample 2".into();
     let err = record.encode().unwrap_err();
