@@ -29,10 +29,23 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("ingest: {err:#}");
+            eprintln!("ingest: {}", one_line(&err));
             ExitCode::FAILURE
         }
     }
+}
+
+/// Each cause of a message at most this many bytes: a peer's text or a user's argument can be
+/// megabytes.
+const MAX_CAUSE: usize = 500;
+
+/// The error and its causes on one line, `a: b: c`, safe for a terminal: control characters
+/// (escape sequences, new lines) escaped, each cause cut to [`MAX_CAUSE`] bytes.
+fn one_line(err: &anyhow::Error) -> String {
+    err.chain()
+        .map(|cause| output::terminal_safe(&cause.to_string(), MAX_CAUSE))
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

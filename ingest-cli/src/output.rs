@@ -7,6 +7,25 @@ use serde::Serialize;
 
 use crate::json;
 
+/// `text` safe to print on a terminal: every control character (escape sequences, carriage
+/// returns, new lines) written as an escape (`\u{1b}`, `\n`), and the text cut to `max` bytes
+/// with `…`, so text from a peer or a long argument can neither drive the terminal nor flood it.
+pub fn terminal_safe(text: &str, max: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max) + 8);
+    for c in text.chars() {
+        if out.len() >= max {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Prints one JSON object (a [`json`] struct, or a `serde_json::Value`) as a line.
 pub fn json_line(out: &mut impl Write, value: &impl Serialize) -> io::Result<()> {
     serde_json::to_writer(&mut *out, value)?;
@@ -62,4 +81,21 @@ pub fn print_archived(out: &mut impl Write, archived: &Archived) -> io::Result<(
     }
     let video = archived.video();
     writeln!(out, "video      {}  {}", video.cid, video.name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminal_safe_text_escapes_control_characters_and_is_cut() {
+        assert_eq!(terminal_safe("plain", 100), "plain");
+        assert_eq!(
+            terminal_safe("a\x1b]0;owned\x07b\nc\r", 100),
+            "a\\u{1b}]0;owned\\u{7}b\\nc\\r"
+        );
+        let long = "é".repeat(1000);
+        let cut = terminal_safe(&long, 100);
+        assert!(cut.len() <= 104 && cut.ends_with('…'), "{cut}");
+    }
 }

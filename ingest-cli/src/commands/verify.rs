@@ -49,7 +49,7 @@ pub struct Args {
 }
 
 fn parse_cid(text: &str) -> Result<Cid, String> {
-    Cid::try_from(text.trim()).map_err(|e| format!("{text:?} is not a CID: {e}"))
+    Cid::try_from(text.trim()).map_err(|e| format!("not a CID ({e})"))
 }
 
 fn match_json(m: &Match) -> json::VerifyMatch {

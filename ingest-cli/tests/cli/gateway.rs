@@ -205,9 +205,8 @@ fn reads_from_a_gateway_give_what_the_car_gives() {
     assert_eq!(check_cache(empty.path()), 2);
 }
 
-#[test]
-fn a_lying_gateway_is_caught_and_the_next_one_asked() {
-    let f = fixture();
+/// A gateway serving the blocks of `f`, and lying about some.
+fn a_liar(f: &Fixture) -> Server {
     let liar = Server::start().unwrap();
     serve_blocks(&liar, &f.blocks);
     // The root's bytes are another directory's; a record's are another record's.
@@ -235,11 +234,15 @@ fn a_lying_gateway_is_caught_and_the_next_one_asked() {
         &format!("/ipfs/{}/vimeo", f.root),
         raw(f.blocks[0].1.clone()),
     );
-    let honest = Server::start().unwrap();
-    serve_blocks(&honest, &f.blocks);
-    let root = f.root.to_string();
+    liar
+}
 
-    // The liar alone: refused, naming it and the block.
+/// The liar alone: refused, naming it and the block.
+#[test]
+fn a_lying_gateway_is_caught() {
+    let f = fixture();
+    let liar = a_liar(&f);
+    let root = f.root.to_string();
     let cache = tempfile::tempdir().unwrap();
     let out = via(&["ls", &root], &[&liar], cache.path());
     assert_eq!(out.status.code(), Some(1));
@@ -247,8 +250,17 @@ fn a_lying_gateway_is_caught_and_the_next_one_asked() {
     assert!(err.contains(&liar.url("")), "{err}");
     assert!(err.contains(&format!("{root} do not match")), "{err}");
     assert_eq!(check_cache(cache.path()), 0, "nothing unverified kept");
+}
 
-    // The liar first, then an honest one: the same answer as the CAR.
+/// The liar first, then an honest one: the same answer as the CAR.
+#[test]
+fn after_a_lying_gateway_the_next_one_is_asked() {
+    let f = fixture();
+    let liar = a_liar(&f);
+    let honest = Server::start().unwrap();
+    serve_blocks(&honest, &f.blocks);
+    let root = f.root.to_string();
+    let cache = tempfile::tempdir().unwrap();
     let out = via(&["ls", &root], &[&liar, &honest], cache.path());
     assert_eq!(ok(out), ok(ingest(&["ls", &f.car])));
     let out = via(
@@ -270,8 +282,13 @@ fn a_lying_gateway_is_caught_and_the_next_one_asked() {
     );
     assert!(liar.seen().iter().all(|s| !s.path.contains("/vimeo")));
     check_cache(cache.path());
+}
 
-    // Failing first (503), then good: asked again.
+/// Failing first (503), then good: asked again.
+#[test]
+fn a_failing_gateway_is_asked_again() {
+    let f = fixture();
+    let root = f.root.to_string();
     let flaky = Server::start().unwrap();
     serve_blocks(&flaky, &f.blocks);
     flaky.put(
@@ -456,13 +473,24 @@ fn get_refuses_bad_cars_and_keeps_only_good_blocks() {
             assert_eq!(gw.seen().len(), 1, "{:?}", gw.seen());
         }
     }
+}
 
-    // Wrong bytes for a leaf, no CAR: the get fails, naming the gateway and the block, and
-    // leaves nothing under the output's name or beside it.
+/// A gateway serving the blocks of `f` but wrong bytes for a leaf, and no CAR: it and the leaf.
+fn a_wrong_leaf(f: &BigFile) -> (Server, Cid) {
     let gw = Server::start().unwrap();
     serve_blocks(&gw, &f.blocks);
     let leaf = f.blocks.iter().find(|(c, _)| c.codec() == 0x55).unwrap().0;
     gw.put(&block_path(&leaf), raw(b"not the leaf".to_vec()));
+    (gw, leaf)
+}
+
+/// Wrong bytes for a leaf, no CAR: the get fails, naming the gateway and the block, and
+/// leaves nothing under the output's name or beside it.
+#[test]
+fn a_wrong_block_fails_a_get_naming_it_and_leaving_nothing() {
+    let f = big_file();
+    let root = f.root.to_string();
+    let (gw, leaf) = a_wrong_leaf(&f);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("video.mp4");
     let cache = tempfile::tempdir().unwrap();
@@ -489,8 +517,17 @@ fn get_refuses_bad_cars_and_keeps_only_good_blocks() {
         "nothing left"
     );
     check_cache(cache.path());
+}
 
-    // A second gateway has it: the get completes, byte-identical.
+/// A second gateway has the block the first gets wrong: the get completes, byte-identical.
+#[test]
+fn a_get_completes_from_a_second_gateway() {
+    let f = big_file();
+    let root = f.root.to_string();
+    let (gw, _) = a_wrong_leaf(&f);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("video.mp4");
+    let cache = tempfile::tempdir().unwrap();
     let honest = Server::start().unwrap();
     serve_blocks(&honest, &f.blocks);
     let o = via(
@@ -896,4 +933,56 @@ fn an_older_ipns_record_than_one_seen_before_is_refused() {
     // A newer one goes on.
     let out = via(&["ls", &source], &[&serving(newest_record)], cache.path());
     assert!(stderr(&out).contains(newest.as_str()), "{}", stderr(&out));
+}
+
+#[test]
+fn a_long_argument_that_is_not_a_cid_is_echoed_once_and_cut() {
+    let junk = format!("/ipfs/{}", "x".repeat(100_000));
+    let cache = tempfile::tempdir().unwrap();
+    let gw = Server::start().unwrap();
+    let out = via(&["ls", &junk], &[&gw], cache.path());
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.len() < 1000, "{} bytes: {}", err.len(), &err[..300]);
+    assert!(err.contains("not a CID"), "{err}");
+}
+
+#[test]
+fn a_refused_car_stream_still_counts_the_bytes_it_delivered() {
+    let f = big_file();
+    let stray = (
+        ingest_core::unixfs::cid_of(
+            ingest_core::unixfs::CidVersion::V1,
+            ingest_core::unixfs::RAW,
+            b"stray",
+        ),
+        b"stray".to_vec(),
+    );
+    let mut extra = f.blocks.clone();
+    extra.insert(2, stray);
+    let gw = Server::start().unwrap();
+    serve_blocks(&gw, &f.blocks);
+    gw.put(&car_path(&f.root, "entity"), car(car_of(&[f.root], &extra)));
+    let cache = tempfile::tempdir().unwrap();
+    let out = f.tmp.path().join("counted");
+    let o = via(
+        &[
+            "get",
+            &f.root.to_string(),
+            "-o",
+            out.to_str().unwrap(),
+            "--json",
+        ],
+        &[&gw],
+        cache.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary = &json_lines(&o)[0];
+    let fetched = &summary["fetched"][0];
+    assert!(fetched["failures"].as_u64().unwrap() > 0, "{summary}");
+    // Every block of the file came (from the stream, then one by one): so did its bytes.
+    assert!(
+        fetched["bytes"].as_u64().unwrap() >= f.bytes.len() as u64,
+        "{summary}"
+    );
 }

@@ -43,7 +43,7 @@ pub const DEFAULT_CACHE_SIZE: u64 = 2 << 30;
 
 /// A cache could not be opened, written or trimmed.
 #[derive(Debug, thiserror::Error)]
-#[error("block cache {path}: {source}")]
+#[error("block cache {path}")]
 pub struct CacheError {
     /// The file or directory.
     pub path: PathBuf,

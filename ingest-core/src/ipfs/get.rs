@@ -100,7 +100,7 @@ pub enum GetError {
         max: u64,
     },
     /// Writing failed.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Write {
         /// The file or directory.
         path: PathBuf,
@@ -279,8 +279,14 @@ fn write_entry<Src: BlockSource + ?Sized>(
             fs::create_dir(path).map_err(write_error)?;
             summary.directories += 1;
             let entries = read::list(src, cid).map_err(|e| malformed(e.to_string()))?;
+            let mut names = std::collections::HashSet::with_capacity(entries.len());
             for (name, child, _) in entries {
                 dir::check_entry_name(&name).map_err(|e| malformed(e.to_string()))?;
+                if !names.insert(name.clone()) {
+                    return Err(malformed(format!(
+                        "the directory lists the name {name:?} twice"
+                    )));
+                }
                 write_entry(
                     src,
                     &child,
@@ -544,5 +550,34 @@ mod tests {
         )
         .unwrap();
         assert!(!dead.exists());
+    }
+
+    #[test]
+    fn a_directory_listing_a_name_twice_is_refused_once_named() {
+        let profile = &Profile::UNIXFS_V1_2025;
+        let mut store = MemorySink::new();
+        let (file, _) = import_bytes(profile, b"x", &mut store).unwrap();
+        let mut dir = DirBuilder::new(profile);
+        dir.add("ab", file.root, file.dag_size).unwrap();
+        dir.add("ac", file.root, file.dag_size).unwrap();
+        let mut sink = MemorySink::new();
+        let built = dir.finish(&mut sink).unwrap();
+        let block = sink.get(&built.root).unwrap().to_vec();
+        let at = block.windows(2).position(|w| w == b"ac").unwrap();
+        let twice = [&block[..at], b"ab", &block[at + 2..]].concat();
+        let cid = cid_of(CidVersion::V1, DAG_PB, &twice);
+        store.put(&cid, &twice).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let err = get(
+            &mut store,
+            &cid,
+            &tmp.path().join("out"),
+            &GetOptions::default(),
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("lists the name \"ab\" twice"), "{text}");
+        assert_eq!(text.matches("File exists").count(), 0, "{text}");
+        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
     }
 }

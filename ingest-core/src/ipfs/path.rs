@@ -59,8 +59,7 @@ impl ContentPath {
             path.push(part.to_owned());
         }
         if ns == "ipfs" {
-            let cid =
-                Cid::try_from(head).map_err(|e| bad(format!("{head:?} is not a CID: {e}")))?;
+            let cid = Cid::try_from(head).map_err(|e| bad(format!("not a CID ({e})")))?;
             Ok(ContentPath::Ipfs { cid, path })
         } else if head.is_empty() {
             Err(bad("no name after /ipns/".into()))

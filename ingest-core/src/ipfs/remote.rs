@@ -39,7 +39,7 @@ pub enum SourceError {
         what: String,
     },
     /// Not a content path.
-    #[error("{path}: {reason}")]
+    #[error("{}: {reason}", cut(path, 100))]
     BadPath {
         /// The text.
         path: String,
@@ -74,7 +74,7 @@ pub enum SourceError {
         reason: String,
     },
     /// An IPNS record failed its checks.
-    #[error("/ipns/{name}: {source}")]
+    #[error("/ipns/{name}")]
     Ipns {
         /// The name.
         name: String,
@@ -135,8 +135,27 @@ pub enum SourceError {
     Read(#[from] Box<ReadError>),
 }
 
+/// `text`, cut to at most `max` bytes (at a character boundary) with `…` when longer: user
+/// input echoed in a message.
+pub(crate) fn cut(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+/// What each endpoint answered, on the message's line: `: a; b; c`.
 fn list<T: fmt::Display>(items: &[T]) -> String {
-    items.iter().map(|a| format!("\n  - {a}")).collect()
+    let all: Vec<String> = items.iter().map(ToString::to_string).collect();
+    if all.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", all.join("; "))
+    }
 }
 
 /// Where blocks may be fetched from.

@@ -30,19 +30,15 @@ impl Remote {
             let Endpoint::Gateway(gateway) = &self.endpoints[i] else {
                 continue;
             };
+            // Blocks and their bytes are counted as they come, so a stream that breaks or lies
+            // later still reports what it delivered.
             let result = gateway.car(root, scope, &mut missing, |cid, block| {
                 self.cache.put(cid, block)?;
-                self.fetched(i, 1, 0);
+                self.fetched(i, 1, block.len() as u64);
                 Ok(())
             });
             match result {
-                Ok(fetched) => {
-                    self.counters[i]
-                        .bytes
-                        .fetch_add(fetched.bytes, Ordering::Relaxed);
-                    self.progress
-                        .fetched_bytes
-                        .fetch_add(fetched.bytes, Ordering::Relaxed);
+                Ok(_) => {
                     self.preferred.store(i, Ordering::Relaxed);
                     let rest: Vec<Cid> = missing.into_iter().collect();
                     return self
