@@ -986,3 +986,43 @@ fn a_refused_car_stream_still_counts_the_bytes_it_delivered() {
         "{summary}"
     );
 }
+
+#[test]
+fn a_list_of_record_cids_is_a_regular_file_or_standard_input_with_bounded_lines() {
+    let tmp = tempfile::tempdir().unwrap();
+    let gw = Server::start().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("cat.car");
+    // A device (an endless stream of zeros) is refused before anything is read.
+    let o = via(
+        &[
+            "merge",
+            "--records",
+            "/dev/zero",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[&gw],
+        cache.path(),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("not a regular file"), "{}", stderr(&o));
+    // A file with a line of a megabyte: that line is rejected, bounded, and named.
+    let list = tmp.path().join("cids.txt");
+    std::fs::write(&list, format!("{}\n", "b".repeat(1 << 20))).unwrap();
+    let o = via(
+        &[
+            "merge",
+            "--records",
+            list.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[&gw],
+        cache.path(),
+    );
+    assert_ne!(o.status.code(), Some(0), "{}", stderr(&o));
+    let all = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(all.contains("over 4096 bytes"), "{all}");
+    assert!(all.len() < 10_000, "{} bytes", all.len());
+}
