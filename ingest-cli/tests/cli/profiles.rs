@@ -9,7 +9,7 @@ fn profiles_lists_every_preset_with_its_parameters() {
     let lines = json_lines(&out);
     let names: Vec<_> = lines.iter().map(|l| l["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["unixfs-v1-2025", "unixfs-v0-2015", "kubo-cidv1"]);
-    // The values PROFILES.md documents.
+    // The values docs/profiles.md documents.
     assert_eq!(lines[0]["chunker"], "size-1048576");
     assert_eq!(lines[0]["max_links"], 1024);
     assert_eq!(lines[0]["hamt_size_estimate"], "block-bytes");

@@ -97,7 +97,7 @@ fn push(node: &IpfsNode, args: &[&str]) -> (Output, Vec<serde_json::Value>) {
     (o, lines)
 }
 
-/// The profiles, with the settings PROFILES.md gives for each, as the node's own `add` takes
+/// The profiles, with the settings docs/profiles.md gives for each, as the node's own `add` takes
 /// them (js-ipfs: 174 links per node, which files of a few chunks never reach).
 const PROFILES: [(&str, &str); 3] = [
     (

@@ -2,7 +2,7 @@
 //!
 //! A [`Profile`] is handed to every stage of an import; nothing reads a global default and nothing
 //! changes a profile once it is built. The three presets reproduce named, published behaviours
-//! (see `PROFILES.md` in the shared material for the full table and its sources):
+//! (see `docs/profiles.md` for the full table and its sources):
 //!
 //! | preset | reproduces |
 //! | --- | --- |

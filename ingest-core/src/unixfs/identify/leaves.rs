@@ -366,7 +366,7 @@ mod tests {
     use crate::testutil::vector_content;
     use crate::unixfs::profile::Overrides;
 
-    /// `node oracle/js/cid.mjs --profile unixfs-v0-2015 --cid-version V --raw-leaves R
+    /// `node tests/reference/cid.mjs --profile unixfs-v0-2015 --cid-version V --raw-leaves R
     /// --chunk 1000 --max-links 3 FILE` (ipfs-unixfs-importer 17.1.1) of `vector_content("identify-N",
     /// N)`, for (N, V, R): trees of up to four levels, on every chunk and node boundary.
     const JS_REFERENCE: [(usize, u8, bool, &str); 36] = [
