@@ -221,7 +221,7 @@ mod tests {
     }
 
     #[test]
-    fn sizes_and_durations() {
+    fn sizes_are_parsed_or_refused() {
         assert_eq!(parse_size("1048576"), Ok(1 << 20));
         assert_eq!(parse_size("500k"), Ok(500 << 10));
         assert_eq!(parse_size("5M"), Ok(5 << 20));
@@ -230,6 +230,10 @@ mod tests {
         assert!(parse_size("-1M").is_err());
         assert!(parse_size("5Q").is_err());
         assert!(parse_size("fast").is_err());
+    }
+
+    #[test]
+    fn durations_are_parsed_or_refused() {
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
         assert_eq!(parse_duration("1.5m"), Ok(Duration::from_secs(90)));

@@ -41,14 +41,20 @@ fn add_prints_the_vector_cids() {
     }
 }
 
-#[test]
-fn stdin_json_and_quiet() {
-    let dir = tempfile::tempdir().unwrap();
+/// The first small vector of unixfs-v0-2015, written in `dir`.
+fn a_v0_vector(dir: &Path) -> (FileVector, PathBuf) {
     let v = small_vectors()
         .into_iter()
         .find(|v| v.profile == "unixfs-v0-2015")
         .unwrap();
-    let path = write_content(dir.path(), &v);
+    let path = write_content(dir, &v);
+    (v, path)
+}
+
+#[test]
+fn stdin_is_named_by_its_cid_in_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let (v, path) = a_v0_vector(dir.path());
     let out = cli()
         .command()
         .args(["add", "--profile", "unixfs-v0-2015", "--json", "-"])
@@ -65,6 +71,12 @@ fn stdin_json_and_quiet() {
     );
     assert_eq!(line["size"], v.size);
     assert_eq!(line["profile"], "unixfs-v0-2015");
+}
+
+#[test]
+fn quiet_prints_the_cid_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (v, path) = a_v0_vector(dir.path());
     let out = ingest(&[
         "add",
         "-q",

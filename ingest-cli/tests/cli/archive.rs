@@ -10,13 +10,21 @@ fn archive_plain(file: &str, site: &str, id: &str, out: &str) -> std::process::O
     ingest(&["archive", file, "--site", site, "--id", id, "--out", out])
 }
 
+/// `ingest archive --json` of a fake download in `tmp/NAME` with `info` over its defaults,
+/// written to `tmp/out-NAME`: its line of JSON.
+fn archive_fake(tmp: &std::path::Path, name: &str, info: serde_json::Value) -> serde_json::Value {
+    cli().archive_json(
+        &fake_download(&tmp.join(name), info),
+        &tmp.join(format!("out-{name}")),
+    )
+}
+
+/// Two downloads that differ only in what yt-dlp writes differently on every run, or for every
+/// volunteer, give one record, byte for byte, and one directory.
 #[test]
 fn archive_is_deterministic_and_ignores_volatile_fields() {
     let tmp = tempfile::tempdir().unwrap();
-    let a = cli().archive_json(
-        &fake_download(&tmp.path().join("a"), serde_json::json!({})),
-        &tmp.path().join("out-a"),
-    );
+    let a = archive_fake(tmp.path(), "a", serde_json::json!({}));
     // What yt-dlp writes differently on every run, or for every volunteer.
     let volatile = serde_json::json!({
         "epoch": 1800000000, "view_count": 999999, "like_count": 5000, "comment_count": 7,
@@ -26,28 +34,42 @@ fn archive_is_deterministic_and_ignores_volatile_fields() {
         "formats": [{"format_id": "18", "ext": "mp4", "vcodec": "avc1", "acodec": "mp4a",
                      "url": "https://rr9.example/videoplayback?expire=2&sig=ZZZ"}],
     });
-    let b = cli().archive_json(
-        &fake_download(&tmp.path().join("b"), volatile),
-        &tmp.path().join("out-b"),
-    );
+    let b = archive_fake(tmp.path(), "b", volatile);
     assert_eq!(a["record"], b["record"]);
     assert_eq!(a["directory"], b["directory"]);
     assert_eq!(
         std::fs::read(tmp.path().join("out-a/youtube-vid.record.cbor")).unwrap(),
         std::fs::read(tmp.path().join("out-b/youtube-vid.record.cbor")).unwrap()
     );
-    // The video CID is the file's own.
-    let added = ingest(&["add", "-Q", tmp.path().join("a/vid.mp4").to_str().unwrap()]);
-    assert_eq!(a["video"], stdout(&added).trim());
-    // A stable field does change it: the comparison above can fail.
-    let c = cli().archive_json(
-        &fake_download(
-            &tmp.path().join("c"),
-            serde_json::json!({"title": "Another title"}),
-        ),
-        &tmp.path().join("out-c"),
+}
+
+/// A stable field does change the record: the comparison of
+/// `archive_is_deterministic_and_ignores_volatile_fields` can fail.
+#[test]
+fn a_stable_field_changes_the_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = archive_fake(tmp.path(), "a", serde_json::json!({}));
+    let c = archive_fake(
+        tmp.path(),
+        "c",
+        serde_json::json!({"title": "Another title"}),
     );
     assert_ne!(a["record"], c["record"]);
+}
+
+/// The video CID is the file's own.
+#[test]
+fn the_video_cid_is_the_one_add_gives() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = archive_fake(tmp.path(), "a", serde_json::json!({}));
+    let added = ingest(&["add", "-Q", tmp.path().join("a/vid.mp4").to_str().unwrap()]);
+    assert_eq!(a["video"], stdout(&added).trim());
+}
+
+#[test]
+fn a_download_gives_a_thumbnail_a_video_a_car_and_a_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = archive_fake(tmp.path(), "a", serde_json::json!({}));
     let roles: Vec<_> = a["files"]
         .as_array()
         .unwrap()

@@ -2,20 +2,44 @@
 
 use crate::common::{cli, entries, ingest, stderr, stdout};
 
+/// `tmp/NAME` as a string.
+fn at(tmp: &std::path::Path, name: &str) -> String {
+    tmp.join(name).to_str().unwrap().to_owned()
+}
+
+/// Six records of youtube and three of vimeo archived in `tmp`, merged in one step into
+/// `tmp/all.car`: the records' paths, the catalogue's root and the merge's summary.
+fn nine_merged(tmp: &std::path::Path) -> (Vec<String>, String, serde_json::Value) {
+    let mut records = cli().archive_many(tmp, "youtube", 6, "first");
+    records.extend(cli().archive_many(tmp, "vimeo", 3, "first"));
+    let paths: Vec<String> = records
+        .iter()
+        .map(|p| p.to_str().unwrap().to_owned())
+        .collect();
+    let args: Vec<&str> = paths.iter().map(String::as_str).collect();
+    let (all, summary) = cli().merge_root(&[&args[..], &["--out", &at(tmp, "all.car")]].concat());
+    (paths, all, summary)
+}
+
 #[test]
-fn merge_is_order_independent_and_incremental() {
+fn merge_is_order_independent() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut records = cli().archive_many(tmp.path(), "youtube", 6, "first");
-    records.extend(cli().archive_many(tmp.path(), "vimeo", 3, "first"));
-    let paths: Vec<&str> = records.iter().map(|p| p.to_str().unwrap()).collect();
-    let cat = |name: &str| tmp.path().join(name).to_str().unwrap().to_owned();
-    let (all, summary) = cli().merge_root(&[&paths[..], &["--out", &cat("all.car")]].concat());
+    let (paths, all, summary) = nine_merged(tmp.path());
+    let cat = |name: &str| at(tmp.path(), name);
     assert_eq!(summary["added"], 9);
-    let mut reversed = paths.clone();
+    let mut reversed: Vec<&str> = paths.iter().map(String::as_str).collect();
     reversed.reverse();
     let (again, _) = cli().merge_root(&[&reversed[..], &["--out", &cat("rev.car")]].concat());
     assert_eq!(again, all);
-    // In two steps: the base, then the rest.
+}
+
+/// In two steps: the base, then the rest.
+#[test]
+fn merge_is_incremental() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (paths, all, _) = nine_merged(tmp.path());
+    let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+    let cat = |name: &str| at(tmp.path(), name);
     let (step1, _) = cli().merge_root(&[&paths[..4], &["--out", &cat("s1.car")]].concat());
     assert_ne!(step1, all);
     let (step2, summary) = cli().merge_root(
@@ -30,7 +54,14 @@ fn merge_is_order_independent_and_incremental() {
     // The stepwise CAR holds the whole catalogue: every video listed.
     let ls = ingest(&["ls", &cat("s2.car")]);
     assert_eq!(stdout(&ls).lines().count(), 9);
-    // Merging the same records again changes nothing.
+}
+
+#[test]
+fn merging_the_same_records_again_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (paths, all, _) = nine_merged(tmp.path());
+    let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+    let cat = |name: &str| at(tmp.path(), name);
     let (same, summary) = cli().merge_root(
         &[
             &paths[..],
@@ -41,8 +72,14 @@ fn merge_is_order_independent_and_incremental() {
     assert_eq!(same, all);
     assert_eq!(summary["added"], 0);
     assert_eq!(summary["unchanged"], 9);
+}
 
-    // todo: what is missing, split between volunteers without overlap.
+/// todo: what is missing, split between volunteers without overlap.
+#[test]
+fn todo_lists_what_is_missing_in_disjoint_shares() {
+    let tmp = tempfile::tempdir().unwrap();
+    nine_merged(tmp.path());
+    let cat = |name: &str| at(tmp.path(), name);
     let ids = tmp.path().join("ids.txt");
     let list: String = (0..40).map(|i| format!("youtube v{i}\n")).collect();
     std::fs::write(&ids, list).unwrap();
@@ -71,7 +108,13 @@ fn merge_is_order_independent_and_incremental() {
     let mut want: Vec<String> = todo.lines().map(str::to_owned).collect();
     want.sort();
     assert_eq!(shares, want, "the shares are disjoint and cover everything");
-    let export = stdout(&ingest(&["export-archive", &cat("all.car")]));
+}
+
+#[test]
+fn export_archive_lists_every_video() {
+    let tmp = tempfile::tempdir().unwrap();
+    nine_merged(tmp.path());
+    let export = stdout(&ingest(&["export-archive", &at(tmp.path(), "all.car")]));
     assert!(export.lines().any(|l| l == "vimeo v2"));
     assert_eq!(export.lines().count(), 9);
 }
@@ -170,14 +213,14 @@ fn ingest_bounded(args: &[&str]) -> std::process::Output {
         .expect("timeout runs")
 }
 
-/// `merge DIR` walks directories without following links, each file once; a record input is
-/// read only from a regular file and at most its limit: a link to `/dev/zero` or a FIFO is
-/// rejected at once, named, never read without end or waited on.
-#[test]
-fn merge_walks_without_following_links_and_reads_records_with_a_bound() {
-    let tmp = tempfile::tempdir().unwrap();
-    cli().archive_many(tmp.path(), "youtube", 2, "t");
-    let dir = tmp.path().join("records");
+/// Two records archived in `tmp`, in `tmp/records` beside links (`again` → `.`, `loop` → the
+/// directory, `zero.record.cbor` → `/dev/zero`) and a FIFO `fifo.record.cbor`: the directory,
+/// the link to `/dev/zero` and the FIFO.
+fn records_beside_links(
+    tmp: &std::path::Path,
+) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    cli().archive_many(tmp, "youtube", 2, "t");
+    let dir = tmp.join("records");
     std::os::unix::fs::symlink(".", dir.join("again")).unwrap();
     std::os::unix::fs::symlink(&dir, dir.join("loop")).unwrap();
     std::os::unix::fs::symlink("/dev/zero", dir.join("zero.record.cbor")).unwrap();
@@ -187,6 +230,16 @@ fn merge_walks_without_following_links_and_reads_records_with_a_bound() {
         .status()
         .unwrap();
     assert!(made.success());
+    let zero = dir.join("zero.record.cbor");
+    (dir, zero, fifo)
+}
+
+/// `merge DIR` walks directories without following links, each file once, and reads no
+/// record from what is not a regular file.
+#[test]
+fn merge_walks_a_directory_without_following_links() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, _, _) = records_beside_links(tmp.path());
     let out = tmp.path().join("cat.car");
     let run = ingest_bounded(&[
         "merge",
@@ -202,9 +255,15 @@ fn merge_walks_without_following_links_and_reads_records_with_a_bound() {
     assert_eq!(summary["added"], 2, "{summary}");
     assert_eq!(summary["unchanged"], 2, "{summary}");
     assert_eq!(summary["rejected"], serde_json::json!([]));
+}
 
-    // Named on the command line, they are rejected, each with its reason.
-    let zero = dir.join("zero.record.cbor");
+/// Named on the command line, a link to `/dev/zero` and a FIFO are rejected, each with its
+/// reason, never read without end or waited on.
+#[test]
+fn merge_rejects_a_named_record_that_is_not_a_regular_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, zero, fifo) = records_beside_links(tmp.path());
+    let out = tmp.path().join("cat.car");
     let run = ingest_bounded(&[
         "merge",
         "--json",
@@ -225,6 +284,13 @@ fn merge_walks_without_following_links_and_reads_records_with_a_bound() {
         rejected.contains("fifo.record.cbor: not a regular file"),
         "{rejected}"
     );
+}
+
+/// `record show` of a link to `/dev/zero` or of a FIFO fails at once, naming why.
+#[test]
+fn record_show_refuses_what_is_not_a_regular_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, zero, fifo) = records_beside_links(tmp.path());
     for what in [&zero, &fifo] {
         let run = ingest_bounded(&["record", "show", what.to_str().unwrap()]);
         assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));

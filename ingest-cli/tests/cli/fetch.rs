@@ -153,21 +153,26 @@ fn a_connection_dropped_several_times_resumes_each_time() {
         .all(|s| s.if_range.as_deref() == Some("\"v1\"")));
 }
 
+/// The idle timeout bounds a silence, not the whole transfer (0.45 s here).
 #[test]
-fn a_slow_body_and_an_idle_connection() {
+fn a_slow_body_is_not_an_idle_connection() {
     let a = video_a();
     let slow = Answer {
         rate: Some(4_000_000),
         ..Answer::default()
     };
-    // The idle timeout bounds a silence, not the whole transfer (0.45 s here).
     let line = fetch_ok(
         &serve(Resource::new(a.bytes.clone()).answers([slow])).url("/v/42.mp4"),
         &a,
         &["--idle-timeout", "300ms"],
     );
     assert_eq!(line["http"]["requests"], 1);
-    // A connection that goes silent is given up after --idle-timeout and resumed.
+}
+
+/// A connection that goes silent is given up after --idle-timeout and resumed.
+#[test]
+fn an_idle_connection_is_given_up_and_resumed() {
+    let a = video_a();
     let silent = Answer {
         cut_after: Some(400_000),
         stall: Some(Duration::from_secs(20)),
@@ -272,16 +277,28 @@ fn an_etag_that_changes_between_attempts_is_never_spliced() {
     }
 }
 
-#[test]
-fn redirects_are_followed_and_bounded() {
-    let a = video_a();
+/// The server of video A at `/v/42.mp4`, redirected to from `/r1` through `/r2` (relative)
+/// and `/r3` (absolute).
+fn three_redirects(a: &Video) -> Server {
     let server = serve(Resource::new(a.bytes.clone()));
     server.put("/r1", Resource::redirect("/r2"));
     server.put("/r2", Resource::redirect(&server.url("/r3")));
     server.put("/r3", Resource::redirect("/v/42.mp4"));
+    server
+}
+
+#[test]
+fn redirects_are_followed() {
+    let a = video_a();
+    let server = three_redirects(&a);
     let line = fetch_ok(&server.url("/r1"), &a, &[]);
     assert_eq!(line["http"]["final_url"], server.url("/v/42.mp4"));
+}
 
+#[test]
+fn redirects_are_bounded() {
+    let a = video_a();
+    let server = three_redirects(&a);
     let out = tempfile::tempdir().unwrap();
     let url = server.url("/r1");
     let run = fetch(
@@ -302,7 +319,14 @@ fn redirects_are_followed_and_bounded() {
         "{}",
         stderr(&run)
     );
+    assert_eq!(entries(out.path()), Vec::<String>::new(), "nothing is left");
+}
 
+#[test]
+fn a_redirect_loop_is_named() {
+    let a = video_a();
+    let server = serve(Resource::new(a.bytes.clone()));
+    let out = tempfile::tempdir().unwrap();
     server.put("/loop1", Resource::redirect("/loop2"));
     server.put("/loop2", Resource::redirect("/loop1"));
     let url = server.url("/loop1");
@@ -314,7 +338,7 @@ fn redirects_are_followed_and_bounded() {
 }
 
 #[test]
-fn not_found_and_too_large_fail_at_once_naming_the_url() {
+fn not_found_fails_at_once_naming_the_url() {
     let a = video_a();
     let server = serve(Resource::new(a.bytes.clone()));
     let out = tempfile::tempdir().unwrap();
@@ -324,7 +348,14 @@ fn not_found_and_too_large_fail_at_once_naming_the_url() {
     let err = stderr(&run);
     assert!(err.contains(&url) && err.contains("404"), "{err}");
     assert_eq!(server.seen().len(), 1, "a 404 is not retried");
+    assert_eq!(entries(out.path()), Vec::<String>::new(), "nothing is left");
+}
 
+#[test]
+fn too_large_fails_at_once_naming_the_url() {
+    let a = video_a();
+    let server = serve(Resource::new(a.bytes.clone()));
+    let out = tempfile::tempdir().unwrap();
     let url = server.url("/v/42.mp4");
     let run = fetch(out.path(), &[&url, "--site", "example", "--max-size", "1M"]);
     assert_eq!(run.status.code(), Some(1));
@@ -393,9 +424,10 @@ fn a_killed_download_resumes_and_nothing_appears_under_a_final_name_before_it_is
     assert!(!out.path().join("example-42.part.json").exists());
 }
 
-#[test]
-fn a_list_with_jobs_and_per_host_politeness() {
-    let (a, b) = (video_a(), video_b());
+/// A server of video A at `/a/1.mp4` and `/a/3.mp4` and video B at `/b/2.mp4`, each at 4 MB/s,
+/// and a directory holding `list.txt`: the three and `/gone.mp4` (not served), B as
+/// `other two`. The outputs go to `out` in the directory.
+fn a_list(a: &Video, b: &Video) -> (Server, tempfile::TempDir) {
     let server = Server::start().unwrap();
     let slow = || Answer {
         rate: Some(4_000_000),
@@ -405,9 +437,8 @@ fn a_list_with_jobs_and_per_host_politeness() {
     server.put("/b/2.mp4", Resource::new(b.bytes.clone()).answers([slow()]));
     server.put("/a/3.mp4", Resource::new(a.bytes.clone()).answers([slow()]));
     let dir = tempfile::tempdir().unwrap();
-    let list = dir.path().join("list.txt");
     std::fs::write(
-        &list,
+        dir.path().join("list.txt"),
         format!(
             "# videos\n{}\n\n{} other two\n{}\n{}\n",
             server.url("/a/1.mp4"),
@@ -417,6 +448,14 @@ fn a_list_with_jobs_and_per_host_politeness() {
         ),
     )
     .unwrap();
+    (server, dir)
+}
+
+#[test]
+fn a_list_with_jobs_and_per_host_politeness() {
+    let (a, b) = (video_a(), video_b());
+    let (server, dir) = a_list(&a, &b);
+    let list = dir.path().join("list.txt");
     let out = dir.path().join("out");
     let args = ["--input", list.to_str().unwrap(), "--site", "example"];
     let run = fetch(
@@ -437,16 +476,33 @@ fn a_list_with_jobs_and_per_host_politeness() {
     );
     assert_eq!(got[2]["video"], b.cid.as_str());
     assert!(got[3]["error"].as_str().unwrap().contains("404"));
+}
 
-    // A second run skips what is archived.
+/// A second run skips what is archived.
+#[test]
+fn a_second_run_of_a_list_skips_what_is_archived() {
+    let (a, b) = (video_a(), video_b());
+    let (_server, dir) = a_list(&a, &b);
+    let list = dir.path().join("list.txt");
+    let out = dir.path().join("out");
+    let args = ["--input", list.to_str().unwrap(), "--site", "example"];
+    fetch(&out, &args);
     let run = fetch(&out, &args);
     let status: Vec<_> = json_lines(&run)
         .iter()
         .map(|l| l["status"].clone())
         .collect();
     assert_eq!(status.iter().filter(|s| *s == "exists").count(), 3);
+}
 
-    // A bad list line is named before anything starts.
+/// A bad list line is named before anything starts.
+#[test]
+fn a_bad_list_line_is_named() {
+    let (a, b) = (video_a(), video_b());
+    let (server, dir) = a_list(&a, &b);
+    let list = dir.path().join("list.txt");
+    let out = dir.path().join("out");
+    let args = ["--input", list.to_str().unwrap(), "--site", "example"];
     std::fs::write(
         &list,
         format!(
