@@ -414,12 +414,10 @@ fn a_pinning_service_is_asked_once_with_name_origins_and_meta() {
     assert_eq!(pins.len(), 1, "no second pin of the same CID");
 }
 
-/// A pin the service fails is reported with the service's reason, and the push fails; with
-/// --no-wait a queued pin is left queued; a wrong token is refused, naming the service and
-/// never printing the token.
+/// A pin the service fails is reported with the service's reason, and the push fails.
 #[test]
-#[ignore = "starts an IPFS node: run through tests/netns.sh (tests/run.sh does)"]
-fn pinning_failures_no_wait_and_wrong_tokens() {
+#[ignore = "starts a pinning service: run through tests/netns.sh (tests/run.sh does)"]
+fn a_pin_the_service_fails_fails_the_push_with_its_reason() {
     let tmp = tempfile::tempdir().unwrap();
     let service = PinningMock::start(&tmp.path().join("service"), "right-token");
     let failing = archive(tmp.path(), "failed-site", "one", 1_000, &[]);
@@ -443,7 +441,14 @@ fn pinning_failures_no_wait_and_wrong_tokens() {
         error.contains("failed") && error.contains(&service.url),
         "{error}"
     );
+}
 
+/// With --no-wait a queued pin is left queued.
+#[test]
+#[ignore = "starts a pinning service: run through tests/netns.sh (tests/run.sh does)"]
+fn no_wait_leaves_a_queued_pin_queued() {
+    let tmp = tempfile::tempdir().unwrap();
+    let service = PinningMock::start(&tmp.path().join("service"), "right-token");
     let queued = archive(tmp.path(), "site", "queued", 1_000, &[]);
     let o = run(&[
         "push",
@@ -459,7 +464,15 @@ fn pinning_failures_no_wait_and_wrong_tokens() {
     let line = &json_lines(&o)[0];
     assert_eq!(line["status"], "requested", "{line}");
     assert_eq!(line["remote"]["status"], "queued", "{line}");
+}
 
+/// A wrong token is refused, naming the service and never printing the token.
+#[test]
+#[ignore = "starts a pinning service: run through tests/netns.sh (tests/run.sh does)"]
+fn a_wrong_token_is_refused_naming_the_service_not_the_token() {
+    let tmp = tempfile::tempdir().unwrap();
+    let service = PinningMock::start(&tmp.path().join("service"), "right-token");
+    let queued = archive(tmp.path(), "site", "queued", 1_000, &[]);
     let o = run(&[
         "push",
         s(&queued.record()),
