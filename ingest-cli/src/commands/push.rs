@@ -2,7 +2,7 @@
 //! `ingest publish`: a catalogue pushed, then named with IPNS.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -28,7 +28,8 @@ pub struct TargetArgs {
     #[arg(long, value_name = "URL")]
     pub api: Option<String>,
     /// Credentials for the RPC API, as kubo's API.Authorizations: basic:USER:PASSWORD or
-    /// bearer:TOKEN.
+    /// bearer:TOKEN. Prefer $INGEST_API_AUTH or --api-auth-file: every local user can read a
+    /// command line.
     #[arg(
         long,
         value_name = "SPEC",
@@ -36,12 +37,16 @@ pub struct TargetArgs {
         hide_env_values = true
     )]
     pub api_auth: Option<String>,
+    /// A file holding the RPC API's credentials (its first line).
+    #[arg(long, value_name = "FILE", conflicts_with = "api_auth")]
+    pub api_auth_file: Option<PathBuf>,
     /// A remote pinning service (IPFS Pinning Service API endpoint, such as
     /// `https://api.example/psa`): asked to pin each root. Alone, only the service is asked; with
     /// --api too, the node is pushed to first and its addresses are the pin's origins.
     #[arg(long, value_name = "URL")]
     pub pin_service: Option<String>,
-    /// The pinning service's access token.
+    /// The pinning service's access token. Prefer $INGEST_PIN_TOKEN or --pin-token-file: every
+    /// local user can read a command line.
     #[arg(
         long,
         value_name = "TOKEN",
@@ -49,6 +54,9 @@ pub struct TargetArgs {
         hide_env_values = true
     )]
     pub pin_token: Option<String>,
+    /// A file holding the pinning service's access token (its first line).
+    #[arg(long, value_name = "FILE", conflicts_with = "pin_token")]
+    pub pin_token_file: Option<PathBuf>,
     /// Return once the service queued a pin, without waiting for `pinned`.
     #[arg(long)]
     pub no_wait: bool,
@@ -65,16 +73,50 @@ pub struct TargetArgs {
     pub connect_timeout: Duration,
 }
 
+/// A secret from its file (the first line, at most 64 KiB), or from the flag or its variable;
+/// a secret given on the command line itself gets a warning.
+fn secret(
+    value: Option<&str>,
+    file: Option<&Path>,
+    flag: &str,
+    variable: &str,
+) -> anyhow::Result<Option<String>> {
+    if let Some(file) = file {
+        let bytes = ingest_core::io::read_small_file(file, 64 * 1024)
+            .with_context(|| format!("cannot read --{flag}-file {}", file.display()))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| anyhow::anyhow!("--{flag}-file {}: not UTF-8", file.display()))?;
+        let first = text.lines().next().unwrap_or("").trim().to_owned();
+        anyhow::ensure!(!first.is_empty(), "--{flag}-file {}: empty", file.display());
+        return Ok(Some(first));
+    }
+    let on_command_line = std::env::args_os().any(|a| {
+        let a = a.to_string_lossy();
+        a == format!("--{flag}") || a.starts_with(&format!("--{flag}="))
+    });
+    if value.is_some() && on_command_line {
+        eprintln!(
+            "ingest: warning: --{flag} on the command line can be read by every local user while ingest runs; use ${variable} or --{flag}-file"
+        );
+    }
+    Ok(value.map(str::to_owned))
+}
+
 impl TargetArgs {
     /// The RPC credentials, parsed here rather than by clap, whose error would print them.
     fn auth(&self) -> anyhow::Result<Option<Auth>> {
-        self.api_auth
-            .as_deref()
-            .map(|spec| {
-                spec.parse::<Auth>()
-                    .map_err(|reason| anyhow::anyhow!("invalid --api-auth (not shown): {reason}"))
-            })
-            .transpose()
+        secret(
+            self.api_auth.as_deref(),
+            self.api_auth_file.as_deref(),
+            "api-auth",
+            "INGEST_API_AUTH",
+        )?
+        .as_deref()
+        .map(|spec| {
+            spec.parse::<Auth>()
+                .map_err(|reason| anyhow::anyhow!("invalid --api-auth (not shown): {reason}"))
+        })
+        .transpose()
     }
 
     fn rpc_options(&self) -> anyhow::Result<RpcOptions> {
@@ -100,8 +142,14 @@ impl TargetArgs {
         let Some(url) = &self.pin_service else {
             return Ok(None);
         };
-        let token = self.pin_token.as_deref().with_context(|| {
-            format!("{url}: the pinning service needs an access token (--pin-token or $INGEST_PIN_TOKEN)")
+        let token = secret(
+            self.pin_token.as_deref(),
+            self.pin_token_file.as_deref(),
+            "pin-token",
+            "INGEST_PIN_TOKEN",
+        )?
+        .with_context(|| {
+            format!("{url}: the pinning service needs an access token ($INGEST_PIN_TOKEN, --pin-token-file or --pin-token)")
         })?;
         let options = PinningOptions {
             connect_timeout: self.connect_timeout,

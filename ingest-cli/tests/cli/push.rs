@@ -295,3 +295,69 @@ fn two_cars_under_one_pin_name_are_refused() {
         stderr(&run)
     );
 }
+
+/// A secret on the command line gets a warning (any local user can read it); from the
+/// environment or a file it does not, and it is never printed.
+#[test]
+fn secrets_come_from_the_environment_or_a_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let service = format!("http://127.0.0.1:{}/psa", closed_port());
+    let warned =
+        |run: &std::process::Output| stderr(run).contains("can be read by every local user");
+    let run = ingest(&[
+        "push",
+        tmp.path().to_str().unwrap(),
+        "--pin-service",
+        &service,
+        "--pin-token",
+        "s3cret",
+    ]);
+    assert!(warned(&run), "{}", stderr(&run));
+    assert!(!stderr(&run).contains("s3cret"), "{}", stderr(&run));
+
+    let file = tmp.path().join("token");
+    std::fs::write(&file, "s3cret\n").unwrap();
+    let run = ingest(&[
+        "push",
+        tmp.path().to_str().unwrap(),
+        "--pin-service",
+        &service,
+        "--pin-token-file",
+        file.to_str().unwrap(),
+    ]);
+    assert!(!warned(&run), "{}", stderr(&run));
+    assert!(
+        !stderr(&run).contains("needs an access token"),
+        "{}",
+        stderr(&run)
+    );
+    assert!(!stderr(&run).contains("s3cret"), "{}", stderr(&run));
+
+    let run = crate::common::cli()
+        .command()
+        .args([
+            "push",
+            tmp.path().to_str().unwrap(),
+            "--pin-service",
+            &service,
+        ])
+        .env("INGEST_PIN_TOKEN", "s3cret")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!warned(&run), "{}", stderr(&run));
+    assert!(
+        !stderr(&run).contains("needs an access token"),
+        "{}",
+        stderr(&run)
+    );
+
+    let run = ingest(&[
+        "push",
+        tmp.path().to_str().unwrap(),
+        "--api-auth",
+        "bearer:s3cret",
+    ]);
+    assert!(warned(&run), "{}", stderr(&run));
+    assert!(!stderr(&run).contains("s3cret"), "{}", stderr(&run));
+}
