@@ -1026,3 +1026,23 @@ fn a_list_of_record_cids_is_a_regular_file_or_standard_input_with_bounded_lines(
     assert!(all.contains("over 4096 bytes"), "{all}");
     assert!(all.len() < 10_000, "{} bytes", all.len());
 }
+
+#[test]
+fn a_gateway_url_with_a_password_is_refused_without_printing_it() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = ingest(&[
+        "ls",
+        "/ipfs/bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy",
+        "--gateway",
+        "http://user:s3cret@127.0.0.1:1/",
+        "--cache",
+        cache.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("127.0.0.1:1") && err.contains("not shown"),
+        "{err}"
+    );
+    assert!(!err.contains("s3cret") && !err.contains("user:"), "{err}");
+}

@@ -190,6 +190,13 @@ pub enum OpenSourceError {
     /// The text is neither a file nor a content path.
     #[error("{0}: no such file, and not a CID, /ipfs/ or /ipns/ path either")]
     NotASource(String),
+    /// A gateway's URL carries credentials: they would be printed with the URL, and a
+    /// trustless gateway needs none.
+    #[error("gateway {url}: a URL with a user name or password (not shown) would print them in messages; a trustless gateway needs none")]
+    Credentials {
+        /// The URL, credentials removed.
+        url: String,
+    },
     /// No cache directory could be found.
     #[error("no cache directory: set --cache, $XDG_CACHE_HOME or $HOME")]
     NoCacheDir,
@@ -237,6 +244,15 @@ impl SourceConfig {
             endpoints.push(Endpoint::Node(node));
         }
         for url in self.gateways.iter().filter(|u| !u.trim().is_empty()) {
+            if let Ok(mut parsed) = reqwest::Url::parse(url.trim()) {
+                if !parsed.username().is_empty() || parsed.password().is_some() {
+                    let _ = parsed.set_username("");
+                    let _ = parsed.set_password(None);
+                    return Err(OpenSourceError::Credentials {
+                        url: parsed.to_string(),
+                    });
+                }
+            }
             let gateway = Gateway::new(url.trim(), options.clone())
                 .map_err(|e| SourceError::Gateway(Box::new(e)))?;
             endpoints.push(Endpoint::Gateway(gateway));
