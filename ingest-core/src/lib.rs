@@ -65,6 +65,7 @@ mod http;
 pub mod io;
 #[cfg(feature = "http")]
 pub mod ipfs;
+mod protobuf;
 pub mod site;
 pub mod unixfs;
 

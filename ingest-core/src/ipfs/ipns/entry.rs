@@ -1,118 +1,62 @@
 //! The `IpnsEntry` protobuf: the record as it travels, read field by field.
 
 use super::IpnsError;
+use crate::protobuf::{self, Field};
 
-// ---------------------------------------------------------------------------------------------
-// Protobuf: a reader of the wire format, enough for `IpnsEntry` and `PublicKey`.
-
-/// A protobuf field's payload.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Wire<'a> {
-    /// Wire type 0.
-    Varint(u64),
-    /// Wire type 2.
-    Bytes(&'a [u8]),
-    /// Wire types 1 and 5 (fixed 64 and 32 bits): no field read here has them.
-    Fixed,
-}
-
-/// Reads protobuf fields one after the other from a bounded slice.
-pub(super) struct PbReader<'a> {
-    bytes: &'a [u8],
-    pos: usize,
+/// The fields of one protobuf message of a record (`IpnsEntry`, or the `PublicKey` in it or in
+/// the name), read by the crate's one protobuf reader; its errors become
+/// [`IpnsError::Protobuf`] naming the message.
+pub(super) struct Message<'a> {
+    reader: protobuf::Reader<'a>,
     message: &'static str,
 }
 
-impl<'a> PbReader<'a> {
+impl<'a> Message<'a> {
+    /// The message `message` (`record`, `public key`) in `bytes`.
     pub(super) fn new(bytes: &'a [u8], message: &'static str) -> Self {
-        PbReader {
-            bytes,
-            pos: 0,
+        Message {
+            reader: protobuf::Reader::new(bytes),
             message,
         }
     }
 
-    fn error(&self, field: Option<u64>, reason: &'static str) -> IpnsError {
+    fn error(&self, field: Option<u64>, offset: usize, reason: &'static str) -> IpnsError {
         IpnsError::Protobuf {
             message: self.message,
             field,
-            offset: self.pos,
+            offset,
             reason,
         }
     }
 
-    /// A base-128 varint of at most 10 bytes that fits in 64 bits.
-    fn varint(&mut self, field: Option<u64>) -> Result<u64, IpnsError> {
-        let mut value = 0u64;
-        for i in 0..10 {
-            let Some(&byte) = self.bytes.get(self.pos) else {
-                return Err(self.error(field, "truncated varint"));
-            };
-            self.pos += 1;
-            let bits = u64::from(byte & 0x7f);
-            // The tenth byte holds bit 63 only.
-            if i == 9 && bits > 1 {
-                return Err(self.error(field, "varint over 64 bits"));
-            }
-            value |= bits << (7 * i);
-            if byte & 0x80 == 0 {
-                return Ok(value);
-            }
-        }
-        Err(self.error(field, "varint over 10 bytes"))
-    }
-
-    fn take(&mut self, len: u64, field: Option<u64>) -> Result<&'a [u8], IpnsError> {
-        let left = self.bytes.len() - self.pos;
-        let len = usize::try_from(len)
-            .ok()
-            .filter(|&len| len <= left)
-            .ok_or_else(|| self.error(field, "length past the end"))?;
-        let taken = &self.bytes[self.pos..self.pos + len];
-        self.pos += len;
-        Ok(taken)
-    }
-
     /// The next field: its number and payload, or `None` at the end.
-    pub(super) fn next(&mut self) -> Result<Option<(u64, Wire<'a>)>, IpnsError> {
-        if self.pos == self.bytes.len() {
-            return Ok(None);
-        }
-        let tag = self.varint(None)?;
-        let field = tag >> 3;
-        if field == 0 || field > u64::from(u32::MAX >> 3) {
-            return Err(self.error(Some(field), "field number out of range"));
-        }
-        let wire = match tag & 7 {
-            0 => Wire::Varint(self.varint(Some(field))?),
-            1 => {
-                self.take(8, Some(field))?;
-                Wire::Fixed
-            }
-            2 => {
-                let len = self.varint(Some(field))?;
-                Wire::Bytes(self.take(len, Some(field))?)
-            }
-            5 => {
-                self.take(4, Some(field))?;
-                Wire::Fixed
-            }
-            _ => return Err(self.error(Some(field), "unsupported wire type (groups)")),
-        };
-        Ok(Some((field, wire)))
+    pub(super) fn next(&mut self) -> Result<Option<(u64, Field<'a>)>, IpnsError> {
+        self.reader
+            .next_field()
+            .map_err(|e| self.error(e.field, e.offset, e.what.reason()))
     }
 
-    pub(super) fn bytes_of(&self, field: u64, wire: Wire<'a>) -> Result<&'a [u8], IpnsError> {
-        match wire {
-            Wire::Bytes(bytes) => Ok(bytes),
-            _ => Err(self.error(Some(field), "expected bytes (wire type 2)")),
+    /// The bytes of field `field` just read, or an error if it is not length-delimited.
+    pub(super) fn bytes_of(&self, field: u64, payload: Field<'a>) -> Result<&'a [u8], IpnsError> {
+        match payload {
+            Field::Bytes(bytes) => Ok(bytes),
+            _ => Err(self.error(
+                Some(field),
+                self.reader.offset(),
+                "expected bytes (wire type 2)",
+            )),
         }
     }
 
-    pub(super) fn varint_of(&self, field: u64, wire: Wire<'a>) -> Result<u64, IpnsError> {
-        match wire {
-            Wire::Varint(value) => Ok(value),
-            _ => Err(self.error(Some(field), "expected a varint (wire type 0)")),
+    /// The varint of field `field` just read, or an error if it is not one.
+    pub(super) fn varint_of(&self, field: u64, payload: Field<'a>) -> Result<u64, IpnsError> {
+        match payload {
+            Field::Varint(value) => Ok(value),
+            _ => Err(self.error(
+                Some(field),
+                self.reader.offset(),
+                "expected a varint (wire type 0)",
+            )),
         }
     }
 }
@@ -143,18 +87,18 @@ pub(super) struct Entry<'a> {
 impl<'a> Entry<'a> {
     pub(super) fn parse(bytes: &'a [u8]) -> Result<Self, IpnsError> {
         let mut entry = Entry::default();
-        let mut reader = PbReader::new(bytes, "record");
-        while let Some((field, wire)) = reader.next()? {
+        let mut reader = Message::new(bytes, "record");
+        while let Some((field, payload)) = reader.next()? {
             match field {
-                1 => entry.value = Some(reader.bytes_of(field, wire)?),
-                2 => entry.signature_v1 = Some(reader.bytes_of(field, wire)?),
-                3 => entry.validity_type = Some(reader.varint_of(field, wire)?),
-                4 => entry.validity = Some(reader.bytes_of(field, wire)?),
-                5 => entry.sequence = Some(reader.varint_of(field, wire)?),
-                6 => entry.ttl = Some(reader.varint_of(field, wire)?),
-                7 => entry.pub_key = Some(reader.bytes_of(field, wire)?),
-                8 => entry.signature_v2 = Some(reader.bytes_of(field, wire)?),
-                9 => entry.data = Some(reader.bytes_of(field, wire)?),
+                1 => entry.value = Some(reader.bytes_of(field, payload)?),
+                2 => entry.signature_v1 = Some(reader.bytes_of(field, payload)?),
+                3 => entry.validity_type = Some(reader.varint_of(field, payload)?),
+                4 => entry.validity = Some(reader.bytes_of(field, payload)?),
+                5 => entry.sequence = Some(reader.varint_of(field, payload)?),
+                6 => entry.ttl = Some(reader.varint_of(field, payload)?),
+                7 => entry.pub_key = Some(reader.bytes_of(field, payload)?),
+                8 => entry.signature_v2 = Some(reader.bytes_of(field, payload)?),
+                9 => entry.data = Some(reader.bytes_of(field, payload)?),
                 _ => {} // unknown: skipped, as protobuf says
             }
         }

@@ -4,7 +4,7 @@
 use sha2::{Digest, Sha256};
 
 use super::der::{rsa_modulus_bits, rsa_public_key};
-use super::entry::PbReader;
+use super::entry::Message;
 use super::name::IDENTITY;
 use super::{IpnsError, IpnsName};
 
@@ -70,12 +70,12 @@ pub(super) fn public_key<'a>(
 
 /// Reads a libp2p `PublicKey` protobuf.
 fn decode_public_key(encoded: &[u8]) -> Result<PublicKey<'_>, IpnsError> {
-    let mut reader = PbReader::new(encoded, "public key");
+    let mut reader = Message::new(encoded, "public key");
     let (mut key_type, mut data) = (None, None);
-    while let Some((field, wire)) = reader.next()? {
+    while let Some((field, payload)) = reader.next()? {
         match field {
-            1 => key_type = Some(reader.varint_of(field, wire)?),
-            2 => data = Some(reader.bytes_of(field, wire)?),
+            1 => key_type = Some(reader.varint_of(field, payload)?),
+            2 => data = Some(reader.bytes_of(field, payload)?),
             _ => {}
         }
     }
