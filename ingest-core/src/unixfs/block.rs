@@ -20,6 +20,7 @@ use cid::Cid;
 use multihash::Multihash;
 use sha2::{Digest, Sha256};
 
+use crate::protobuf::{self, Field, Reader};
 use crate::unixfs::profile::CidVersion;
 
 /// Multicodec of dag-pb blocks.
@@ -343,52 +344,9 @@ pub(crate) struct PbDir {
 #[error("{0}")]
 pub(crate) struct PbError(pub(crate) &'static str);
 
-struct Reader<'a> {
-    bytes: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn varint(&mut self) -> Result<u64, PbError> {
-        let mut v = 0u64;
-        for i in 0..10 {
-            let (&b, rest) = self
-                .bytes
-                .split_first()
-                .ok_or(PbError("truncated varint"))?;
-            self.bytes = rest;
-            v |= u64::from(b & 0x7f) << (7 * i);
-            if b & 0x80 == 0 {
-                return Ok(v);
-            }
-        }
-        Err(PbError("varint too long"))
-    }
-
-    fn bytes(&mut self) -> Result<&'a [u8], PbError> {
-        let len = self.varint()?;
-        if len > self.bytes.len() as u64 {
-            return Err(PbError("field runs past the end of the block"));
-        }
-        let (field, rest) = self.bytes.split_at(len as usize);
-        self.bytes = rest;
-        Ok(field)
-    }
-
-    /// The next (field number, wire type), or `None` at the end.
-    fn key(&mut self) -> Result<Option<(u64, u64)>, PbError> {
-        if self.bytes.is_empty() {
-            return Ok(None);
-        }
-        let key = self.varint()?;
-        Ok(Some((key >> 3, key & 7)))
-    }
-
-    fn skip(&mut self, wire: u64) -> Result<(), PbError> {
-        match wire {
-            0 => self.varint().map(drop),
-            2 => self.bytes().map(drop),
-            _ => Err(PbError("unsupported protobuf wire type")),
-        }
+impl From<protobuf::Error> for PbError {
+    fn from(error: protobuf::Error) -> Self {
+        PbError(error.what.reason())
     }
 }
 
@@ -412,30 +370,28 @@ pub(crate) struct PbNode {
 /// Decodes a dag-pb node with UnixFS data from untrusted bytes (a block, so at most 2 MiB;
 /// every length is checked against what is left).
 pub(crate) fn decode_node(block: &[u8]) -> Result<PbNode, PbError> {
-    let mut node = Reader { bytes: block };
+    let mut node = Reader::new(block);
     let mut links = Vec::new();
     let mut data = None;
-    while let Some((field, wire)) = node.key()? {
-        match (field, wire) {
-            (2, 2) => {
-                let mut link = Reader {
-                    bytes: node.bytes()?,
-                };
+    while let Some((field, payload)) = node.next_field()? {
+        match (field, payload) {
+            (2, Field::Bytes(bytes)) => {
+                let mut link = Reader::new(bytes);
                 let (mut cid, mut name, mut dag_size) = (None, String::new(), 0);
-                while let Some((f, w)) = link.key()? {
-                    match (f, w) {
-                        (1, 2) => {
+                while let Some((f, p)) = link.next_field()? {
+                    match (f, p) {
+                        (1, Field::Bytes(hash)) => {
                             cid = Some(
-                                Cid::try_from(link.bytes()?)
+                                Cid::try_from(hash)
                                     .map_err(|_| PbError("link with an invalid CID"))?,
                             )
                         }
-                        (2, 2) => {
-                            name = String::from_utf8(link.bytes()?.to_vec())
+                        (2, Field::Bytes(text)) => {
+                            name = String::from_utf8(text.to_vec())
                                 .map_err(|_| PbError("link name is not UTF-8"))?
                         }
-                        (3, 0) => dag_size = link.varint()?,
-                        (_, w) => link.skip(w)?,
+                        (3, Field::Varint(size)) => dag_size = size,
+                        _ => {} // another field, or the wrong wire type: skipped
                     }
                 }
                 links.push(PbLink {
@@ -444,13 +400,11 @@ pub(crate) fn decode_node(block: &[u8]) -> Result<PbNode, PbError> {
                     dag_size,
                 });
             }
-            (1, 2) => data = Some(node.bytes()?),
-            (_, w) => node.skip(w)?,
+            (1, Field::Bytes(bytes)) => data = Some(bytes),
+            _ => {}
         }
     }
-    let mut unixfs = Reader {
-        bytes: data.ok_or(PbError("node without UnixFS data"))?,
-    };
+    let mut unixfs = Reader::new(data.ok_or(PbError("node without UnixFS data"))?);
     let mut kind = None;
     let mut out = PbNode {
         links,
@@ -460,28 +414,23 @@ pub(crate) fn decode_node(block: &[u8]) -> Result<PbNode, PbError> {
         blocksizes: Vec::new(),
         fanout: 0,
     };
-    while let Some((field, wire)) = unixfs.key()? {
-        match (field, wire) {
-            (1, 0) => {
-                kind = Some(
-                    UnixFsType::from_number(unixfs.varint()?)
-                        .ok_or(PbError("unknown UnixFS type"))?,
-                )
+    while let Some((field, payload)) = unixfs.next_field()? {
+        match (field, payload) {
+            (1, Field::Varint(number)) => {
+                kind = Some(UnixFsType::from_number(number).ok_or(PbError("unknown UnixFS type"))?)
             }
-            (2, 2) => out.data = unixfs.bytes()?.to_vec(),
-            (3, 0) => out.filesize = Some(unixfs.varint()?),
-            (4, 0) => out.blocksizes.push(unixfs.varint()?),
-            (4, 2) => {
+            (2, Field::Bytes(bytes)) => out.data = bytes.to_vec(),
+            (3, Field::Varint(size)) => out.filesize = Some(size),
+            (4, Field::Varint(size)) => out.blocksizes.push(size),
+            (4, Field::Bytes(bytes)) => {
                 // Packed repeated field.
-                let mut packed = Reader {
-                    bytes: unixfs.bytes()?,
-                };
-                while !packed.bytes.is_empty() {
+                let mut packed = Reader::new(bytes);
+                while !packed.is_empty() {
                     out.blocksizes.push(packed.varint()?);
                 }
             }
-            (6, 0) => out.fanout = unixfs.varint()?,
-            (_, w) => unixfs.skip(w)?,
+            (6, Field::Varint(fanout)) => out.fanout = fanout,
+            _ => {}
         }
     }
     out.kind = kind.ok_or(PbError("UnixFS data without a type"))?;
@@ -503,26 +452,26 @@ pub(crate) fn decode_dir(block: &[u8]) -> Result<PbDir, PbError> {
 }
 
 /// The content of a one-block UnixFS file: a raw block is its content; a dag-pb leaf carries it
-/// in its UnixFS `Data` field. `None` for a file of several blocks.
+/// in its UnixFS `Data` field. `None` for a file of several blocks, or a dag-pb block that does
+/// not read (any protobuf error, at a tag or in a field: a partial read is never content).
 pub(crate) fn single_block_file(codec: u64, block: &[u8]) -> Option<Vec<u8>> {
     if codec == RAW {
         return Some(block.to_vec());
     }
-    let mut node = Reader { bytes: block };
+    let mut node = Reader::new(block);
     let mut data = None;
-    while let Ok(Some((field, wire))) = node.key() {
-        match (field, wire) {
-            (1, 2) => data = Some(node.bytes().ok()?),
-            (2, 2) => return None, // links: more than one block
-            (_, w) => node.skip(w).ok()?,
+    while let Some((field, payload)) = node.next_field().ok()? {
+        match (field, payload) {
+            (1, Field::Bytes(bytes)) => data = Some(bytes),
+            (2, Field::Bytes(_)) => return None, // links: more than one block
+            _ => {}
         }
     }
-    let mut unixfs = Reader { bytes: data? };
+    let mut unixfs = Reader::new(data?);
     let mut content = Vec::new();
-    while let Ok(Some((field, wire))) = unixfs.key() {
-        match (field, wire) {
-            (2, 2) => content = unixfs.bytes().ok()?.to_vec(),
-            (_, w) => unixfs.skip(w).ok()?,
+    while let Some((field, payload)) = unixfs.next_field().ok()? {
+        if let (2, Field::Bytes(bytes)) = (field, payload) {
+            content = bytes.to_vec();
         }
     }
     Some(content)
