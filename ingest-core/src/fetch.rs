@@ -49,13 +49,14 @@ use std::error::Error as StdError;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::blocking::{Client, Response};
 use reqwest::header::{self, HeaderMap};
 use reqwest::{redirect, StatusCode, Url};
 
-use crate::http::{chain, find_source, header_text, retry_after, retryable};
+use crate::http::retry::{retry_after, retryable, Decision, Failure, LongRetryAfter, Policy, Stop};
+use crate::http::{chain, find_source, header_text};
 use crate::unixfs::{BlockSink, FileImporter, FileSummary, ImportError, ImportOptions, Profile};
 use host::Host;
 use part::{PartFile, State};
@@ -420,11 +421,11 @@ enum RedirectError {
 }
 
 /// How one attempt ended, short of success.
-enum Failure {
-    /// Worth another attempt, after `wait` if the server said so.
+enum Failed {
+    /// Another attempt may succeed (`failure` is transient): the policy decides.
     Retry {
         reason: String,
-        wait: Option<Duration>,
+        failure: Failure,
     },
     /// The bytes so far were not those of the resource any more: start again at once.
     Restart(String),
@@ -555,9 +556,15 @@ impl Fetcher {
             .clone()
     }
 
-    /// The wait after `failures` failed attempts in a row: exponential, with jitter.
-    fn backoff(&self, failures: u32) -> Duration {
-        crate::http::backoff(self.options.backoff, self.options.max_backoff, failures)
+    /// The retry policy of a download: the options' `retries`, `backoff` and `max_backoff`;
+    /// a `Retry-After` honoured up to `max_retry_after`, and a longer one fails the download.
+    fn policy(&self) -> Policy {
+        Policy::new(
+            self.options.backoff,
+            self.options.max_backoff,
+            self.options.retries,
+        )
+        .retry_after(self.options.max_retry_after, LongRetryAfter::GiveUp)
     }
 }
 
@@ -591,8 +598,13 @@ struct Transfer<'a> {
 }
 
 impl Transfer<'_> {
+    /// Attempts until the body is whole or the policy gives up. Failures in a row count
+    /// towards the retries (an attempt that brought bytes resets them); restarts from zero
+    /// count on their own, up to the same number.
     fn run(&mut self) -> Result<State, FetchError> {
         let options = &self.fetcher.options;
+        let policy = self.fetcher.policy();
+        let start = Instant::now();
         let mut failures = 0u32;
         loop {
             if let Some(state) = &self.state {
@@ -601,25 +613,34 @@ impl Transfer<'_> {
                 }
             }
             let before = self.part.len;
-            let failure = match self.attempt() {
+            let failed = match self.attempt() {
                 Ok(state) => return Ok(state),
-                Err(failure) => failure,
+                Err(failed) => failed,
             };
             if self.part.len > before {
                 failures = 0;
             }
-            let (reason, wait) = match failure {
-                Failure::Fatal(e) => return Err(e),
-                Failure::Restart(reason) => {
-                    self.restart(&reason)?;
-                    if self.restarts <= options.retries {
-                        continue;
-                    }
-                    (reason, None)
-                }
-                Failure::Retry { reason, wait } => (reason, wait),
+            let (reason, failure) = match failed {
+                Failed::Fatal(e) => return Err(e),
+                // The answer does not continue the bytes so far: as an endpoint that lies, it
+                // is left for the next one, and the one other endpoint a download has is the
+                // same URL from zero.
+                Failed::Restart(reason) => (reason, Failure::Lie),
+                Failed::Retry { reason, failure } => (reason, failure),
             };
-            failures += 1;
+            let decision = policy.decide(failure, failures.saturating_add(1), start.elapsed());
+            if decision == Decision::NextEndpoint {
+                self.restart(&reason)?;
+                if self.restarts <= options.retries {
+                    continue;
+                }
+                return Err(FetchError::Restarts {
+                    url: self.url.to_string(),
+                    restarts: self.restarts,
+                    last: reason,
+                });
+            }
+            failures = failures.saturating_add(1);
             if self.restarts > options.retries {
                 return Err(FetchError::Restarts {
                     url: self.url.to_string(),
@@ -627,16 +648,9 @@ impl Transfer<'_> {
                     last: reason,
                 });
             }
-            if failures > options.retries {
-                return Err(FetchError::GaveUp {
-                    url: self.url.to_string(),
-                    failures,
-                    restarts: self.restarts,
-                    last: reason,
-                });
-            }
-            let wait = match wait {
-                Some(wait) if wait > options.max_retry_after => {
+            let wait = match decision {
+                Decision::Retry(wait) => wait,
+                Decision::GiveUp(Stop::RetryAfter(wait)) => {
                     return Err(FetchError::GaveUp {
                         url: self.url.to_string(),
                         failures,
@@ -644,8 +658,14 @@ impl Transfer<'_> {
                         last: format!("{reason}, and the server asks to wait {wait:?}"),
                     })
                 }
-                Some(wait) => wait,
-                None => self.fetcher.backoff(failures),
+                Decision::GiveUp(_) | Decision::NextEndpoint => {
+                    return Err(FetchError::GaveUp {
+                        url: self.url.to_string(),
+                        failures,
+                        restarts: self.restarts,
+                        last: reason,
+                    })
+                }
             };
             (self.events)(Event::Retry {
                 failures,
@@ -673,7 +693,7 @@ impl Transfer<'_> {
     }
 
     /// One request: continues the body from `part.len`, or starts it.
-    fn attempt(&mut self) -> Result<State, Failure> {
+    fn attempt(&mut self) -> Result<State, Failed> {
         let _slot = self.host.slot();
         let have = self.part.len;
         // Without a strong validator the server cannot tell us the resource is unchanged, so
@@ -702,7 +722,7 @@ impl Transfer<'_> {
             if let Some(encoding) = header_text(headers, header::CONTENT_ENCODING)
                 .filter(|e| !e.eq_ignore_ascii_case("identity"))
             {
-                return Err(Failure::Fatal(FetchError::Encoded {
+                return Err(Failed::Fatal(FetchError::Encoded {
                     url: self.url.to_string(),
                     encoding,
                 }));
@@ -713,20 +733,20 @@ impl Transfer<'_> {
                 let (start, total) = content_range(headers);
                 let from = have - overlap;
                 if start != Some(from) {
-                    return Err(Failure::Restart(format!(
+                    return Err(Failed::Restart(format!(
                         "asked for the bytes from {from}, the server sent a range from {}",
                         start.map_or("an unknown offset".into(), |s| s.to_string())
                     )));
                 }
                 if total != state.length {
-                    return Err(Failure::Restart(format!(
+                    return Err(Failed::Restart(format!(
                         "the length changed from {} to {}",
                         describe(state.length),
                         describe(total)
                     )));
                 }
                 if let Some(which) = changed_validator(state, headers) {
-                    return Err(Failure::Restart(format!("the {which} changed")));
+                    return Err(Failed::Restart(format!("the {which} changed")));
                 }
             }
             (StatusCode::OK, resuming) => {
@@ -738,11 +758,11 @@ impl Transfer<'_> {
                     } else {
                         "the server does not resume (it ignored Range)"
                     };
-                    self.restart(reason).map_err(Failure::Fatal)?;
+                    self.restart(reason).map_err(Failed::Fatal)?;
                 }
                 let length = response.content_length();
                 if length.is_some_and(|l| l > self.fetcher.options.max_size) {
-                    return Err(Failure::Fatal(self.too_large()));
+                    return Err(Failed::Fatal(self.too_large()));
                 }
                 let state = State {
                     url: self.url.to_string(),
@@ -753,7 +773,7 @@ impl Transfer<'_> {
                     final_url: response.url().to_string(),
                 };
                 self.part.save_state(&state).map_err(|source| {
-                    Failure::Fatal(FetchError::Io {
+                    Failed::Fatal(FetchError::Io {
                         path: self.part.path.clone(),
                         source,
                     })
@@ -766,21 +786,23 @@ impl Transfer<'_> {
                 return if total == Some(have) && state.length == Some(have) {
                     Ok(state.clone())
                 } else {
-                    Err(Failure::Restart(format!(
+                    Err(Failed::Restart(format!(
                         "the server cannot send the bytes from {have} (its length is {})",
                         describe(total)
                     )))
                 };
             }
             (s, _) if retryable(s) => {
-                return Err(Failure::Retry {
+                return Err(Failed::Retry {
                     reason: format!("the server answered {s}"),
-                    wait: retry_after(headers),
+                    failure: Failure::Busy {
+                        retry_after: retry_after(headers),
+                    },
                 })
             }
             (s, _) if s.is_redirection() => {
                 let location = header_text(headers, header::LOCATION).unwrap_or_default();
-                return Err(Failure::Fatal(FetchError::Redirect {
+                return Err(Failed::Fatal(FetchError::Redirect {
                     url: self.url.to_string(),
                     reason: format!(
                         "redirected ({s}) to {location:?}, which cannot be followed (not an http(s) URL)"
@@ -788,7 +810,7 @@ impl Transfer<'_> {
                 }));
             }
             (s, _) => {
-                return Err(Failure::Fatal(FetchError::Status {
+                return Err(Failed::Fatal(FetchError::Status {
                     url: self.url.to_string(),
                     status: s,
                 }))
@@ -802,19 +824,19 @@ impl Transfer<'_> {
 
     /// Reads the `overlap` bytes a validator-less resume asked for before its resume point and
     /// compares them with the partial file's tail: the same bytes, or a restart from zero.
-    fn check_overlap(&mut self, response: &mut Response, overlap: u64) -> Result<(), Failure> {
+    fn check_overlap(&mut self, response: &mut Response, overlap: u64) -> Result<(), Failed> {
         let mut sent = vec![0u8; overlap as usize];
         response
             .read_exact(&mut sent)
             .map_err(|e| self.classify_io(e))?;
         let have = self.part.tail(overlap).map_err(|source| {
-            Failure::Fatal(FetchError::Io {
+            Failed::Fatal(FetchError::Io {
                 path: self.part.path.clone(),
                 source,
             })
         })?;
         if sent != have {
-            return Err(Failure::Restart(format!(
+            return Err(Failed::Restart(format!(
                 "the {overlap} bytes before the resume point differ from those received before, and the server gives no validator: the resource changed"
             )));
         }
@@ -822,7 +844,7 @@ impl Transfer<'_> {
     }
 
     /// Streams a response body into the partial file and the body.
-    fn receive(&mut self, response: Response) -> Result<State, Failure> {
+    fn receive(&mut self, response: Response) -> Result<State, Failed> {
         let limit = self.fetcher.options.max_size;
         let mut tee = Tee {
             response,
@@ -840,22 +862,22 @@ impl Transfer<'_> {
             .expect("a body is received after its state");
         match (result, failure) {
             (Ok(_), _) => match state.length {
-                Some(length) if self.part.len < length => Err(Failure::Retry {
+                Some(length) if self.part.len < length => Err(Failed::Retry {
                     reason: format!(
                         "the connection closed at byte {} of {length}",
                         self.part.len
                     ),
-                    wait: None,
+                    failure: Failure::Broken,
                 }),
                 _ => Ok(state),
             },
             (Err(_), Some(TeeFailure::Network(e))) => Err(self.classify_io(e)),
-            (Err(_), Some(TeeFailure::Disk(source))) => Err(Failure::Fatal(FetchError::Io {
+            (Err(_), Some(TeeFailure::Disk(source))) => Err(Failed::Fatal(FetchError::Io {
                 path: self.part.path.clone(),
                 source,
             })),
-            (Err(_), Some(TeeFailure::TooLarge)) => Err(Failure::Fatal(self.too_large())),
-            (Err(source), None) => Err(Failure::Fatal(FetchError::Body {
+            (Err(_), Some(TeeFailure::TooLarge)) => Err(Failed::Fatal(self.too_large())),
+            (Err(source), None) => Err(Failed::Fatal(FetchError::Body {
                 url: self.url.to_string(),
                 source,
             })),
@@ -870,39 +892,50 @@ impl Transfer<'_> {
     }
 
     /// Sorts a failed request into retry (the network) or fatal (redirects, our own bugs).
-    fn classify(&self, e: reqwest::Error) -> Failure {
+    fn classify(&self, e: reqwest::Error) -> Failed {
         if let Some(redirect) = find_source::<RedirectError>(&e) {
-            return Failure::Fatal(FetchError::Redirect {
+            return Failed::Fatal(FetchError::Redirect {
                 url: self.url.to_string(),
                 reason: redirect.to_string(),
             });
         }
         if let Some(tls) = find_source::<rustls::Error>(&e) {
-            return Failure::Fatal(FetchError::Tls {
+            return Failed::Fatal(FetchError::Tls {
                 url: self.url.to_string(),
                 reason: tls.to_string(),
             });
         }
         if e.is_builder() {
-            return Failure::Fatal(FetchError::Url {
+            return Failed::Fatal(FetchError::Url {
                 url: self.url.to_string(),
                 reason: chain(&e),
             });
         }
-        Failure::Retry {
+        let failure = if e.is_timeout() {
+            Failure::Timeout
+        } else if e.is_connect() {
+            Failure::Connection
+        } else {
+            Failure::Broken
+        };
+        Failed::Retry {
             reason: chain(&e),
-            wait: None,
+            failure,
         }
     }
 
-    fn classify_io(&self, e: io::Error) -> Failure {
-        Failure::Retry {
+    fn classify_io(&self, e: io::Error) -> Failed {
+        let failure = match e.kind() {
+            io::ErrorKind::TimedOut => Failure::Timeout,
+            _ => Failure::Broken,
+        };
+        Failed::Retry {
             reason: format!(
                 "the transfer broke at byte {}: {}",
                 self.part.len,
                 chain(&e)
             ),
-            wait: None,
+            failure,
         }
     }
 }

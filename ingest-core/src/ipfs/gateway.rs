@@ -29,7 +29,8 @@ use reqwest::{StatusCode, Url};
 
 use crate::car::block_matches as matches;
 use crate::car::{CarError, CarReader};
-use crate::http::{chain, header_text, retryable};
+use crate::http::retry::{Classify, Failure};
+use crate::http::{chain, header_text};
 use crate::unixfs::block::{decode_node, DAG_CBOR, DAG_PB, RAW};
 use crate::unixfs::profile::BLOCK_SIZE_LIMIT;
 use crate::unixfs::UnixFsType;
@@ -216,13 +217,28 @@ impl FetchError {
     /// Whether asking again later may succeed (connection trouble, timeouts, 408/429/5xx);
     /// answers that were wrong are not: that gateway lies or is broken.
     pub fn is_transient(&self) -> bool {
+        self.failure().is_transient()
+    }
+}
+
+impl Classify for FetchError {
+    fn failure(&self) -> Failure {
         match self {
-            FetchError::Unreachable { .. }
-            | FetchError::TooSlow { .. }
-            | FetchError::Transfer { .. } => true,
-            FetchError::Status { status, .. } => StatusCode::from_u16(*status).is_ok_and(retryable),
-            FetchError::Node(e) => e.is_retryable(),
-            _ => false,
+            FetchError::Unreachable { .. } => Failure::Connection,
+            FetchError::TooSlow { .. } => Failure::Timeout,
+            FetchError::Transfer { .. } => Failure::Broken,
+            FetchError::Status { status, .. } => match StatusCode::from_u16(*status) {
+                Ok(status) => Failure::status(status, None),
+                Err(_) => Failure::Refused,
+            },
+            FetchError::Node(e) => e.failure(),
+            FetchError::Mismatch { .. }
+            | FetchError::TooLarge { .. }
+            | FetchError::WrongRoot { .. }
+            | FetchError::Unasked { .. }
+            | FetchError::Car { .. }
+            | FetchError::Undecodable { .. } => Failure::Lie,
+            FetchError::Client { .. } | FetchError::Cache(_) => Failure::Fatal,
         }
     }
 }

@@ -16,7 +16,8 @@ use reqwest::header::{HeaderValue, AUTHORIZATION};
 use reqwest::{StatusCode, Url};
 use serde::{Deserialize, Serialize};
 
-use crate::http::{backoff, chain, retry_after, retryable};
+use crate::http::chain;
+use crate::http::retry::{retry_after, After, Classify, Failure, LongRetryAfter, Policy};
 
 /// Pins asked for in one page of `GET /pins` (the spec's largest; its default is 10).
 const PAGE: &str = "1000";
@@ -270,10 +271,32 @@ fn status_name(status: PinStatus) -> &'static str {
 impl PinningError {
     /// Whether another attempt may succeed (the connection, `429`, `5xx`).
     pub fn is_retryable(&self) -> bool {
-        matches!(self, PinningError::Transfer { .. })
-            || matches!(self, PinningError::Service { status, .. }
-                if StatusCode::from_u16(*status).is_ok_and(retryable))
+        self.failure().is_transient()
     }
+}
+
+impl Classify for PinningError {
+    fn failure(&self) -> Failure {
+        match self {
+            PinningError::Transfer { .. } => Failure::Broken,
+            PinningError::Service { status, .. } => match StatusCode::from_u16(*status) {
+                Ok(status) => Failure::status(status, None),
+                Err(_) => Failure::Refused,
+            },
+            PinningError::Unauthorized { .. } | PinningError::Failed { .. } => Failure::Refused,
+            PinningError::Protocol { .. } => Failure::Lie,
+            PinningError::Url { .. } | PinningError::Timeout { .. } | PinningError::Client(_) => {
+                Failure::Fatal
+            }
+        }
+    }
+}
+
+/// An attempt's result as [`Policy::run`] takes it: the error with its `Retry-After`.
+fn with_retry_after<T>(
+    (result, retry_after): (Result<T, PinningError>, Option<Duration>),
+) -> Result<T, After<PinningError>> {
+    result.map_err(|error| After { error, retry_after })
 }
 
 /// A Pinning Service API client.
@@ -366,26 +389,27 @@ impl PinningService {
         }
     }
 
-    /// The wait before attempt `failures + 1`: the backoff, or the service's `Retry-After`
-    /// (at most four times the longest backoff).
-    fn wait_after(&self, failures: u32, retry_after: Option<Duration>) -> Duration {
-        let backoff = backoff(self.options.backoff, self.options.max_backoff, failures);
-        retry_after.map_or(backoff, |w| w.min(self.options.max_backoff * 4))
+    /// The retry policy: the options' `retries`, `backoff` and `max_backoff`; the service's
+    /// `Retry-After` honoured up to four times the longest backoff (a longer one waits that
+    /// long).
+    fn policy(&self) -> Policy {
+        Policy::new(
+            self.options.backoff,
+            self.options.max_backoff,
+            self.options.retries,
+        )
+        .retry_after(
+            self.options.max_backoff.saturating_mul(4),
+            LongRetryAfter::Cap,
+        )
     }
 
     /// A `GET`, retried with backoff on connection errors, `429` (after its `Retry-After`)
     /// and `5xx`. (A `POST` is never retried blindly: see [`PinningService::pin`].)
     fn get_json<T: serde::de::DeserializeOwned>(&self, url: Url) -> Result<T, PinningError> {
-        let mut failures = 0;
-        loop {
-            match self.attempt("GET", url.clone(), |r| r) {
-                (Err(e), wait) if e.is_retryable() && failures < self.options.retries => {
-                    failures += 1;
-                    std::thread::sleep(self.wait_after(failures, wait));
-                }
-                (other, _) => return other,
-            }
-        }
+        self.policy()
+            .run(|| with_retry_after(self.attempt("GET", url.clone(), |r| r)))
+            .map_err(|e| e.error)
     }
 
     /// The requests for `cid` in any status.
@@ -471,11 +495,7 @@ impl PinningService {
                 });
             }
             polls += 1;
-            std::thread::sleep(backoff(
-                self.options.backoff,
-                self.options.max_backoff,
-                polls,
-            ));
+            std::thread::sleep(self.policy().backoff(polls));
             status = self.get(&status.requestid)?;
         }
         Ok(status)
@@ -495,16 +515,10 @@ impl PinningService {
         wait: bool,
         limit: Duration,
     ) -> Result<RemotePinned, PinningError> {
-        let mut failures = 0;
-        let pinned = loop {
-            match self.pin_once(request, replace) {
-                (Err(e), retry_after) if e.is_retryable() && failures < self.options.retries => {
-                    failures += 1;
-                    std::thread::sleep(self.wait_after(failures, retry_after));
-                }
-                (result, _) => break result?,
-            }
-        };
+        let pinned = self
+            .policy()
+            .run(|| with_retry_after(self.pin_once(request, replace)))
+            .map_err(|e| e.error)?;
         let RemotePinned { status, action } = pinned;
         let status = if wait {
             self.wait(status, limit)?

@@ -24,6 +24,7 @@ use super::rpc::{KuboRpc, RpcError};
 use super::stream::{multipart_body, BodyWriter};
 use crate::archive::{derive_blocks, ArchiveError, Record, RecordError, MAX_RECORD_LEN};
 use crate::car::{self, CarError, CarReader, CarWriter};
+use crate::http::retry::{Classify, Failure};
 use crate::io::{find_files, read_small_file, SmallFileError};
 use crate::unixfs::{HashOnly, ImportOptions};
 
@@ -324,9 +325,24 @@ fn reason_suffix(reason: &str) -> String {
     }
 }
 
-impl PushError {
-    fn is_retryable(&self) -> bool {
-        matches!(self, PushError::Rpc(e) if e.is_retryable())
+impl Classify for PushError {
+    fn failure(&self) -> Failure {
+        match self {
+            PushError::Rpc(e) => e.failure(),
+            PushError::Pinning(e) => e.failure(),
+            PushError::NotPinned { .. } => Failure::Refused,
+            // The inputs are ours: no endpoint changes them.
+            PushError::Find { .. }
+            | PushError::NotAnInput { .. }
+            | PushError::ReadRecord(_)
+            | PushError::Record { .. }
+            | PushError::BadCar { .. }
+            | PushError::NoRoot { .. }
+            | PushError::CarOfAnotherArchive { .. }
+            | PushError::Derive { .. }
+            | PushError::Read { .. }
+            | PushError::SameName { .. } => Failure::Fatal,
+        }
     }
 }
 
@@ -680,24 +696,18 @@ impl Context<'_> {
         if let Blocks::Car { path } = &planned.blocks {
             check_car(path, &planned.roots)?;
         }
-        let mut failures = 0;
-        // Only the upload is retried here: the confirmation's `pin/ls` retries on its own, and
-        // its failure must not send the whole CAR again.
-        let sent = loop {
-            match self.send(node, planned) {
-                Err(e) if e.is_retryable() && failures < node.options().retries => {
-                    failures += 1;
-                    let wait = node.backoff(failures);
-                    (self.events)(PushEvent::Retry {
-                        input: input.path(),
-                        wait,
-                        reason: crate::http::chain(&e),
-                    });
-                    std::thread::sleep(wait);
-                }
-                other => break other?,
-            }
-        };
+        // Only the upload is retried here (under the node's policy): the confirmation's
+        // `pin/ls` retries on its own, and its failure must not send the whole CAR again.
+        let sent = node.policy().run_and_tell(
+            || self.send(node, planned),
+            |e, _, wait| {
+                (self.events)(PushEvent::Retry {
+                    input: input.path(),
+                    wait,
+                    reason: crate::http::chain(e),
+                })
+            },
+        )?;
         self.confirm(node, planned)?;
         Ok(sent)
     }

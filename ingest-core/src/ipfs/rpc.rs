@@ -18,7 +18,8 @@ use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 
 use super::stream::BodyReader;
-use crate::http::{backoff, chain, retryable};
+use crate::http::chain;
+use crate::http::retry::{retryable, Classify, Failure, Policy};
 
 /// The address kubo's own client uses when nothing else names one.
 pub const DEFAULT_API: &str = "http://127.0.0.1:5001";
@@ -328,12 +329,28 @@ fn auth_hint(with_auth: bool) -> &'static str {
 }
 
 impl RpcError {
-    /// Whether another attempt may succeed.
+    /// Whether another attempt may succeed (the connection, a gateway's `502`, a `429`, a `5xx`
+    /// without a command error).
     pub fn is_retryable(&self) -> bool {
+        self.failure().is_transient()
+    }
+}
+
+impl Classify for RpcError {
+    fn failure(&self) -> Failure {
         match self {
-            RpcError::Unreachable { .. } | RpcError::Transfer { .. } => true,
-            RpcError::Node { retryable, .. } => *retryable,
-            _ => false,
+            RpcError::Unreachable { .. } => Failure::Connection,
+            RpcError::Transfer { .. } => Failure::Broken,
+            RpcError::Node {
+                retryable: true, ..
+            } => Failure::Busy { retry_after: None },
+            // A command's own error comes again on every attempt; so does a call that took
+            // all its time (see `TimedOut`).
+            RpcError::Node { .. } | RpcError::Unauthorized { .. } | RpcError::TimedOut { .. } => {
+                Failure::Refused
+            }
+            RpcError::Protocol { .. } => Failure::Lie,
+            RpcError::Address { .. } | RpcError::Client(_) => Failure::Fatal,
         }
     }
 }
@@ -512,23 +529,24 @@ impl KuboRpc {
         Err(self.answer_error(endpoint, status, &body))
     }
 
-    /// A call retried with backoff while its failures are retryable.
-    fn retried<T>(&self, mut attempt: impl FnMut() -> Result<T, RpcError>) -> Result<T, RpcError> {
-        let mut failures = 0;
-        loop {
-            match attempt() {
-                Err(e) if e.is_retryable() && failures < self.options.retries => {
-                    failures += 1;
-                    std::thread::sleep(self.backoff(failures));
-                }
-                other => return other,
-            }
-        }
+    /// A call retried under the client's [`Policy`].
+    fn retried<T>(&self, attempt: impl FnMut() -> Result<T, RpcError>) -> Result<T, RpcError> {
+        self.policy().run(attempt)
+    }
+
+    /// The retry policy of idempotent calls (and of `push`'s uploads): the options'
+    /// `retries`, `backoff` and `max_backoff`.
+    pub(crate) fn policy(&self) -> Policy {
+        Policy::new(
+            self.options.backoff,
+            self.options.max_backoff,
+            self.options.retries,
+        )
     }
 
     /// The wait after `failures` failed attempts in a row.
     pub fn backoff(&self, failures: u32) -> Duration {
-        backoff(self.options.backoff, self.options.max_backoff, failures)
+        self.policy().backoff(failures)
     }
 
     /// `id`: who the node is and where it listens. One attempt: a node that does not answer
