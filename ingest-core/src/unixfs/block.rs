@@ -478,6 +478,9 @@ pub(crate) fn single_block_file(codec: u64, block: &[u8]) -> Option<Vec<u8>> {
 }
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -69,7 +69,7 @@ pub(super) fn public_key<'a>(
 }
 
 /// Reads a libp2p `PublicKey` protobuf.
-fn decode_public_key(encoded: &[u8]) -> Result<PublicKey<'_>, IpnsError> {
+pub(super) fn decode_public_key(encoded: &[u8]) -> Result<PublicKey<'_>, IpnsError> {
     let mut reader = Message::new(encoded, "public key");
     let (mut key_type, mut data) = (None, None);
     while let Some((field, payload)) = reader.next()? {

@@ -38,3 +38,5 @@ pub use value::ValuePath;
 
 #[cfg(test)]
 mod fixtures;
+#[cfg(test)]
+mod props;
