@@ -41,6 +41,7 @@
 mod archive;
 mod host;
 mod part;
+mod resume;
 
 pub use archive::{archive_download, ArchiveTo, Download, DownloadError, Downloaded};
 
@@ -52,14 +53,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use reqwest::blocking::{Client, Response};
-use reqwest::header::{self, HeaderMap};
+use reqwest::header;
 use reqwest::{redirect, StatusCode, Url};
 
-use crate::http::retry::{retry_after, retryable, Decision, Failure, LongRetryAfter, Policy, Stop};
+use crate::http::retry::{Decision, Failure, LongRetryAfter, Policy, Stop};
 use crate::http::{chain, find_source, header_text};
 use crate::unixfs::{BlockSink, FileImporter, FileSummary, ImportError, ImportOptions, Profile};
 use host::Host;
 use part::{PartFile, State};
+use resume::{Answer, Ask, Held, Refusal, Verdict};
 
 /// An error of a [`Body`], boxed: bodies are the caller's.
 pub type BodyError = Box<dyn StdError + Send + Sync>;
@@ -607,13 +609,12 @@ impl Transfer<'_> {
         let start = Instant::now();
         let mut failures = 0u32;
         loop {
-            if let Some(state) = &self.state {
-                if state.length == Some(self.part.len) {
-                    return Ok(state.clone());
-                }
+            let ask = resume::ask(self.held());
+            if let (Ask::Complete, Some(state)) = (&ask, &self.state) {
+                return Ok(state.clone());
             }
             let before = self.part.len;
-            let failed = match self.attempt() {
+            let failed = match self.attempt(ask) {
                 Ok(state) => return Ok(state),
                 Err(failed) => failed,
             };
@@ -692,83 +693,51 @@ impl Transfer<'_> {
         Ok(())
     }
 
-    /// One request: continues the body from `part.len`, or starts it.
-    fn attempt(&mut self) -> Result<State, Failed> {
+    /// What the partial file holds now.
+    fn held(&self) -> Held<'_> {
+        Held {
+            len: self.part.len,
+            state: self.state.as_ref(),
+        }
+    }
+
+    /// One request: continues the body from `part.len` as `ask` says, or starts it; what is
+    /// done with the answer is [`resume::decide`]'s verdict.
+    fn attempt(&mut self, ask: Ask) -> Result<State, Failed> {
         let _slot = self.host.slot();
-        let have = self.part.len;
-        // Without a strong validator the server cannot tell us the resource is unchanged, so
-        // the resume starts `overlap` bytes early and those bytes must equal the partial
-        // file's tail: continuity is proven, never assumed.
-        let overlap = match self.state.as_ref().filter(|_| have > 0) {
-            Some(state) if state.if_range().is_none() => have.min(RESUME_OVERLAP),
-            _ => 0,
-        };
         let mut request = self
             .fetcher
             .client
             .get(self.url.clone())
             .header(header::ACCEPT_ENCODING, "identity");
-        if let Some(state) = self.state.as_ref().filter(|_| have > 0) {
-            request = request.header(header::RANGE, format!("bytes={}-", have - overlap));
-            if let Some(validator) = state.if_range() {
+        if let Ask::Rest { from, if_range, .. } = ask {
+            request = request.header(header::RANGE, format!("bytes={from}-"));
+            if let Some(validator) = if_range {
                 request = request.header(header::IF_RANGE, validator);
             }
         }
         self.requests += 1;
         let mut response = request.send().map_err(|e| self.classify(e))?;
-        let status = response.status();
-        let headers = response.headers();
-        if status.is_success() {
-            if let Some(encoding) = header_text(headers, header::CONTENT_ENCODING)
-                .filter(|e| !e.eq_ignore_ascii_case("identity"))
-            {
-                return Err(Failed::Fatal(FetchError::Encoded {
-                    url: self.url.to_string(),
-                    encoding,
-                }));
-            }
-        }
-        match (status, self.state.as_ref().filter(|_| have > 0)) {
-            (StatusCode::PARTIAL_CONTENT, Some(state)) => {
-                let (start, total) = content_range(headers);
-                let from = have - overlap;
-                if start != Some(from) {
-                    return Err(Failed::Restart(format!(
-                        "asked for the bytes from {from}, the server sent a range from {}",
-                        start.map_or("an unknown offset".into(), |s| s.to_string())
-                    )));
-                }
-                if total != state.length {
-                    return Err(Failed::Restart(format!(
-                        "the length changed from {} to {}",
-                        describe(state.length),
-                        describe(total)
-                    )));
-                }
-                if let Some(which) = changed_validator(state, headers) {
-                    return Err(Failed::Restart(format!("the {which} changed")));
-                }
-            }
-            (StatusCode::OK, resuming) => {
-                if resuming.is_some() {
-                    let reason = if headers.contains_key(header::ACCEPT_RANGES)
-                        && self.state.as_ref().and_then(State::if_range).is_some()
-                    {
-                        "the resource changed (If-Range did not match)"
-                    } else {
-                        "the server does not resume (it ignored Range)"
-                    };
+        let answer = Answer::new(
+            response.status(),
+            response.headers(),
+            response.content_length(),
+        );
+        let overlap = match resume::decide(self.held(), &answer) {
+            Verdict::Resume { overlap, .. } => overlap,
+            Verdict::Accept { restart, length } => {
+                if let Some(reason) = restart {
                     self.restart(reason).map_err(Failed::Fatal)?;
                 }
-                let length = response.content_length();
                 if length.is_some_and(|l| l > self.fetcher.options.max_size) {
                     return Err(Failed::Fatal(self.too_large()));
                 }
+                let headers = response.headers();
                 let state = State {
                     url: self.url.to_string(),
                     length,
-                    etag: header_text(headers, header::ETAG),
-                    last_modified: header_text(headers, header::LAST_MODIFIED),
+                    etag: answer.etag,
+                    last_modified: answer.last_modified,
                     content_type: header_text(headers, header::CONTENT_TYPE),
                     final_url: response.url().to_string(),
                 };
@@ -780,46 +749,40 @@ impl Transfer<'_> {
                 })?;
                 self.state = Some(state);
                 (self.events)(Event::Length(length));
+                0
             }
-            (StatusCode::RANGE_NOT_SATISFIABLE, Some(state)) => {
-                let (_, total) = content_range(headers);
-                return if total == Some(have) && state.length == Some(have) {
-                    Ok(state.clone())
-                } else {
-                    Err(Failed::Restart(format!(
-                        "the server cannot send the bytes from {have} (its length is {})",
-                        describe(total)
-                    )))
-                };
-            }
-            (s, _) if retryable(s) => {
+            Verdict::Complete(state) => return Ok(state.clone()),
+            Verdict::Restart(reason) => return Err(Failed::Restart(reason)),
+            Verdict::Retry {
+                reason,
+                retry_after,
+            } => {
                 return Err(Failed::Retry {
-                    reason: format!("the server answered {s}"),
-                    failure: Failure::Busy {
-                        retry_after: retry_after(headers),
-                    },
+                    reason,
+                    failure: Failure::Busy { retry_after },
                 })
             }
-            (s, _) if s.is_redirection() => {
-                let location = header_text(headers, header::LOCATION).unwrap_or_default();
-                return Err(Failed::Fatal(FetchError::Redirect {
-                    url: self.url.to_string(),
-                    reason: format!(
-                        "redirected ({s}) to {location:?}, which cannot be followed (not an http(s) URL)"
-                    ),
-                }));
-            }
-            (s, _) => {
-                return Err(Failed::Fatal(FetchError::Status {
-                    url: self.url.to_string(),
-                    status: s,
-                }))
-            }
-        }
-        if overlap > 0 && status == StatusCode::PARTIAL_CONTENT {
+            Verdict::Refuse(refusal) => return Err(Failed::Fatal(self.refused(refusal))),
+        };
+        if overlap > 0 {
             self.check_overlap(&mut response, overlap)?;
         }
         self.receive(response)
+    }
+
+    /// The error of an answer that fails the download.
+    fn refused(&self, refusal: Refusal) -> FetchError {
+        let url = self.url.to_string();
+        match refusal {
+            Refusal::Encoded(encoding) => FetchError::Encoded { url, encoding },
+            Refusal::Redirect { status, location } => FetchError::Redirect {
+                url,
+                reason: format!(
+                    "redirected ({status}) to {location:?}, which cannot be followed (not an http(s) URL)"
+                ),
+            },
+            Refusal::Status(status) => FetchError::Status { url, status },
+        }
     }
 
     /// Reads the `overlap` bytes a validator-less resume asked for before its resume point and
@@ -835,12 +798,7 @@ impl Transfer<'_> {
                 source,
             })
         })?;
-        if sent != have {
-            return Err(Failed::Restart(format!(
-                "the {overlap} bytes before the resume point differ from those received before, and the server gives no validator: the resource changed"
-            )));
-        }
-        Ok(())
+        resume::continues(&sent, &have).map_err(Failed::Restart)
     }
 
     /// Streams a response body into the partial file and the body.
@@ -861,15 +819,12 @@ impl Transfer<'_> {
             .clone()
             .expect("a body is received after its state");
         match (result, failure) {
-            (Ok(_), _) => match state.length {
-                Some(length) if self.part.len < length => Err(Failed::Retry {
-                    reason: format!(
-                        "the connection closed at byte {} of {length}",
-                        self.part.len
-                    ),
+            (Ok(_), _) => match resume::short(self.part.len, state.length) {
+                Some(reason) => Err(Failed::Retry {
+                    reason,
                     failure: Failure::Broken,
                 }),
-                _ => Ok(state),
+                None => Ok(state),
             },
             (Err(_), Some(TeeFailure::Network(e))) => Err(self.classify_io(e)),
             (Err(_), Some(TeeFailure::Disk(source))) => Err(Failed::Fatal(FetchError::Io {
@@ -983,38 +938,6 @@ impl Read for Tee<'_> {
     }
 }
 
-/// `Content-Range: bytes START-END/TOTAL` (or `bytes */TOTAL`): the start and the total.
-fn content_range(headers: &HeaderMap) -> (Option<u64>, Option<u64>) {
-    let Some(value) = header_text(headers, header::CONTENT_RANGE) else {
-        return (None, None);
-    };
-    let Some(rest) = value.strip_prefix("bytes ") else {
-        return (None, None);
-    };
-    let (range, total) = rest.split_once('/').unwrap_or((rest, "*"));
-    let start = range.split_once('-').and_then(|(s, _)| s.parse().ok());
-    (start, total.parse().ok())
-}
-
-/// Which validator of the response differs from the one the bytes so far came with.
-fn changed_validator(state: &State, headers: &HeaderMap) -> Option<&'static str> {
-    let differs = |old: &Option<String>, name| match (old, header_text(headers, name)) {
-        (Some(old), Some(new)) => *old != new,
-        _ => false,
-    };
-    if differs(&state.etag, header::ETAG) {
-        Some("ETag")
-    } else if differs(&state.last_modified, header::LAST_MODIFIED) {
-        Some("Last-Modified")
-    } else {
-        None
-    }
-}
-
-fn describe(length: Option<u64>) -> String {
-    length.map_or_else(|| "unknown".to_owned(), |l| l.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1048,28 +971,6 @@ mod tests {
         assert_eq!(ext("http://h/42", None), "bin");
         assert_eq!(ext("http://h/42.not-an-ext", Some("video/mp4")), "mp4");
     }
-    use reqwest::header::{HeaderName, HeaderValue};
-
-    fn headers(pairs: &[(HeaderName, &str)]) -> HeaderMap {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.clone(), HeaderValue::from_str(v).unwrap()))
-            .collect()
-    }
-
-    #[test]
-    fn content_ranges() {
-        let h = |v| headers(&[(header::CONTENT_RANGE, v)]);
-        assert_eq!(
-            content_range(&h("bytes 100-199/1000")),
-            (Some(100), Some(1000))
-        );
-        assert_eq!(content_range(&h("bytes 100-199/*")), (Some(100), None));
-        assert_eq!(content_range(&h("bytes */1000")), (None, Some(1000)));
-        assert_eq!(content_range(&h("items 1-2/3")), (None, None));
-        assert_eq!(content_range(&HeaderMap::new()), (None, None));
-    }
-
     #[test]
     fn only_http_urls() {
         assert!(matches!(
@@ -1081,23 +982,5 @@ mod tests {
             Err(FetchError::Url { .. })
         ));
         assert!(parse_url("https://example.org/v.mp4").is_ok());
-    }
-
-    #[test]
-    fn a_changed_validator_is_named() {
-        let state = State {
-            url: "u".into(),
-            length: Some(10),
-            etag: Some("\"a\"".into()),
-            last_modified: Some("Mon, 01 Jan 2024 00:00:00 GMT".into()),
-            content_type: None,
-            final_url: "u".into(),
-        };
-        let same = headers(&[(header::ETAG, "\"a\"")]);
-        assert_eq!(changed_validator(&state, &same), None);
-        let etag = headers(&[(header::ETAG, "\"b\"")]);
-        assert_eq!(changed_validator(&state, &etag), Some("ETag"));
-        let date = headers(&[(header::LAST_MODIFIED, "Tue, 02 Jan 2024 00:00:00 GMT")]);
-        assert_eq!(changed_validator(&state, &date), Some("Last-Modified"));
     }
 }
