@@ -133,6 +133,9 @@ pub enum CarError {
 }
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::unixfs::block::{cid_of, RAW};
