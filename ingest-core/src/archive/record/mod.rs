@@ -24,6 +24,8 @@
 
 mod codec;
 mod directory;
+#[cfg(test)]
+mod props;
 
 pub use directory::{VideoDirectory, WriteDirectoryError};
 
