@@ -23,6 +23,9 @@
 //! - per host, at most `per_host` requests run at once, and an optional rate limit is shared by
 //!   all downloads from it.
 //!
+//! [`archive_download`] downloads a video and archives it in the same pass; [`archive_many`]
+//! does so for a list, several at a time, reporting each download as it runs and ends.
+//!
 //! ```no_run
 //! use ingest_core::fetch::{Fetcher, FetchOptions, ImportBody};
 //! use ingest_core::unixfs::{HashOnly, ImportOptions, Profile};
@@ -39,11 +42,13 @@
 //! ```
 
 mod archive;
+mod batch;
 mod host;
 mod part;
 mod resume;
 
 pub use archive::{archive_download, ArchiveTo, Download, DownloadError, Downloaded};
+pub use batch::{archive_many, BatchObserver};
 
 use std::collections::HashMap;
 use std::error::Error as StdError;

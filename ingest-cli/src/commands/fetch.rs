@@ -5,14 +5,13 @@ use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::{mpsc, Mutex};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ingest_core::archive::{Meta, Source};
 use ingest_core::fetch::{
-    archive_download, url_file_stem, ArchiveTo, Download, DownloadError, Downloaded, Event,
+    archive_many, url_file_stem, ArchiveTo, BatchObserver, Download, Downloaded, Event,
     FetchOptions, Fetcher,
 };
 use serde_json::json;
@@ -167,31 +166,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         quiet: args.quiet,
     };
     let bars = Bars::new(args.quiet, items.len());
-    let queue = Mutex::new(items.into_iter());
-    let jobs = args.jobs.get();
-    let (done, results) = mpsc::channel();
     let mut failed = 0usize;
-    std::thread::scope(|scope| -> anyhow::Result<()> {
-        for _ in 0..jobs {
-            let done = done.clone();
-            let (queue, fetcher, to, bars) = (&queue, &fetcher, &to, &bars);
-            scope.spawn(move || loop {
-                let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
-                let Some(item) = next else { return };
-                let bar = bars.start(&item);
-                let result = fetch_one(fetcher, &item, to, bars, &bar).map_err(anyhow::Error::from);
-                bars.finish(bar);
-                if done.send((item, result)).is_err() {
-                    return;
-                }
-            });
-        }
-        drop(done);
-        for (item, result) in results {
-            bars.suspend(|| report(print, &item, &result))?;
-            failed += usize::from(result.is_err());
-        }
-        Ok(())
+    archive_many(&fetcher, items, &to, args.jobs, &bars, |_, item, result| {
+        let result = result.map_err(anyhow::Error::from);
+        bars.suspend(|| report(print, &item, &result))?;
+        failed += usize::from(result.is_err());
+        anyhow::Ok(())
     })?;
     Ok(if failed == 0 {
         ExitCode::SUCCESS
@@ -200,35 +180,40 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Downloads and archives one video, showing its progress on `bar`.
-fn fetch_one(
-    fetcher: &Fetcher,
-    item: &Download,
-    to: &ArchiveTo<'_>,
-    bars: &Bars,
-    bar: &ProgressBar,
-) -> Result<Downloaded, DownloadError> {
-    let stem = item.source.stem();
-    archive_download(fetcher, item, to, &mut |event| match event {
-        Event::Length(Some(length)) => bar.set_length(length),
-        Event::Length(None) => {}
-        Event::Data(n) => bar.inc(n),
-        Event::Restart { reason } => {
-            bar.set_position(0);
-            bars.note(bar, format!("{stem}: starting again: {reason}"));
-        }
-        Event::Retry {
-            failures,
-            wait,
-            reason,
-        } => bars.note(
-            bar,
-            format!(
-                "{stem}: {reason}; retry {failures} in {:.1} s",
-                wait.as_secs_f64()
+/// Each download's progress on its bar: a bar and the video's `<site>-<id>`.
+impl BatchObserver for Bars {
+    type Item = (ProgressBar, String);
+
+    fn started(&self, _: usize, item: &Download) -> (ProgressBar, String) {
+        (self.start(item), item.source.stem())
+    }
+
+    fn event(&self, (bar, stem): &(ProgressBar, String), event: Event<'_>) {
+        match event {
+            Event::Length(Some(length)) => bar.set_length(length),
+            Event::Length(None) => {}
+            Event::Data(n) => bar.inc(n),
+            Event::Restart { reason } => {
+                bar.set_position(0);
+                self.note(bar, format!("{stem}: starting again: {reason}"));
+            }
+            Event::Retry {
+                failures,
+                wait,
+                reason,
+            } => self.note(
+                bar,
+                format!(
+                    "{stem}: {reason}; retry {failures} in {:.1} s",
+                    wait.as_secs_f64()
+                ),
             ),
-        ),
-    })
+        }
+    }
+
+    fn finished(&self, (bar, _): (ProgressBar, String)) {
+        self.finish(bar);
+    }
 }
 
 /// Prints how one download ended.
