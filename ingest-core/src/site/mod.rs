@@ -225,4 +225,6 @@ impl From<crate::unixfs::BlockError> for SiteError {
 }
 
 #[cfg(test)]
+mod props;
+#[cfg(test)]
 mod tests;
