@@ -930,6 +930,9 @@ fn parse_cid(endpoint: &str, text: &str) -> Result<Cid, RpcError> {
 }
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
