@@ -245,8 +245,9 @@ impl Policy {
         Decision::Retry(wait)
     }
 
-    /// Runs `attempt` until it succeeds or the policy stops retrying (a failure that sends to
-    /// the next endpoint ends it too: there is one). Returns the last error.
+    /// Runs `attempt` against one endpoint until it succeeds or the policy stops retrying (a
+    /// failure that sends to the next endpoint ends it too: there is no other). Returns the
+    /// last error.
     pub(crate) fn run<T, E: Classify>(
         &self,
         attempt: impl FnMut() -> Result<T, E>,
