@@ -288,10 +288,6 @@ impl Policy {
     ///
     /// Returns the endpoint that succeeded and its value, or every failure in the order they
     /// came.
-    #[allow(
-        dead_code,
-        reason = "ipfs::source's rounds over endpoints take it next"
-    )]
     pub(crate) fn across<T, E: Classify, I: IntoIterator<Item = usize>>(
         &self,
         mut order: impl FnMut() -> I,

@@ -12,7 +12,7 @@
 //!   [`super::ipns`]).
 //!
 //! Paths are never sent: the caller resolves them by walking verified blocks
-//! ([`super::source`]), so a gateway cannot answer `/ipfs/ROOT/site` with another subtree.
+//! ([`super::resolve`]), so a gateway cannot answer `/ipfs/ROOT/site` with another subtree.
 //!
 //! Time is bounded twice: each read waits at most the idle timeout, and a body must keep an
 //! average of [`GatewayOptions::min_rate`] once [`GatewayOptions::grace`] has passed, so a

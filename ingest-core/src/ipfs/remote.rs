@@ -20,7 +20,7 @@ use super::gateway::{FetchError, Gateway};
 use super::ipns::IpnsError;
 use super::rpc::{KuboRpc, RpcError};
 use crate::car::block_matches as matches;
-use crate::http::backoff;
+use crate::http::retry::Policy;
 use crate::unixfs::dir::EditError;
 use crate::unixfs::profile::BLOCK_SIZE_LIMIT;
 use crate::unixfs::read::ReadError;
@@ -332,39 +332,33 @@ impl Remote {
                 what: format!("block {cid}"),
             });
         }
-        let mut attempts = Vec::new();
-        for round in 0..=self.options.retries {
-            if round > 0 {
-                std::thread::sleep(backoff(
-                    self.options.backoff,
-                    self.options.backoff * 16,
-                    round,
-                ));
+        // The one retry policy decides: rounds over the endpoints while a failure may pass, an
+        // endpoint that lied or refused not asked again.
+        let policy = Policy::new(
+            self.options.backoff,
+            self.options.backoff * 16,
+            self.options.retries,
+        );
+        let fetched = policy.across(
+            || self.order(),
+            |i| {
+                self.endpoints[i].block(cid).inspect_err(|_| {
+                    self.counters[i].failures.fetch_add(1, Ordering::Relaxed);
+                })
+            },
+        );
+        match fetched {
+            Ok((i, block)) => {
+                self.cache.put(cid, &block)?;
+                self.fetched(i, 1, block.len() as u64);
+                self.preferred.store(i, Ordering::Relaxed);
+                Ok(block)
             }
-            let mut transient = false;
-            for i in self.order() {
-                match self.endpoints[i].block(cid) {
-                    Ok(block) => {
-                        self.cache.put(cid, &block)?;
-                        self.fetched(i, 1, block.len() as u64);
-                        self.preferred.store(i, Ordering::Relaxed);
-                        return Ok(block);
-                    }
-                    Err(e) => {
-                        self.counters[i].failures.fetch_add(1, Ordering::Relaxed);
-                        transient |= e.is_transient();
-                        attempts.push(e);
-                    }
-                }
-            }
-            if !transient {
-                break;
-            }
+            Err(attempts) => Err(SourceError::Unavailable {
+                cid: Box::new(*cid),
+                attempts,
+            }),
         }
-        Err(SourceError::Unavailable {
-            cid: Box::new(*cid),
-            attempts,
-        })
     }
 
     /// Fetches every block of `cids` the cache lacks, [`RemoteOptions::parallel`] at a time,

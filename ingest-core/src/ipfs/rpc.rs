@@ -696,7 +696,7 @@ impl KuboRpc {
 
     /// `block/get`: the bytes of the block `cid` as the node holds them, at most `max` bytes
     /// (a longer answer is an error), NOT checked against the CID: callers check (see
-    /// `super::source`). The node is asked to give up after the options' `timeout` (kubo's
+    /// `super::resolve`). The node is asked to give up after the options' `timeout` (kubo's
     /// global `timeout` argument: js-ipfs and kubo otherwise look for a missing block for
     /// ever); retried like every idempotent call.
     pub fn block_get(&self, cid: &Cid, max: u64) -> Result<Vec<u8>, RpcError> {
