@@ -651,6 +651,9 @@ fn answer<T: serde::de::DeserializeOwned>(
 }
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
