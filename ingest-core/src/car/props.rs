@@ -33,9 +33,13 @@ impl Read for Trickle<'_> {
     }
 }
 
-/// What a pass over a CAR gives: its frames (CID, block, or only the block's length when
-/// skipped), then how it ended (the error's message).
+/// What a pass over a CAR gives: its frames (CID, block), then how it ended (the error's
+/// message).
 type Outcome = (Vec<(Cid, Vec<u8>)>, Result<(), String>);
+
+/// What a pass skipping the blocks gives: each frame's CID and where its block is, then how it
+/// ended.
+type Skipped = (Vec<(Cid, std::ops::Range<usize>)>, Result<(), String>);
 
 /// Every frame of `input`, read.
 fn read_all<R: Read>(input: R) -> Outcome {
@@ -59,7 +63,7 @@ fn read_all<R: Read>(input: R) -> Outcome {
 }
 
 /// Every frame of `bytes`, skipped: the CIDs and where each block is.
-fn skip_all(bytes: &[u8]) -> (Vec<(Cid, std::ops::Range<usize>)>, Result<(), String>) {
+fn skip_all(bytes: &[u8]) -> Skipped {
     let mut frames = match Frames::new(Cursor::new(bytes)) {
         Ok(frames) => frames,
         Err(e) => return (Vec::new(), Err(e.to_string())),

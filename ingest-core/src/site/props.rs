@@ -42,7 +42,8 @@ fn record(n: u32) -> Record {
         meta: Meta {
             title: Some(format!("Clip \"{n}\" ünïcode")),
             uploader: Some("someone".into()),
-            upload_date: (n % 3 != 0).then(|| format!("2024{:02}{:02}", 1 + n % 12, 1 + n % 28)),
+            upload_date: (!n.is_multiple_of(3))
+                .then(|| format!("2024{:02}{:02}", 1 + n % 12, 1 + n % 28)),
             duration_ms: Some(1000 + u64::from(n)),
             tags: vec![format!("tag{n}"), "shared".into()],
             ..Meta::default()
