@@ -280,13 +280,42 @@ impl Fetched {
         download_extension(&self.url, &self.final_url, self.content_type.as_deref())
     }
 
-    /// Renames the partial file to `dest` (same file system) and removes its state file.
+    /// Removes the partial file and its state file: the same bytes are under the final name
+    /// already.
+    pub fn discard(&self) -> io::Result<()> {
+        for path in [self.part.clone(), part::state_path(&self.part)] {
+            match std::fs::remove_file(path) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Renames the partial file to `dest` (same file system) and removes its state file. Never
+    /// replaces a file: where `dest` exists (another process wrote it meanwhile), the rename fails
+    /// with [`io::ErrorKind::AlreadyExists`] and the partial file stays.
     pub fn persist(&self, dest: &Path) -> io::Result<()> {
-        std::fs::rename(&self.part, dest)?;
+        rename_no_replace(&self.part, dest)?;
         match std::fs::remove_file(part::state_path(&self.part)) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
         }
+    }
+}
+
+/// Renames `from` to `to` unless `to` exists, atomically (`RENAME_NOREPLACE`; where the file
+/// system lacks it, a hard link then an unlink, which is as atomic: a link never replaces).
+fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
+    use rustix::fs::{renameat_with, RenameFlags, CWD};
+    match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
+        Ok(()) => Ok(()),
+        Err(e) if e == rustix::io::Errno::EXIST => Err(io::ErrorKind::AlreadyExists.into()),
+        Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS => {
+            std::fs::hard_link(from, to)?;
+            std::fs::remove_file(from)
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -946,6 +975,26 @@ impl Read for Tee<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_finished_download_never_replaces_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (part, dest) = (dir.path().join("a.part"), dir.path().join("a.mp4"));
+        std::fs::write(&part, b"new").unwrap();
+        std::fs::write(&dest, b"someone else's").unwrap();
+        let err = rename_no_replace(&part, &dest).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read(&dest).unwrap(), b"someone else's");
+        assert_eq!(
+            std::fs::read(&part).unwrap(),
+            b"new",
+            "the download is kept"
+        );
+        std::fs::remove_file(&dest).unwrap();
+        rename_no_replace(&part, &dest).unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"new");
+        assert!(!part.exists());
+    }
 
     #[test]
     fn names_from_urls() {

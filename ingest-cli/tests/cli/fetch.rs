@@ -894,3 +894,62 @@ fn fetch_errors_name_the_real_problem() {
     );
     assert_eq!(server.seen().len(), requests);
 }
+
+/// Two downloads of one run that come to one name (the same id on two sites), at the same
+/// time: one is archived, the other fails naming the file, and the file on disk is the one the
+/// archived record names. Run a few times: the two race differently each time.
+#[test]
+fn two_downloads_racing_to_one_name_never_lose_a_file() {
+    let (a, b) = (video_a(), video_b());
+    let server = serve(Resource::new(a.bytes.clone()));
+    server.put("/other/42.mp4", Resource::new(b.bytes.clone()));
+    for round in 0..4 {
+        let out = tempfile::tempdir().unwrap();
+        let list = out.path().join("list.txt");
+        std::fs::write(
+            &list,
+            format!(
+                "{} sitea 42\n{} siteb 42\n",
+                server.url("/v/42.mp4"),
+                server.url("/other/42.mp4")
+            ),
+        )
+        .unwrap();
+        let run = fetch(
+            out.path(),
+            &["--input", list.to_str().unwrap(), "--jobs", "2"],
+        );
+        assert_eq!(
+            run.status.code(),
+            Some(1),
+            "round {round}: {}",
+            stderr(&run)
+        );
+        let lines = json_lines(&run);
+        let archived: Vec<_> = lines.iter().filter(|l| l["status"] == "archived").collect();
+        let failed: Vec<_> = lines.iter().filter(|l| l["status"] == "failed").collect();
+        assert_eq!(
+            (archived.len(), failed.len()),
+            (1, 1),
+            "round {round}: {lines:?}"
+        );
+        let error = failed[0]["error"].as_str().unwrap();
+        assert!(error.contains("42.mp4"), "round {round}: {error}");
+        let site = archived[0]["site"].as_str().unwrap();
+        let check = ingest(&[
+            "record",
+            "check",
+            out.path()
+                .join(format!("{site}-42.record.cbor"))
+                .to_str()
+                .unwrap(),
+            "--data",
+            out.path().to_str().unwrap(),
+        ]);
+        assert!(
+            check.status.success(),
+            "round {round}: {}",
+            String::from_utf8_lossy(&check.stdout)
+        );
+    }
+}

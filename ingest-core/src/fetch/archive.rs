@@ -86,6 +86,13 @@ pub enum DownloadError {
         /// The file.
         path: PathBuf,
     },
+    /// Another download of this run takes the same name (the same id on another site, say):
+    /// the download is kept in its partial file.
+    #[error("{path} is the name of another download of this run too: give one of them another --name (or a list line its own name)")]
+    Claimed {
+        /// The file.
+        path: PathBuf,
+    },
     /// The outputs could not be written.
     #[error(transparent)]
     Archive(#[from] ArchiveError),
@@ -149,6 +156,37 @@ fn same_content(a: &Path, b: &Path) -> std::io::Result<bool> {
     }
 }
 
+/// The final paths downloads of this process are about to write: a path is claimed before it
+/// is checked and written, so two downloads that come to one name (the same id on two sites)
+/// never both take it.
+static CLAIMED: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// A final path claimed for one download, given back when dropped.
+struct Claim(PathBuf);
+
+impl Claim {
+    /// Claims `path`, or `None` if another download of this process holds it.
+    fn take(path: &Path) -> Option<Claim> {
+        let mut claimed = CLAIMED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if claimed.iter().any(|p| p == path) {
+            return None;
+        }
+        claimed.push(path.to_owned());
+        Some(Claim(path.to_owned()))
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        let mut claimed = CLAIMED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        claimed.retain(|p| *p != self.0);
+    }
+}
+
 /// The downloaded file could not be moved to its final name.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot move the download to {path}")]
@@ -189,7 +227,13 @@ pub fn archive_download(
     };
     check_file_name(&name)?;
     let path = to.out.join(&name);
-    if std::fs::symlink_metadata(&path).is_ok() {
+    // Claimed before it is checked, and held until the record is committed: another download
+    // of this run that comes to the same name fails instead of taking it.
+    let Some(_claim) = Claim::take(&path) else {
+        return Err(DownloadError::Claimed { path });
+    };
+    let exists = std::fs::symlink_metadata(&path).is_ok();
+    if exists {
         let same = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file())
             && same_content(&path, fetched.part_path()).unwrap_or(false);
         if !same {
@@ -212,6 +256,14 @@ pub fn archive_download(
         files,
         car,
         || {
+            if exists {
+                // The same bytes are there already: the partial file is not needed.
+                return fetched.discard().map_err(|source| MoveError {
+                    path: path.clone(),
+                    source,
+                });
+            }
+            // Never over a file another process wrote since the check.
             fetched.persist(&path).map_err(|source| MoveError {
                 path: path.clone(),
                 source,
@@ -223,4 +275,20 @@ pub fn archive_download(
         fetched,
         path,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_final_path_is_claimed_by_one_download_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("42.mp4");
+        let first = Claim::take(&path).expect("free");
+        assert!(Claim::take(&path).is_none(), "taken by the first");
+        assert!(Claim::take(&dir.path().join("43.mp4")).is_some());
+        drop(first);
+        assert!(Claim::take(&path).is_some(), "given back");
+    }
 }
