@@ -3,12 +3,18 @@
 //! newline-delimited JSON, errors as `{"Message", "Code", "Type"}`.
 //!
 //! Only the calls `ingest` needs: `id`, `dag/import` (a streamed CAR), `pin/ls`, `name/publish`.
+//!
+//! The client and its calls are here; finding the API's address and reading its credentials
+//! are in `api`, decoding the node's answers in `answers`.
+
+mod answers;
+mod api;
+
+pub use answers::{ImportedRoot, NodeId, Published};
+pub use api::{find_api, parse_api, ApiAddress, Auth, DEFAULT_API};
 
 use std::collections::HashSet;
-use std::fmt;
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::str::FromStr;
+use std::io::Read;
 use std::time::Duration;
 
 use cid::Cid;
@@ -19,16 +25,14 @@ use serde::Deserialize;
 
 use super::stream::BodyReader;
 use crate::http::chain;
-use crate::http::retry::{retryable, Classify, Failure, Policy};
-
-/// The address kubo's own client uses when nothing else names one.
-pub const DEFAULT_API: &str = "http://127.0.0.1:5001";
+use crate::http::retry::{Classify, Failure, Policy};
+use answers::{
+    for_each_line, imported_root, json_body, parse_cid, pin_ls_cids, status_error, MAX_LINE,
+};
+use api::with_trailing_slash;
 
 /// The slowest upload a `dag/import` is given time for, in bytes a second.
 pub const MIN_UPLOAD_RATE: u64 = 64 * 1024;
-
-/// The longest line of an NDJSON answer, and the longest error body read.
-const MAX_LINE: u64 = 1 << 20;
 
 /// Pins asked about one by one up to this many; beyond, the node's recursive pins are listed
 /// once (kubo and js-ipfs fail a whole `pin/ls` call when one of its arguments is not pinned).
@@ -65,184 +69,6 @@ impl Default for RpcOptions {
             max_backoff: Duration::from_secs(15),
         }
     }
-}
-
-/// Credentials for the RPC API, written as kubo's `API.Authorizations` takes them:
-/// `basic:USER:PASSWORD` or `bearer:TOKEN`. Never printed (`Debug` hides the secret).
-#[derive(Clone, PartialEq, Eq)]
-pub enum Auth {
-    /// HTTP basic authentication.
-    Basic {
-        /// The user.
-        user: String,
-        /// The password.
-        password: String,
-    },
-    /// A bearer token.
-    Bearer(String),
-}
-
-impl fmt::Debug for Auth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Auth::Basic { user, .. } => write!(f, "Basic({user}:…)"),
-            Auth::Bearer(_) => f.write_str("Bearer(…)"),
-        }
-    }
-}
-
-impl FromStr for Auth {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (scheme, secret) = s
-            .split_once(':')
-            .ok_or("expected basic:USER:PASSWORD or bearer:TOKEN")?;
-        match scheme.to_ascii_lowercase().as_str() {
-            "basic" => {
-                let (user, password) = secret
-                    .split_once(':')
-                    .ok_or("expected basic:USER:PASSWORD")?;
-                Ok(Auth::Basic {
-                    user: user.to_owned(),
-                    password: password.to_owned(),
-                })
-            }
-            "bearer" if !secret.is_empty() => Ok(Auth::Bearer(secret.to_owned())),
-            "bearer" => Err("expected bearer:TOKEN".into()),
-            _ => Err(format!(
-                "unknown scheme {scheme:?}: expected basic:USER:PASSWORD or bearer:TOKEN"
-            )),
-        }
-    }
-}
-
-impl Auth {
-    fn header(&self) -> Result<HeaderValue, RpcError> {
-        let text = match self {
-            Auth::Basic { user, password } => format!(
-                "Basic {}",
-                data_encoding::BASE64.encode(format!("{user}:{password}").as_bytes())
-            ),
-            Auth::Bearer(token) => format!("Bearer {token}"),
-        };
-        let mut value = HeaderValue::from_str(&text)
-            .map_err(|_| RpcError::Client("the credentials are not valid header text".into()))?;
-        value.set_sensitive(true);
-        Ok(value)
-    }
-}
-
-/// Where the RPC API is, and what named it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ApiAddress {
-    /// The API's base URL (`http://host:port`).
-    pub url: Url,
-    /// What named it: `--api`, `$IPFS_API`, the `api` file read, or the default.
-    pub from: String,
-}
-
-/// Finds the RPC API as kubo's own client does: `explicit` (a URL or a multiaddr) if given,
-/// else `$IPFS_API`, else the multiaddr in `$IPFS_PATH/api` (or `~/.ipfs/api`), else
-/// [`DEFAULT_API`].
-pub fn find_api(explicit: Option<&str>) -> Result<ApiAddress, RpcError> {
-    let found = |text: &str, from: String| {
-        parse_api(text)
-            .map(|url| ApiAddress {
-                url,
-                from: from.clone(),
-            })
-            .map_err(|reason| RpcError::Address {
-                // An address holding credentials is not printed.
-                address: if text.contains('@') {
-                    format!("(not shown: it holds credentials) (from {from})")
-                } else {
-                    format!("{} (from {from})", text.trim())
-                },
-                reason,
-            })
-    };
-    if let Some(text) = explicit {
-        return found(text, "--api".into());
-    }
-    if let Some(text) = std::env::var("IPFS_API").ok().filter(|s| !s.is_empty()) {
-        return found(&text, "$IPFS_API".into());
-    }
-    let repo = std::env::var_os("IPFS_PATH")
-        .filter(|s| !s.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".ipfs")));
-    if let Some(file) = repo.map(|repo| repo.join("api")) {
-        if let Ok(text) = std::fs::read_to_string(&file) {
-            return found(&text, file.display().to_string());
-        }
-    }
-    found(DEFAULT_API, "the default".into())
-}
-
-/// An API address as a URL: `http(s)://host:port[/]`, or a multiaddr
-/// (`/ip4/127.0.0.1/tcp/5001`, `/ip6/::1/tcp/5001`, `/dns4/node/tcp/5001`, optionally followed
-/// by `/http` or `/tls/http` or `/https`).
-pub fn parse_api(text: &str) -> Result<Url, String> {
-    let text = text.trim();
-    if text.starts_with('/') {
-        return multiaddr_url(text);
-    }
-    let url = Url::parse(text).map_err(|e| e.to_string())?;
-    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err("expected an http(s) URL or a multiaddr".into());
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err("the API address takes no query or fragment".into());
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(
-            "credentials go in --api-auth (kubo's API.Authorizations), not in the URL".into(),
-        );
-    }
-    Ok(with_trailing_slash(url))
-}
-
-/// `url` with a path ending in `/`, so that calls are joined below it (`http://h/ipfs-api` is
-/// called as `http://h/ipfs-api/api/v0/...`).
-fn with_trailing_slash(mut url: Url) -> Url {
-    if !url.path().ends_with('/') {
-        let path = format!("{}/", url.path());
-        url.set_path(&path);
-    }
-    url
-}
-
-fn multiaddr_url(text: &str) -> Result<Url, String> {
-    let parts: Vec<&str> = text.split('/').skip(1).collect();
-    let (host, rest) = match parts.as_slice() {
-        ["ip4", ip, rest @ ..] => {
-            let ip: std::net::Ipv4Addr = ip.parse().map_err(|_| format!("bad ip4 {ip}"))?;
-            (ip.to_string(), rest)
-        }
-        ["ip6", ip, rest @ ..] => {
-            let ip: std::net::Ipv6Addr = ip.parse().map_err(|_| format!("bad ip6 {ip}"))?;
-            (format!("[{ip}]"), rest)
-        }
-        [proto @ ("dns" | "dns4" | "dns6"), name, rest @ ..] if !name.is_empty() => {
-            let _ = proto;
-            (name.to_string(), rest)
-        }
-        _ => return Err("expected /ip4, /ip6 or /dns… followed by /tcp/PORT".into()),
-    };
-    let (port, rest) = match rest {
-        ["tcp", port, rest @ ..] => (
-            port.parse::<u16>()
-                .map_err(|_| format!("bad port {port}"))?,
-            rest,
-        ),
-        _ => return Err("expected /tcp/PORT after the host".into()),
-    };
-    let scheme = match rest {
-        [] | ["http"] => "http",
-        ["https"] | ["tls", "http"] => "https",
-        _ => return Err(format!("unsupported protocols /{}", rest.join("/"))),
-    };
-    Url::parse(&format!("{scheme}://{host}:{port}")).map_err(|e| e.to_string())
 }
 
 /// A Kubo RPC call failed.
@@ -353,43 +179,6 @@ impl Classify for RpcError {
             RpcError::Address { .. } | RpcError::Client(_) => Failure::Fatal,
         }
     }
-}
-
-/// What `/api/v0/id` says of a node.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct NodeId {
-    /// The peer ID.
-    #[serde(rename = "ID")]
-    pub id: String,
-    /// The addresses the node listens on, each ending in `/p2p/<id>`.
-    #[serde(default, deserialize_with = "null_as_empty")]
-    pub addresses: Vec<String>,
-    /// The implementation (`kubo/0.x`, `js-ipfs/0.x`).
-    #[serde(default)]
-    pub agent_version: String,
-}
-
-fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    Ok(Option::<Vec<String>>::deserialize(d)?.unwrap_or_default())
-}
-
-/// One root of a `dag/import`, as the node reports it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ImportedRoot {
-    /// The root.
-    pub cid: Cid,
-    /// Why pinning it failed (empty: pinned).
-    pub pin_error: String,
-}
-
-/// What `name/publish` answered.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Published {
-    /// The IPNS name (the key's peer ID, as the node prints it).
-    pub name: String,
-    /// The path it now points to.
-    pub value: String,
 }
 
 /// A Kubo RPC API client. Cheap to share between threads.
@@ -780,232 +569,5 @@ impl KuboRpc {
     }
 }
 
-/// An error answer: the node's `{"Message"}` when it sent one.
-fn status_error(endpoint: String, status: StatusCode, body: &[u8]) -> RpcError {
-    let text = String::from_utf8_lossy(body);
-    #[derive(Deserialize)]
-    #[serde(rename_all = "PascalCase")]
-    struct KuboError {
-        message: String,
-    }
-    let (message, command_error) = match serde_json::from_str::<KuboError>(&text) {
-        Ok(e) => (e.message, true),
-        Err(_) => {
-            let first = text.lines().next().unwrap_or("").trim();
-            let first: String = first.chars().take(300).collect();
-            (
-                if first.is_empty() {
-                    status.canonical_reason().unwrap_or("").to_owned()
-                } else {
-                    first
-                },
-                false,
-            )
-        }
-    };
-    // A command's own error (a 500 with a Kubo error body) comes again on every attempt;
-    // a proxy's 502, a 503 or a 429 may not.
-    let retryable =
-        retryable(status) && !(status == StatusCode::INTERNAL_SERVER_ERROR && command_error);
-    RpcError::Node {
-        endpoint,
-        status: status.as_u16(),
-        message,
-        retryable,
-    }
-}
-
-/// A JSON answer, bounded.
-fn json_body<T: serde::de::DeserializeOwned>(
-    endpoint: &str,
-    response: Response,
-) -> Result<T, RpcError> {
-    let mut text = Vec::new();
-    response
-        .take(MAX_LINE)
-        .read_to_end(&mut text)
-        .map_err(|e| RpcError::Transfer {
-            endpoint: endpoint.to_owned(),
-            reason: chain(&e),
-        })?;
-    serde_json::from_slice(&text).map_err(|e| RpcError::Protocol {
-        endpoint: endpoint.to_owned(),
-        reason: e.to_string(),
-    })
-}
-
-/// Calls `each` with every JSON line of an NDJSON answer; a line that is a Kubo error (a
-/// stream that failed after its status was sent) is returned as one.
-fn for_each_line(
-    endpoint: &str,
-    response: impl Read,
-    mut each: impl FnMut(&serde_json::Value) -> Result<(), RpcError>,
-) -> Result<(), RpcError> {
-    let mut reader = BufReader::new(response);
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        let n = (&mut reader)
-            .take(MAX_LINE)
-            .read_until(b'\n', &mut line)
-            .map_err(|e| RpcError::Transfer {
-                endpoint: endpoint.to_owned(),
-                reason: chain(&e),
-            })?;
-        if n == 0 {
-            return Ok(());
-        }
-        if line.last() != Some(&b'\n') && n as u64 == MAX_LINE {
-            return Err(RpcError::Protocol {
-                endpoint: endpoint.to_owned(),
-                reason: format!("a line longer than {MAX_LINE} bytes"),
-            });
-        }
-        let text = line.trim_ascii();
-        if text.is_empty() {
-            continue;
-        }
-        let value: serde_json::Value =
-            serde_json::from_slice(text).map_err(|e| RpcError::Protocol {
-                endpoint: endpoint.to_owned(),
-                reason: e.to_string(),
-            })?;
-        if value.get("Type").and_then(|t| t.as_str()) == Some("error") {
-            let message = value.get("Message").and_then(|m| m.as_str()).unwrap_or("");
-            return Err(RpcError::Node {
-                endpoint: endpoint.to_owned(),
-                status: 200,
-                message: message.to_owned(),
-                retryable: false,
-            });
-        }
-        each(&value)?;
-    }
-}
-
-/// The CIDs of one line of `pin/ls`: `{"Cid": …}` per line when streamed, or
-/// `{"Keys": {cid: {"Type": …}}}` in one object.
-fn pin_ls_cids(line: &serde_json::Value) -> Vec<String> {
-    if let Some(cid) = line.get("Cid").and_then(|c| c.as_str()) {
-        return vec![cid.to_owned()];
-    }
-    match line.get("Keys").and_then(|k| k.as_object()) {
-        Some(keys) => keys.keys().cloned().collect(),
-        None => Vec::new(),
-    }
-}
-
-/// A `Root` line of `dag/import` (`{"Root": {"Cid": {"/": …}, "PinErrorMsg": …}}`); other
-/// lines (`Stats`) are skipped.
-fn imported_root(
-    endpoint: &str,
-    line: &serde_json::Value,
-) -> Result<Option<ImportedRoot>, RpcError> {
-    let Some(root) = line.get("Root") else {
-        return Ok(None);
-    };
-    let cid = root
-        .get("Cid")
-        .and_then(|c| c.get("/").or(Some(c)))
-        .and_then(|c| c.as_str())
-        .ok_or_else(|| RpcError::Protocol {
-            endpoint: endpoint.to_owned(),
-            reason: format!("a Root without a CID: {line}"),
-        })?;
-    Ok(Some(ImportedRoot {
-        cid: parse_cid(endpoint, cid)?,
-        pin_error: root
-            .get("PinErrorMsg")
-            .and_then(|m| m.as_str())
-            .unwrap_or("")
-            .to_owned(),
-    }))
-}
-
-fn parse_cid(endpoint: &str, text: &str) -> Result<Cid, RpcError> {
-    Cid::try_from(text).map_err(|e| RpcError::Protocol {
-        endpoint: endpoint.to_owned(),
-        reason: format!("{text:?} is not a CID: {e}"),
-    })
-}
-
 #[cfg(test)]
 mod props;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn api_addresses_as_urls_or_multiaddrs() {
-        let ok = |s: &str| parse_api(s).unwrap().to_string();
-        assert_eq!(ok("/ip4/127.0.0.1/tcp/5001"), "http://127.0.0.1:5001/");
-        assert_eq!(ok("/ip6/::1/tcp/5001"), "http://[::1]:5001/");
-        assert_eq!(
-            ok("/dns4/node.example/tcp/443/https"),
-            "https://node.example/"
-        );
-        assert_eq!(
-            ok("/ip4/10.0.0.1/tcp/5001/tls/http"),
-            "https://10.0.0.1:5001/"
-        );
-        assert_eq!(ok("http://127.0.0.1:5001"), "http://127.0.0.1:5001/");
-        assert_eq!(ok(" /ip4/127.0.0.1/tcp/5001\n"), "http://127.0.0.1:5001/");
-        // Below a path: calls are joined under it.
-        let api = parse_api("http://proxy.example/ipfs-api").unwrap();
-        assert_eq!(
-            api.join("api/v0/id").unwrap().as_str(),
-            "http://proxy.example/ipfs-api/api/v0/id"
-        );
-        assert!(parse_api("http://user:secret@127.0.0.1:5001")
-            .unwrap_err()
-            .contains("--api-auth"));
-        for bad in [
-            "/ip4/127.0.0.1",
-            "/ip4/300.0.0.1/tcp/1",
-            "/ip4/127.0.0.1/udp/1",
-            "/ip4/127.0.0.1/tcp/1/ws",
-            "ftp://x",
-            "http://x/?a=b",
-            "127.0.0.1:5001",
-        ] {
-            assert!(parse_api(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn credentials_as_kubo_writes_them() {
-        assert_eq!(
-            "basic:user:pa:ss".parse::<Auth>().unwrap(),
-            Auth::Basic {
-                user: "user".into(),
-                password: "pa:ss".into()
-            }
-        );
-        assert_eq!(
-            "bearer:t0k".parse::<Auth>().unwrap(),
-            Auth::Bearer("t0k".into())
-        );
-        for bad in ["basic", "basic:nopass", "bearer:", "digest:x"] {
-            assert!(bad.parse::<Auth>().is_err(), "{bad}");
-        }
-        assert!(!format!("{:?}", Auth::Bearer("secret".into())).contains("secret"));
-        assert!(!format!("{:?}", "basic:u:secret".parse::<Auth>().unwrap()).contains("secret"));
-    }
-
-    #[test]
-    fn import_and_pin_answers() {
-        let line = serde_json::json!({"Root": {"Cid": {"/": "bafkqaaa"}, "PinErrorMsg": ""}});
-        let root = imported_root("e", &line).unwrap().unwrap();
-        assert_eq!(root.cid.to_string(), "bafkqaaa");
-        assert!(root.pin_error.is_empty());
-        let stats = serde_json::json!({"Stats": {"BlockCount": 3}});
-        assert_eq!(imported_root("e", &stats).unwrap(), None);
-        let bad = serde_json::json!({"Root": {"Cid": {"/": "nope"}}});
-        assert!(imported_root("e", &bad).is_err());
-        let keys = serde_json::json!({"Keys": {"bafkqaaa": {"Type": "recursive"}}});
-        assert_eq!(pin_ls_cids(&keys), ["bafkqaaa"]);
-        let streamed = serde_json::json!({"Cid": "bafkqaaa", "Type": "recursive"});
-        assert_eq!(pin_ls_cids(&streamed), ["bafkqaaa"]);
-    }
-}

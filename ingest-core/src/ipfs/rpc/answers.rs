@@ -1,0 +1,223 @@
+//! The node's answers, decoded: what `id`, `dag/import` and `name/publish` say, error bodies,
+//! JSON documents and NDJSON streams (`pin/ls`, `dag/import`), each read within bounds.
+
+use std::io::{BufRead, BufReader, Read};
+
+use cid::Cid;
+use reqwest::blocking::Response;
+use reqwest::StatusCode;
+use serde::Deserialize;
+
+use super::RpcError;
+use crate::http::chain;
+use crate::http::retry::retryable;
+
+/// The longest line of an NDJSON answer, and the longest error body read.
+pub(super) const MAX_LINE: u64 = 1 << 20;
+
+/// What `/api/v0/id` says of a node.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct NodeId {
+    /// The peer ID.
+    #[serde(rename = "ID")]
+    pub id: String,
+    /// The addresses the node listens on, each ending in `/p2p/<id>`.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub addresses: Vec<String>,
+    /// The implementation (`kubo/0.x`, `js-ipfs/0.x`).
+    #[serde(default)]
+    pub agent_version: String,
+}
+
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(Option::<Vec<String>>::deserialize(d)?.unwrap_or_default())
+}
+
+/// One root of a `dag/import`, as the node reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportedRoot {
+    /// The root.
+    pub cid: Cid,
+    /// Why pinning it failed (empty: pinned).
+    pub pin_error: String,
+}
+
+/// What `name/publish` answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Published {
+    /// The IPNS name (the key's peer ID, as the node prints it).
+    pub name: String,
+    /// The path it now points to.
+    pub value: String,
+}
+
+/// An error answer: the node's `{"Message"}` when it sent one.
+pub(super) fn status_error(endpoint: String, status: StatusCode, body: &[u8]) -> RpcError {
+    let text = String::from_utf8_lossy(body);
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct KuboError {
+        message: String,
+    }
+    let (message, command_error) = match serde_json::from_str::<KuboError>(&text) {
+        Ok(e) => (e.message, true),
+        Err(_) => {
+            let first = text.lines().next().unwrap_or("").trim();
+            let first: String = first.chars().take(300).collect();
+            (
+                if first.is_empty() {
+                    status.canonical_reason().unwrap_or("").to_owned()
+                } else {
+                    first
+                },
+                false,
+            )
+        }
+    };
+    // A command's own error (a 500 with a Kubo error body) comes again on every attempt;
+    // a proxy's 502, a 503 or a 429 may not.
+    let retryable =
+        retryable(status) && !(status == StatusCode::INTERNAL_SERVER_ERROR && command_error);
+    RpcError::Node {
+        endpoint,
+        status: status.as_u16(),
+        message,
+        retryable,
+    }
+}
+
+/// A JSON answer, bounded.
+pub(super) fn json_body<T: serde::de::DeserializeOwned>(
+    endpoint: &str,
+    response: Response,
+) -> Result<T, RpcError> {
+    let mut text = Vec::new();
+    response
+        .take(MAX_LINE)
+        .read_to_end(&mut text)
+        .map_err(|e| RpcError::Transfer {
+            endpoint: endpoint.to_owned(),
+            reason: chain(&e),
+        })?;
+    serde_json::from_slice(&text).map_err(|e| RpcError::Protocol {
+        endpoint: endpoint.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+/// Calls `each` with every JSON line of an NDJSON answer; a line that is a Kubo error (a
+/// stream that failed after its status was sent) is returned as one.
+pub(super) fn for_each_line(
+    endpoint: &str,
+    response: impl Read,
+    mut each: impl FnMut(&serde_json::Value) -> Result<(), RpcError>,
+) -> Result<(), RpcError> {
+    let mut reader = BufReader::new(response);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = (&mut reader)
+            .take(MAX_LINE)
+            .read_until(b'\n', &mut line)
+            .map_err(|e| RpcError::Transfer {
+                endpoint: endpoint.to_owned(),
+                reason: chain(&e),
+            })?;
+        if n == 0 {
+            return Ok(());
+        }
+        if line.last() != Some(&b'\n') && n as u64 == MAX_LINE {
+            return Err(RpcError::Protocol {
+                endpoint: endpoint.to_owned(),
+                reason: format!("a line longer than {MAX_LINE} bytes"),
+            });
+        }
+        let text = line.trim_ascii();
+        if text.is_empty() {
+            continue;
+        }
+        let value: serde_json::Value =
+            serde_json::from_slice(text).map_err(|e| RpcError::Protocol {
+                endpoint: endpoint.to_owned(),
+                reason: e.to_string(),
+            })?;
+        if value.get("Type").and_then(|t| t.as_str()) == Some("error") {
+            let message = value.get("Message").and_then(|m| m.as_str()).unwrap_or("");
+            return Err(RpcError::Node {
+                endpoint: endpoint.to_owned(),
+                status: 200,
+                message: message.to_owned(),
+                retryable: false,
+            });
+        }
+        each(&value)?;
+    }
+}
+
+/// The CIDs of one line of `pin/ls`: `{"Cid": …}` per line when streamed, or
+/// `{"Keys": {cid: {"Type": …}}}` in one object.
+pub(super) fn pin_ls_cids(line: &serde_json::Value) -> Vec<String> {
+    if let Some(cid) = line.get("Cid").and_then(|c| c.as_str()) {
+        return vec![cid.to_owned()];
+    }
+    match line.get("Keys").and_then(|k| k.as_object()) {
+        Some(keys) => keys.keys().cloned().collect(),
+        None => Vec::new(),
+    }
+}
+
+/// A `Root` line of `dag/import` (`{"Root": {"Cid": {"/": …}, "PinErrorMsg": …}}`); other
+/// lines (`Stats`) are skipped.
+pub(super) fn imported_root(
+    endpoint: &str,
+    line: &serde_json::Value,
+) -> Result<Option<ImportedRoot>, RpcError> {
+    let Some(root) = line.get("Root") else {
+        return Ok(None);
+    };
+    let cid = root
+        .get("Cid")
+        .and_then(|c| c.get("/").or(Some(c)))
+        .and_then(|c| c.as_str())
+        .ok_or_else(|| RpcError::Protocol {
+            endpoint: endpoint.to_owned(),
+            reason: format!("a Root without a CID: {line}"),
+        })?;
+    Ok(Some(ImportedRoot {
+        cid: parse_cid(endpoint, cid)?,
+        pin_error: root
+            .get("PinErrorMsg")
+            .and_then(|m| m.as_str())
+            .unwrap_or("")
+            .to_owned(),
+    }))
+}
+
+pub(super) fn parse_cid(endpoint: &str, text: &str) -> Result<Cid, RpcError> {
+    Cid::try_from(text).map_err(|e| RpcError::Protocol {
+        endpoint: endpoint.to_owned(),
+        reason: format!("{text:?} is not a CID: {e}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn import_and_pin_answers() {
+        let line = serde_json::json!({"Root": {"Cid": {"/": "bafkqaaa"}, "PinErrorMsg": ""}});
+        let root = imported_root("e", &line).unwrap().unwrap();
+        assert_eq!(root.cid.to_string(), "bafkqaaa");
+        assert!(root.pin_error.is_empty());
+        let stats = serde_json::json!({"Stats": {"BlockCount": 3}});
+        assert_eq!(imported_root("e", &stats).unwrap(), None);
+        let bad = serde_json::json!({"Root": {"Cid": {"/": "nope"}}});
+        assert!(imported_root("e", &bad).is_err());
+        let keys = serde_json::json!({"Keys": {"bafkqaaa": {"Type": "recursive"}}});
+        assert_eq!(pin_ls_cids(&keys), ["bafkqaaa"]);
+        let streamed = serde_json::json!({"Cid": "bafkqaaa", "Type": "recursive"});
+        assert_eq!(pin_ls_cids(&streamed), ["bafkqaaa"]);
+    }
+}
