@@ -953,3 +953,17 @@ fn two_downloads_racing_to_one_name_never_lose_a_file() {
         );
     }
 }
+
+#[test]
+fn a_download_whose_bytes_are_a_page_is_refused_naming_it() {
+    let server = serve(Resource::new(
+        b"<!DOCTYPE html><script>alert(document.cookie)</script>".to_vec(),
+    ));
+    let out = tempfile::tempdir().unwrap();
+    let run = fetch(out.path(), &[&server.url("/v/42.mp4"), "--site", "example"]);
+    assert_eq!(run.status.code(), Some(1));
+    let err = stderr(&run);
+    assert!(err.contains("/v/42.mp4") && err.contains("HTML"), "{err}");
+    assert!(!out.path().join("42.mp4").exists());
+    assert!(!out.path().join("example-42.record.cbor").exists());
+}

@@ -226,6 +226,22 @@ pub fn archive_download(
         None => format!("{}.{}", download.source.id, fetched.file_extension()),
     };
     check_file_name(&name)?;
+    // What a sniffing gateway or browser would take for a page is never archived.
+    let mut head = Vec::with_capacity(512);
+    std::fs::File::open(fetched.part_path())
+        .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, 512), &mut head))
+        .map_err(|source| {
+            DownloadError::Archive(ArchiveError::Open {
+                path: fetched.part_path().to_owned(),
+                source,
+            })
+        })?;
+    if let Some(kind) = crate::archive::active::by_content(&head) {
+        return Err(DownloadError::Archive(ArchiveError::ActiveContent {
+            path: download.url.clone().into(),
+            kind,
+        }));
+    }
     let path = to.out.join(&name);
     // Claimed before it is checked, and held until the record is committed: another download
     // of this run that comes to the same name fails instead of taking it.
