@@ -53,6 +53,33 @@ pub(crate) fn header_text(headers: &HeaderMap, name: HeaderName) -> Option<Strin
 }
 
 /// An error and its sources, as one line.
+/// Text a peer sent (an error body, a node's `Message`, a service's `reason`) as it may go in a
+/// message: at most [`MAX_PEER_TEXT`] bytes (cut at a character, with `…`), control characters
+/// (escape sequences, new lines) written as escapes, and every `secret` replaced by `<secret>`
+/// (a service may repeat the `Authorization` header it was sent).
+pub(crate) fn peer_text(bytes: &[u8], secrets: &[&str]) -> String {
+    let mut text = String::from_utf8_lossy(bytes).trim().to_owned();
+    for secret in secrets.iter().filter(|s| s.len() >= 4) {
+        text = text.replace(secret, "<secret>");
+    }
+    let mut out = String::with_capacity(text.len().min(MAX_PEER_TEXT) + 8);
+    for c in text.chars() {
+        if out.len() >= MAX_PEER_TEXT {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The most of a peer's text a message carries.
+pub(crate) const MAX_PEER_TEXT: usize = 300;
+
 pub(crate) fn chain(e: &dyn StdError) -> String {
     let mut text = e.to_string();
     let mut source = e.source();

@@ -39,6 +39,8 @@ pub struct Answer {
     pub status: Option<u16>,
     /// With `status`: a `Retry-After` header.
     pub retry_after: Option<String>,
+    /// With `status`: this body (an error a peer explains) instead of none.
+    pub status_body: Option<Vec<u8>>,
     /// Cut the connection after this many body bytes.
     pub cut_after: Option<u64>,
     /// With `cut_after`: wait this long, silent, before closing (an idle connection).
@@ -250,12 +252,17 @@ fn serve(stream: TcpStream, shared: &Mutex<Shared>) -> io::Result<()> {
     };
     let mut out = stream;
     if let Some(status) = answer.status {
-        let mut head = format!("HTTP/1.1 {status} Status\r\nContent-Length: 0\r\n");
+        let body = answer.status_body.as_deref().unwrap_or_default();
+        let mut head = format!(
+            "HTTP/1.1 {status} Status\r\nContent-Length: {}\r\n",
+            body.len()
+        );
         if let Some(after) = &answer.retry_after {
             head.push_str(&format!("Retry-After: {after}\r\n"));
         }
         head.push_str("Connection: close\r\n\r\n");
-        return out.write_all(head.as_bytes());
+        out.write_all(head.as_bytes())?;
+        return out.write_all(body);
     }
     let resource = resource.expect("a resource or a status");
     if let Some(location) = &resource.redirect {

@@ -361,3 +361,46 @@ fn secrets_come_from_the_environment_or_a_file() {
     assert!(warned(&run), "{}", stderr(&run));
     assert!(!stderr(&run).contains("s3cret"), "{}", stderr(&run));
 }
+
+/// A service that repeats the token, sends escape sequences and a long body in its error: the
+/// message names the service's reason on one short line, the token replaced, nothing that would
+/// drive the terminal.
+#[test]
+fn a_services_error_is_printed_scrubbed_escaped_and_cut() {
+    use ingest_tests::http::{Answer, Resource, Server};
+    let tmp = tempfile::tempdir().unwrap();
+    let (record, directory) = archived(tmp.path());
+    let token = "s3cretT0kenXYZ";
+    let reason = format!(
+        "invalid token Bearer {token}\u{1b}]0;owned\u{7}\u{1b}[2J{}",
+        "x".repeat(20_000)
+    );
+    let body = serde_json::to_vec(&serde_json::json!({"error": {"reason": reason}})).unwrap();
+    let service = Server::start().unwrap();
+    service.put(
+        &format!("/psa/pins?cid={directory}&status=queued%2Cpinning%2Cpinned%2Cfailed&limit=1000"),
+        Resource::new(Vec::new()).answers([Answer {
+            status_body: Some(body),
+            ..Answer::status(401)
+        }]),
+    );
+    let run = crate::common::cli()
+        .command()
+        .args([
+            "push",
+            "--json",
+            record.to_str().unwrap(),
+            "--pin-service",
+            &service.url("/psa"),
+        ])
+        .env("INGEST_PIN_TOKEN", token)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    let all = format!("{}{}", String::from_utf8_lossy(&run.stdout), stderr(&run));
+    assert!(all.contains("invalid token"), "{all}");
+    assert!(!all.contains(token), "the token is printed: {all}");
+    assert!(!all.contains('\u{1b}') && !all.contains('\u{7}'), "{all:?}");
+    assert!(all.len() < 4000, "{} bytes", all.len());
+}

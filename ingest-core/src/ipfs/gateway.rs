@@ -325,7 +325,7 @@ impl Gateway {
         Err(FetchError::Status {
             endpoint,
             status: status.as_u16(),
-            body: String::from_utf8_lossy(&body).trim().to_owned(),
+            body: crate::http::peer_text(&body, &[]),
         })
     }
 

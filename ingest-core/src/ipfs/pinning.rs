@@ -378,7 +378,10 @@ impl PinningService {
             _ => self.client.post(url),
         };
         match build(request.header(AUTHORIZATION, self.token.clone())).send() {
-            Ok(response) => answer(&endpoint, response),
+            Ok(response) => {
+                let (answer, wait) = answer(&endpoint, response);
+                (answer.map_err(|e| self.scrubbed(e)), wait)
+            }
             Err(e) => (
                 Err(PinningError::Transfer {
                     endpoint,
@@ -386,6 +389,39 @@ impl PinningService {
                 }),
                 None,
             ),
+        }
+    }
+
+    /// `e` with the token (as sent, with or without its `Bearer ` prefix) replaced wherever the
+    /// service repeated it.
+    fn scrubbed(&self, e: PinningError) -> PinningError {
+        let sent = self.token.to_str().unwrap_or_default();
+        let bare = sent.strip_prefix("Bearer ").unwrap_or(sent);
+        let scrub = |reason: String| crate::http::peer_text(reason.as_bytes(), &[sent, bare]);
+        match e {
+            PinningError::Unauthorized {
+                endpoint,
+                status,
+                reason,
+            } => PinningError::Unauthorized {
+                endpoint,
+                status,
+                reason: scrub(reason),
+            },
+            PinningError::Service {
+                endpoint,
+                status,
+                reason,
+            } => PinningError::Service {
+                endpoint,
+                status,
+                reason: scrub(reason),
+            },
+            PinningError::Protocol { endpoint, reason } => PinningError::Protocol {
+                endpoint,
+                reason: scrub(reason),
+            },
+            e => e,
         }
     }
 
@@ -626,13 +662,7 @@ fn answer<T: serde::de::DeserializeOwned>(
             Some(details) if !details.is_empty() => format!("{} ({details})", error.reason),
             _ => error.reason,
         },
-        Err(_) => String::from_utf8_lossy(&body)
-            .lines()
-            .next()
-            .unwrap_or("")
-            .chars()
-            .take(300)
-            .collect(),
+        Err(_) => String::from_utf8_lossy(&body).into_owned(),
     };
     let error = if matches!(status.as_u16(), 401 | 403) {
         PinningError::Unauthorized {
