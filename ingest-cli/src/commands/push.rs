@@ -60,6 +60,10 @@ pub struct TargetArgs {
     /// Return once the service queued a pin, without waiting for `pinned`.
     #[arg(long)]
     pub no_wait: bool,
+    /// Wait at most this long for the service to pin each root (it stays queued there: a later
+    /// push finds it); the other inputs go on meanwhile.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub pin_wait: Duration,
     /// Have the node connect to the addresses the pinning service names for its own nodes
     /// (`delegates`), so they find the blocks at once. Off by default: it dials addresses the
     /// service chose.
@@ -207,8 +211,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         import: args.perf.options(),
         name: args.name.clone(),
         wait: !args.target.no_wait,
+        wait_limit: args.target.pin_wait,
         connect_delegates: args.target.connect_delegates,
-        ..PushOptions::default()
     };
     let printer = Printer::new(args.json, args.quiet);
     let results = push(node.as_ref(), service.as_ref(), inputs, &options, &|e| {
@@ -406,6 +410,7 @@ pub fn run_publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
     let options = PushOptions {
         name: Some(args.name.clone()),
         wait: !args.target.no_wait,
+        wait_limit: args.target.pin_wait,
         connect_delegates: args.target.connect_delegates,
         ..PushOptions::default()
     };

@@ -404,3 +404,52 @@ fn a_services_error_is_printed_scrubbed_escaped_and_cut() {
     assert!(!all.contains('\u{1b}') && !all.contains('\u{7}'), "{all:?}");
     assert!(all.len() < 4000, "{} bytes", all.len());
 }
+
+/// A service that keeps a pin queued holds each input for --pin-wait at most, and the push
+/// goes on with the others.
+#[test]
+fn a_pin_that_stays_queued_is_waited_for_a_bounded_time() {
+    use ingest_tests::http::{Resource, Server};
+    let tmp = tempfile::tempdir().unwrap();
+    let (record, directory) = archived(tmp.path());
+    let queued = serde_json::to_vec(&serde_json::json!({
+        "requestid": "req-1", "status": "queued", "created": "2026-11-30T00:00:00Z",
+        "pin": {"cid": directory, "name": "youtube/vid"}, "delegates": []
+    }))
+    .unwrap();
+    let service = Server::start().unwrap();
+    service.put(
+        &format!("/psa/pins?cid={directory}&status=queued%2Cpinning%2Cpinned%2Cfailed&limit=1000"),
+        Resource::new(br#"{"count":0,"results":[]}"#.to_vec()),
+    );
+    service.put("/psa/pins", Resource::new(queued.clone()));
+    service.put("/psa/pins/req-1", Resource::new(queued));
+    let started = Instant::now();
+    let run = crate::common::cli()
+        .command()
+        .args([
+            "push",
+            "--json",
+            record.to_str().unwrap(),
+            "--pin-service",
+            &service.url("/psa"),
+            "--pin-wait",
+            "2s",
+        ])
+        .env("INGEST_PIN_TOKEN", "t0ken")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    let line = &crate::common::json_lines(&run)[0];
+    assert_eq!(line["status"], "failed", "{line}");
+    assert!(
+        line["error"].as_str().unwrap().contains("still queued"),
+        "{line}"
+    );
+}

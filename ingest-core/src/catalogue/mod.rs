@@ -25,7 +25,7 @@
 //! catalogue, and the new ones) atomically.
 //!
 //! **Reading** ([`Catalogue`], [`videos`], [`read_video_record`]) needs no profile: the
-//! directories say how they are sharded. [`todo`] says what of a wanted list is left to do,
+//! directories say how they are sharded. [`todo`](mod@todo) says what of a wanted list is left to do,
 //! reading only the directories of the sites the list names.
 //!
 //! **Known limit: the visible path can be taken by grinding.** The smallest record CID takes

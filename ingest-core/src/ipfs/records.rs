@@ -65,7 +65,7 @@ fn next_line(list: &mut RecordList, number: &mut usize) -> Option<Result<Line, S
     }
 }
 
-/// The records the `lists` name, fetched from `remote` [`BATCH`] at a time (many requests at
+/// The records the `lists` name, fetched from `remote` 256 at a time (many requests at
 /// once), as merge inputs, in the lists' order. The lists are read as the merge goes (memory: one
 /// batch); a list that cannot be read any further becomes one failed input and ends there.
 pub fn fetch_records<'a>(

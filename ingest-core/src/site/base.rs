@@ -103,6 +103,10 @@ fn read_block_file<Src: BlockSource + ?Sized>(
     }
 }
 
+/// The fewest bytes one entry takes in a listing page (`{"id":"x","dir":"<CID>"}`, a CIDv1 in
+/// base32 of 59 characters): how many entries a page's bytes can hold at most.
+const MIN_ENTRY_BYTES: usize = 64;
+
 /// Reads the site `root`: every listing page of every site it lists.
 fn read<Src: BlockSource + ?Sized>(src: &mut Src, root: &Cid) -> Result<SiteBase, SiteError> {
     let (_, index) = read_file(src, root, &["data", "index.json"])?;
@@ -140,18 +144,28 @@ fn read<Src: BlockSource + ?Sized>(src: &mut Src, root: &Cid) -> Result<SiteBase
             .videos
             .min(pages.len() as u64 * super::MAX_PAGE as u64)
             .min(MAX_RESERVED);
-        base.sites
-            .push((site.name.clone(), Vec::with_capacity(room as usize)));
-        base.index.reserve(room as usize);
+        base.sites.push((site.name.clone(), Vec::new()));
+        // Room is made as pages arrive, for as many entries as their bytes can hold: memory
+        // follows what was read, never what the index or the links claim (a forged base can
+        // announce millions of videos, or link one pages directory from every site).
+        let mut room = room as usize;
         for group in pages.chunks(PAGES_AT_ONCE) {
             let cids: Vec<Cid> = group.iter().map(|(_, _, cid)| *cid).collect();
             src.prefetch(&cids).map_err(SiteError::base)?;
+            let mut read = 0;
             for (_, name, cid) in group {
                 let what = format!("data/sites/{}/{name}", site.name);
                 let bytes = read_block_file(src, cid, &what)?;
+                read += bytes.len();
                 base.pages.insert(*cid);
                 batch.push((what, bytes));
             }
+            let more = (read / MIN_ENTRY_BYTES).min(room);
+            room -= more;
+            if let Some((_, entries)) = base.sites.last_mut() {
+                entries.reserve(more);
+            }
+            base.index.reserve(more);
             parse_pages(&mut base, &mut batch)?;
         }
     }
