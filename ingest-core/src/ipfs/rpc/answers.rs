@@ -61,7 +61,7 @@ pub(super) fn status_error(endpoint: String, status: StatusCode, body: &[u8]) ->
         message: String,
     }
     let (message, command_error) = match serde_json::from_str::<KuboError>(&text) {
-        Ok(e) => (e.message, true),
+        Ok(e) => (crate::http::peer_text(e.message.as_bytes(), &[]), true),
         Err(_) => {
             let first = text.lines().next().unwrap_or("").trim();
             let first: String = first.chars().take(300).collect();
@@ -106,8 +106,15 @@ pub(super) fn json_body<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// An NDJSON answer at most this many lines (a node's whole pin listing: ten million pins).
+pub(super) const MAX_LINES: u64 = 10_000_000;
+/// An NDJSON answer read for at most this long.
+pub(super) const MAX_STREAM_TIME: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// Calls `each` with every JSON line of an NDJSON answer; a line that is a Kubo error (a
-/// stream that failed after its status was sent) is returned as one.
+/// stream that failed after its status was sent) is returned as one. An answer is bounded: at
+/// most [`MAX_LINES`] lines of [`MAX_LINE`] bytes, read for at most [`MAX_STREAM_TIME`], so a node
+/// that streams for ever cannot hold a caller.
 pub(super) fn for_each_line(
     endpoint: &str,
     response: impl Read,
@@ -115,7 +122,17 @@ pub(super) fn for_each_line(
 ) -> Result<(), RpcError> {
     let mut reader = BufReader::new(response);
     let mut line = Vec::new();
-    loop {
+    let started = std::time::Instant::now();
+    for count in 0.. {
+        if count >= MAX_LINES || started.elapsed() > MAX_STREAM_TIME {
+            return Err(RpcError::Protocol {
+                endpoint: endpoint.to_owned(),
+                reason: format!(
+                    "an answer of over {MAX_LINES} lines or {} s: not read further",
+                    MAX_STREAM_TIME.as_secs()
+                ),
+            });
+        }
         line.clear();
         let n = (&mut reader)
             .take(MAX_LINE)
@@ -147,12 +164,13 @@ pub(super) fn for_each_line(
             return Err(RpcError::Node {
                 endpoint: endpoint.to_owned(),
                 status: 200,
-                message: message.to_owned(),
+                message: crate::http::peer_text(message.as_bytes(), &[]),
                 retryable: false,
             });
         }
         each(&value)?;
     }
+    Ok(())
 }
 
 /// The CIDs of one line of `pin/ls`: `{"Cid": …}` per line when streamed, or
@@ -204,6 +222,45 @@ pub(super) fn parse_cid(endpoint: &str, text: &str) -> Result<Cid, RpcError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An endless NDJSON stream (`{}` lines for ever).
+    struct Endless;
+
+    impl Read for Endless {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            for (i, b) in buf.iter_mut().enumerate() {
+                *b = b"{}\n"[i % 3];
+            }
+            Ok(buf.len() / 3 * 3)
+        }
+    }
+
+    #[test]
+    fn an_endless_answer_is_not_read_for_ever() {
+        let mut lines = 0u64;
+        let err = for_each_line("pin/ls", Endless, |_| {
+            lines += 1;
+            Ok(())
+        })
+        .unwrap_err();
+        assert_eq!(lines, MAX_LINES);
+        assert!(err.to_string().contains("not read further"), "{err}");
+    }
+
+    #[test]
+    fn a_nodes_long_message_is_cut_and_escaped() {
+        let body = serde_json::to_vec(&serde_json::json!({
+            "Message": format!("bad\u{1b}[2J{}", "m".repeat(1 << 20)), "Code": 0, "Type": "error"
+        }))
+        .unwrap();
+        let err = status_error("pin/ls".into(), StatusCode::INTERNAL_SERVER_ERROR, &body);
+        let text = err.to_string();
+        assert!(
+            text.len() < 1000 && !text.contains('\u{1b}'),
+            "{}",
+            &text[..200]
+        );
+    }
 
     #[test]
     fn import_and_pin_answers() {
