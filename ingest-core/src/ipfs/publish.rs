@@ -116,3 +116,64 @@ pub fn publish(
         offline,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ipfs::rpc::RpcOptions;
+
+    #[test]
+    fn a_catalogue_that_cannot_be_pushed_is_not_published() {
+        let dir = tempfile::tempdir().unwrap();
+        let car = dir.path().join("catalogue.car");
+        std::fs::write(&car, b"not a CAR").unwrap();
+        // Nothing listens on port 1: the node would refuse anything; the CAR fails first.
+        let options = RpcOptions {
+            retries: 0,
+            ..RpcOptions::default()
+        };
+        let node = KuboRpc::new("http://127.0.0.1:1/".parse().unwrap(), options).unwrap();
+        let err = publish(
+            &node,
+            None,
+            &car,
+            &PushOptions::default(),
+            &PublishOptions::default(),
+            &|_| {},
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err, PublishError::Push { path, .. } if *path == car),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_names_to_hand_over() {
+        let root: Cid = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"
+            .parse()
+            .unwrap();
+        let published = PublishedCatalogue {
+            root,
+            pushed: Pushed {
+                input: PushInput::Car {
+                    path: "catalogue.car".into(),
+                },
+                root: Some(root),
+                record: None,
+                bytes_sent: 0,
+                status: PushStatus::AlreadyPinned,
+                remote: None,
+                error: None,
+                notes: Vec::new(),
+            },
+            published: Published {
+                name: "k51qzi5uqu5dl".into(),
+                value: format!("/ipfs/{root}"),
+            },
+            offline: false,
+        };
+        assert_eq!(published.ipns_path(), "/ipns/k51qzi5uqu5dl");
+        assert_eq!(published.dnslink(), format!("dnslink=/ipfs/{root}"));
+    }
+}

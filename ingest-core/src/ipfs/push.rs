@@ -254,3 +254,106 @@ impl Context<'_> {
         Ok(remote)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::plan::{check_car, check_names, plan};
+    use super::*;
+    use crate::car::CarWriter;
+    use crate::unixfs::{import_bytes, Profile};
+    use std::path::Path;
+
+    /// A CAR of one file of `len` bytes at `path`: its root.
+    fn car_of_a_file(path: &Path, len: usize) -> Cid {
+        let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        let mut store = crate::unixfs::MemorySink::new();
+        let (file, _) = import_bytes(&Profile::UNIXFS_V1_2025, &data, &mut store).unwrap();
+        let mut bytes = Vec::new();
+        let mut car = CarWriter::new(&mut bytes, &[file.root]).unwrap();
+        for (cid, block) in store.blocks() {
+            crate::unixfs::BlockSink::put(&mut car, cid, block).unwrap();
+        }
+        car.finish().unwrap();
+        std::fs::write(path, bytes).unwrap();
+        file.root
+    }
+
+    #[test]
+    fn inputs_are_found_each_once_a_car_beside_its_record_belonging_to_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("youtube-a.record.cbor"), b"r").unwrap();
+        std::fs::write(d.join("youtube-a.car"), b"c").unwrap();
+        std::fs::write(d.join("catalogue.car"), b"c").unwrap();
+        std::fs::write(d.join("notes.txt"), b"n").unwrap();
+        let inputs = find_inputs(&[d.to_owned()], None).unwrap();
+        assert_eq!(
+            inputs,
+            [
+                PushInput::Car {
+                    path: d.join("catalogue.car")
+                },
+                PushInput::Archive {
+                    record: d.join("youtube-a.record.cbor"),
+                    data: d.to_owned()
+                },
+            ]
+        );
+        let data = tempfile::tempdir().unwrap();
+        let inputs = find_inputs(&[d.join("youtube-a.record.cbor")], Some(data.path())).unwrap();
+        assert_eq!(
+            inputs,
+            [PushInput::Archive {
+                record: d.join("youtube-a.record.cbor"),
+                data: data.path().to_owned()
+            }]
+        );
+        let err = find_inputs(&[d.join("notes.txt")], None).unwrap_err();
+        assert!(matches!(err, PushError::NotAnInput { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_car_is_checked_whole_before_anything_is_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("video.car");
+        let root = car_of_a_file(&path, 3 << 20);
+        check_car(&path, &[root]).unwrap();
+        // One byte of a leaf changed: refused, naming the CAR.
+        let mut bytes = std::fs::read(&path).unwrap();
+        let at = bytes.len() / 2;
+        bytes[at] ^= 1;
+        std::fs::write(&path, &bytes).unwrap();
+        let err = check_car(&path, &[root]).unwrap_err();
+        assert!(
+            matches!(&err, PushError::BadCar { path: p, .. } if *p == path),
+            "{err}"
+        );
+        // Its roots changed since it was planned: refused too.
+        let other = car_of_a_file(&path, 1000);
+        let err = check_car(&path, &[root]).unwrap_err();
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err} {other}"
+        );
+    }
+
+    #[test]
+    fn two_cars_that_would_take_one_pin_name_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut inputs = Vec::new();
+        for sub in ["a", "b"] {
+            std::fs::create_dir(dir.path().join(sub)).unwrap();
+            let path = dir.path().join(sub).join("catalogue.car");
+            car_of_a_file(&path, 100 + sub.len());
+            inputs.push(PushInput::Car { path });
+        }
+        let options = PushOptions::default();
+        let planned: Vec<_> = inputs.iter().map(|i| plan(i, &options)).collect();
+        let err = check_names(&inputs, &planned).unwrap_err();
+        assert!(
+            matches!(&err, PushError::SameName { name, .. } if name == "catalogue"),
+            "{err}"
+        );
+        check_names(&inputs[..1], &planned[..1]).unwrap();
+    }
+}
