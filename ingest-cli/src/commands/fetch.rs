@@ -274,7 +274,12 @@ fn report(
             line
         }
         Err(e) => {
-            eprintln!("ingest: {}-{}: {e:#}", item.source.site, item.source.id);
+            eprintln!(
+                "ingest: {}-{}: {}",
+                item.source.site,
+                item.source.id,
+                crate::output::terminal_safe(&format!("{e:#}"), 2000)
+            );
             let mut line = base;
             line["status"] = "failed".into();
             line["error"] = format!("{e:#}").into();
@@ -399,7 +404,7 @@ impl Bars {
         if self.multi.is_some() {
             bar.println(line);
         } else if !self.quiet {
-            eprintln!("ingest: {line}");
+            eprintln!("ingest: {}", crate::output::terminal_safe(&line, 2000));
         }
     }
 

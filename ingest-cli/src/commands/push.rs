@@ -298,13 +298,14 @@ impl Printer {
     fn print(&self, out: &mut impl Write, pushed: &Pushed) -> std::io::Result<()> {
         let input = pushed.input.path().display();
         for note in &pushed.notes {
+            let note = crate::output::terminal_safe(note, 2000);
             eprintln!("ingest: warning: {input}: {note}");
         }
         if self.json {
             return json_line(out, &pushed_json(pushed));
         }
         if let Some(error) = pushed.error_text() {
-            eprintln!("ingest: {error}");
+            eprintln!("ingest: {}", crate::output::terminal_safe(&error, 2000));
             return Ok(());
         }
         if self.quiet {

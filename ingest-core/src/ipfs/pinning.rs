@@ -143,19 +143,23 @@ pub struct PinRequestStatus {
 }
 
 impl PinRequestStatus {
-    /// `info` as one line (`key: value, …`), or `no reason given`.
+    /// `info` as one line (`key: value, …`, cut to 300 bytes, control characters escaped), or
+    /// `no reason given`.
     pub fn info_text(&self) -> String {
         if self.info.is_empty() {
             return "no reason given".into();
         }
-        self.info
+        let text = self
+            .info
             .iter()
             .map(|(k, v)| match v {
                 serde_json::Value::String(s) => format!("{k}: {s}"),
                 v => format!("{k}: {v}"),
             })
             .collect::<Vec<_>>()
-            .join(", ")
+            .join(", ");
+        // The service's own words: cut and escaped like any peer's text.
+        crate::http::peer_text(text.as_bytes(), &[])
     }
 }
 

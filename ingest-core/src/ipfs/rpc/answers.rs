@@ -64,7 +64,7 @@ pub(super) fn status_error(endpoint: String, status: StatusCode, body: &[u8]) ->
         Ok(e) => (crate::http::peer_text(e.message.as_bytes(), &[]), true),
         Err(_) => {
             let first = text.lines().next().unwrap_or("").trim();
-            let first: String = first.chars().take(300).collect();
+            let first = crate::http::peer_text(first.as_bytes(), &[]);
             (
                 if first.is_empty() {
                     status.canonical_reason().unwrap_or("").to_owned()
