@@ -371,6 +371,137 @@ pub struct FetchReport {
     pub cached_blocks: u64,
 }
 
+/// `ingest fetch`: the line of a download that was archived: [`Archive`]'s fields, then these.
+#[derive(Debug, Serialize)]
+pub struct FetchArchived<'a> {
+    /// What `ingest archive` prints of the archived video.
+    #[serde(flatten)]
+    pub archive: Archive,
+    /// The URL asked for.
+    pub url: &'a str,
+    /// `archived`.
+    pub status: &'static str,
+    /// Where the downloaded file is.
+    pub path: String,
+    /// What the server said.
+    pub http: FetchHttp<'a>,
+}
+
+/// What the server said of a download (see `ingest_core::fetch::Fetched`).
+#[derive(Debug, Serialize)]
+pub struct FetchHttp<'a> {
+    /// The URL asked for.
+    pub url: &'a str,
+    /// The URL after redirects.
+    pub final_url: &'a str,
+    /// The `Content-Type`, if sent.
+    pub content_type: &'a Option<String>,
+    /// Bytes downloaded in all.
+    pub length: u64,
+    /// The `ETag`, if sent.
+    pub etag: &'a Option<String>,
+    /// The `Last-Modified`, if sent.
+    pub last_modified: &'a Option<String>,
+    /// Where a resumed download took up (0: from the start).
+    pub resumed_from: u64,
+    /// Requests made.
+    pub requests: u32,
+    /// Restarts from zero.
+    pub restarts: u32,
+}
+
+/// `ingest fetch`: the line of a download whose record was there already (`exists`) or that
+/// failed (`failed`).
+#[derive(Debug, Serialize)]
+pub struct FetchOther<'a> {
+    /// The URL asked for.
+    pub url: &'a str,
+    /// The video's site.
+    pub site: &'a str,
+    /// Its id.
+    pub id: &'a str,
+    /// `exists` or `failed`.
+    pub status: &'static str,
+    /// `exists`: the record that was there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_path: Option<String>,
+    /// `failed`: why, on one line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// `ingest push`: one line per input, as it ends.
+#[derive(Debug, Serialize)]
+pub struct Push<'a, S: Serialize> {
+    /// The record or CAR.
+    pub input: String,
+    /// The root pushed, if the input could be read.
+    pub root: Option<String>,
+    /// The record's CID, for an archive.
+    pub record: Option<String>,
+    /// CAR bytes sent to the node (0 when it pinned the root already).
+    pub bytes_sent: u64,
+    /// `pushed`, `already-pinned`, `requested` or `failed`.
+    pub status: &'a S,
+    /// Why it failed, on one line.
+    pub error: Option<String>,
+    /// The pin on the pinning service, when one was asked.
+    pub remote: Option<PushRemote<'a>>,
+    /// What went wrong without failing it.
+    pub notes: &'a [String],
+}
+
+/// The pin a pinning service holds for a pushed input.
+#[derive(Debug, Serialize)]
+pub struct PushRemote<'a> {
+    /// The service's request id.
+    pub requestid: &'a str,
+    /// `queued`, `pinning`, `pinned` or `failed`.
+    pub status: &'a ingest_core::ipfs::PinStatus,
+    /// The pin's name.
+    pub name: &'a str,
+    /// `added`, `existing`, `retried` or `replaced`.
+    pub action: &'a ingest_core::ipfs::PinAction,
+    /// What the service added, such as why a pin failed.
+    pub info: &'a std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+impl<'a> PushRemote<'a> {
+    /// The pin of `remote`.
+    pub fn of(remote: &'a ingest_core::ipfs::RemotePinned) -> Self {
+        PushRemote {
+            requestid: &remote.status.requestid,
+            status: &remote.status.status,
+            name: &remote.status.pin.name,
+            action: &remote.action,
+            info: &remote.status.info,
+        }
+    }
+}
+
+/// `ingest publish`: the one line of the published catalogue.
+#[derive(Debug, Serialize)]
+pub struct Publish<'a, S: Serialize> {
+    /// The catalogue's root.
+    pub root: String,
+    /// The IPNS name.
+    pub name: &'a str,
+    /// The path it points to.
+    pub value: &'a str,
+    /// `/ipns/<name>`.
+    pub ipns: String,
+    /// The DNSLink TXT value, `dnslink=/ipfs/<root>`.
+    pub dnslink: String,
+    /// Whether the node was offline (the record kept, not announced).
+    pub offline: bool,
+    /// CAR bytes sent to the node.
+    pub bytes_sent: u64,
+    /// How the push ended.
+    pub status: &'a S,
+    /// The pin on the pinning service, when one was asked.
+    pub remote: Option<PushRemote<'a>>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

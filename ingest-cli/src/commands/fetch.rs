@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::cli::{parse_duration, parse_size, PerfArgs, ProfileArgs};
+use crate::json;
+use crate::output::{archive_output, json_line, print_archived};
 use anyhow::{bail, Context};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ingest_core::archive::{Meta, Source};
@@ -14,10 +17,6 @@ use ingest_core::fetch::{
     archive_many, url_file_stem, ArchiveTo, BatchObserver, Download, Downloaded, Event,
     FetchOptions, Fetcher,
 };
-use serde_json::json;
-
-use crate::cli::{parse_duration, parse_size, PerfArgs, ProfileArgs};
-use crate::output::{archived_json, json_line, print_archived};
 
 /// Download videos over HTTP(S) and archive them in the same pass.
 ///
@@ -223,33 +222,40 @@ fn report(
     result: &anyhow::Result<Downloaded>,
 ) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    let base = json!({
-        "url": item.url,
-        "site": item.source.site,
-        "id": item.source.id,
-    });
-    let line = match result {
+    let other = |status, record_path, error| json::FetchOther {
+        url: &item.url,
+        site: &item.source.site,
+        id: &item.source.id,
+        status,
+        record_path,
+        error,
+    };
+    match result {
         Ok(Downloaded::Archived {
             archived,
             fetched,
             path,
         }) => {
-            let mut line = archived_json(archived, &[]);
-            line["url"] = item.url.clone().into();
-            line["status"] = "archived".into();
-            line["path"] = path.display().to_string().into();
-            line["http"] = json!({
-                "url": fetched.url,
-                "final_url": fetched.final_url,
-                "content_type": fetched.content_type,
-                "length": fetched.length,
-                "etag": fetched.etag,
-                "last_modified": fetched.last_modified,
-                "resumed_from": fetched.resumed_from,
-                "requests": fetched.requests,
-                "restarts": fetched.restarts,
-            });
-            if !print.json && !print.quiet {
+            if print.json {
+                let line = json::FetchArchived {
+                    archive: archive_output(archived, &[]),
+                    url: &item.url,
+                    status: "archived",
+                    path: path.display().to_string(),
+                    http: json::FetchHttp {
+                        url: &fetched.url,
+                        final_url: &fetched.final_url,
+                        content_type: &fetched.content_type,
+                        length: fetched.length,
+                        etag: &fetched.etag,
+                        last_modified: &fetched.last_modified,
+                        resumed_from: fetched.resumed_from,
+                        requests: fetched.requests,
+                        restarts: fetched.restarts,
+                    },
+                };
+                json_line(&mut out, &line)?;
+            } else if !print.quiet {
                 writeln!(
                     out,
                     "fetched    {} ({} bytes{})",
@@ -262,16 +268,14 @@ fn report(
                 )?;
                 print_archived(&mut out, archived)?;
             }
-            line
         }
         Ok(Downloaded::Exists(record)) => {
-            if !print.json && !print.quiet {
+            if print.json {
+                let line = other("exists", Some(record.display().to_string()), None);
+                json_line(&mut out, &line)?;
+            } else if !print.quiet {
                 writeln!(out, "exists     {}", record.display())?;
             }
-            let mut line = base;
-            line["status"] = "exists".into();
-            line["record_path"] = record.display().to_string().into();
-            line
         }
         Err(e) => {
             eprintln!(
@@ -280,14 +284,10 @@ fn report(
                 item.source.id,
                 crate::output::terminal_safe(&format!("{e:#}"), 2000)
             );
-            let mut line = base;
-            line["status"] = "failed".into();
-            line["error"] = format!("{e:#}").into();
-            line
+            if print.json {
+                json_line(&mut out, &other("failed", None, Some(format!("{e:#}"))))?;
+            }
         }
-    };
-    if print.json {
-        json_line(&mut out, &line)?;
     }
     Ok(())
 }

@@ -8,13 +8,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::json;
 use anyhow::Context;
-use ingest_core::ipfs::pinning::RemotePinned;
 use ingest_core::ipfs::{
     find_api, find_inputs, publish, push, Auth, KuboRpc, PinningOptions, PinningService,
     PublishOptions, PushEvent, PushOptions, PushStatus, Pushed, RpcOptions, Token,
 };
-use serde_json::json;
 
 use crate::cli::{parse_duration, PerfArgs};
 use crate::output::json_line;
@@ -337,27 +336,17 @@ impl Printer {
     }
 }
 
-fn remote_json(remote: &RemotePinned) -> serde_json::Value {
-    json!({
-        "requestid": remote.status.requestid,
-        "status": remote.status.status,
-        "name": remote.status.pin.name,
-        "action": remote.action,
-        "info": remote.status.info,
-    })
-}
-
-fn pushed_json(pushed: &Pushed) -> serde_json::Value {
-    json!({
-        "input": pushed.input.path().display().to_string(),
-        "root": pushed.root.map(|r| r.to_string()),
-        "record": pushed.record.map(|r| r.to_string()),
-        "bytes_sent": pushed.bytes_sent,
-        "status": pushed.status,
-        "error": pushed.error_text(),
-        "remote": pushed.remote.as_ref().map(remote_json),
-        "notes": pushed.notes,
-    })
+fn pushed_json(pushed: &Pushed) -> json::Push<'_, PushStatus> {
+    json::Push {
+        input: pushed.input.path().display().to_string(),
+        root: pushed.root.map(|r| r.to_string()),
+        record: pushed.record.map(|r| r.to_string()),
+        bytes_sent: pushed.bytes_sent,
+        status: &pushed.status,
+        error: pushed.error_text(),
+        remote: pushed.remote.as_ref().map(json::PushRemote::of),
+        notes: &pushed.notes,
+    }
 }
 
 fn summary(results: &[Pushed]) -> String {
@@ -437,17 +426,17 @@ pub fn run_publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         json_line(
             &mut out,
-            &json!({
-                "root": published.root.to_string(),
-                "name": published.published.name,
-                "value": published.published.value,
-                "ipns": published.ipns_path(),
-                "dnslink": published.dnslink(),
-                "offline": published.offline,
-                "bytes_sent": published.pushed.bytes_sent,
-                "status": published.pushed.status,
-                "remote": published.pushed.remote.as_ref().map(remote_json),
-            }),
+            &json::Publish {
+                root: published.root.to_string(),
+                name: &published.published.name,
+                value: &published.published.value,
+                ipns: published.ipns_path(),
+                dnslink: published.dnslink(),
+                offline: published.offline,
+                bytes_sent: published.pushed.bytes_sent,
+                status: &published.pushed.status,
+                remote: published.pushed.remote.as_ref().map(json::PushRemote::of),
+            },
         )?;
     } else {
         writeln!(out, "root     {}", published.root)?;
