@@ -7,17 +7,19 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::Read;
 use std::time::{Duration, Instant};
 
 use cid::Cid;
-use reqwest::blocking::{Client, RequestBuilder, Response};
+use reqwest::blocking::{Client, RequestBuilder};
 use reqwest::header::{HeaderValue, AUTHORIZATION};
 use reqwest::{StatusCode, Url};
 use serde::{Deserialize, Serialize};
 
 use crate::http::chain;
-use crate::http::retry::{retry_after, After, Classify, Failure, LongRetryAfter, Policy};
+
+mod answer;
+use crate::http::retry::{After, Classify, Failure, LongRetryAfter, Policy};
+use answer::answer;
 
 /// Pins asked for in one page of `GET /pins` (the spec's largest; its default is 10).
 const PAGE: &str = "1000";
@@ -627,61 +629,6 @@ fn with_json(request: RequestBuilder, body: &[u8]) -> RequestBuilder {
     request
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .body(body.to_vec())
-}
-
-/// A response as a value of `T`, or the service's error (and its `Retry-After`).
-fn answer<T: serde::de::DeserializeOwned>(
-    endpoint: &str,
-    response: Response,
-) -> (Result<T, PinningError>, Option<Duration>) {
-    let status = response.status();
-    let wait = retry_after(response.headers());
-    let mut body = Vec::new();
-    if let Err(e) = response.take(MAX_ANSWER).read_to_end(&mut body) {
-        let error = PinningError::Transfer {
-            endpoint: endpoint.to_owned(),
-            reason: chain(&e),
-        };
-        return (Err(error), None);
-    }
-    if status.is_success() {
-        let parsed = serde_json::from_slice(&body).map_err(|e| PinningError::Protocol {
-            endpoint: endpoint.to_owned(),
-            reason: e.to_string(),
-        });
-        return (parsed, None);
-    }
-    #[derive(Deserialize)]
-    struct Failure {
-        error: Reason,
-    }
-    #[derive(Deserialize)]
-    struct Reason {
-        reason: String,
-        #[serde(default)]
-        details: Option<String>,
-    }
-    let reason = match serde_json::from_slice::<Failure>(&body) {
-        Ok(Failure { error }) => match error.details {
-            Some(details) if !details.is_empty() => format!("{} ({details})", error.reason),
-            _ => error.reason,
-        },
-        Err(_) => String::from_utf8_lossy(&body).into_owned(),
-    };
-    let error = if matches!(status.as_u16(), 401 | 403) {
-        PinningError::Unauthorized {
-            endpoint: endpoint.to_owned(),
-            status: status.as_u16(),
-            reason,
-        }
-    } else {
-        PinningError::Service {
-            endpoint: endpoint.to_owned(),
-            status: status.as_u16(),
-            reason,
-        }
-    };
-    (Err(error), wait)
 }
 
 #[cfg(test)]
