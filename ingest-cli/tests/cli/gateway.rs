@@ -1046,3 +1046,20 @@ fn a_gateway_url_with_a_password_is_refused_without_printing_it() {
     );
     assert!(!err.contains("s3cret") && !err.contains("user:"), "{err}");
 }
+
+#[test]
+fn a_redirect_to_another_scheme_is_named_with_its_target() {
+    let cid = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy";
+    let gw = Server::start().unwrap();
+    let mut moved = ingest_tests::http::Resource::new(Vec::new());
+    moved.redirect = Some("file:///etc/passwd".into());
+    gw.put(&format!("/ipfs/{cid}"), moved);
+    let cache = tempfile::tempdir().unwrap();
+    let out = via(&["ls", cid], &[&gw], cache.path());
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("a redirect to file:///etc/passwd, not followed"),
+        "{err}"
+    );
+}

@@ -320,12 +320,24 @@ impl Gateway {
         if status.is_success() {
             return Ok(response);
         }
+        // A redirection the client did not follow (to another scheme, such as file://, or one
+        // too many): named, with where it pointed.
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .map(|l| crate::http::peer_text(l.as_bytes(), &[]));
         let mut body = Vec::new();
         let _ = response.take(512).read_to_end(&mut body);
+        let body = match location {
+            Some(to) if status.is_redirection() => {
+                format!("a redirect to {to}, not followed (only http and https are, at most 10)")
+            }
+            _ => crate::http::peer_text(&body, &[]),
+        };
         Err(FetchError::Status {
             endpoint,
             status: status.as_u16(),
-            body: crate::http::peer_text(&body, &[]),
+            body,
         })
     }
 
@@ -657,5 +669,78 @@ mod tests {
     fn scope_of_a_raw_block_is_itself() {
         let cid = cid_of(CidVersion::V1, RAW, b"x");
         assert!(links_in_scope(&cid, b"x", Scope::All).unwrap().is_empty());
+    }
+
+    /// The root block of `cid` in `store`, and the CIDs it links to.
+    fn root_and_links(store: &crate::unixfs::MemorySink, cid: &Cid) -> (Vec<u8>, Vec<Cid>) {
+        let block = store.get(cid).unwrap().to_vec();
+        let node = decode_node(&block).unwrap();
+        (block, node.links.iter().map(|l| l.cid).collect())
+    }
+
+    #[test]
+    fn an_entity_of_a_file_is_every_block_of_it() {
+        use crate::unixfs::{import_bytes, Profile};
+        let mut store = crate::unixfs::MemorySink::new();
+        let data = vec![7u8; 3 << 20];
+        let (file, _) = import_bytes(&Profile::UNIXFS_V1_2025, &data, &mut store).unwrap();
+        let (block, links) = root_and_links(&store, &file.root);
+        assert_eq!(links.len(), 3);
+        assert_eq!(
+            links_in_scope(&file.root, &block, Scope::Entity).unwrap(),
+            links
+        );
+        assert_eq!(
+            links_in_scope(&file.root, &block, Scope::All).unwrap(),
+            links
+        );
+        assert!(links_in_scope(&file.root, &block, Scope::Block)
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn an_entity_of_a_directory_is_its_shards_not_its_entries() {
+        use crate::unixfs::{DirBuilder, Profile};
+        let profile = &Profile::UNIXFS_V1_2025;
+        let entry = cid_of(CidVersion::V1, RAW, b"entry");
+        // A flat directory: its entries are other entities.
+        let mut store = crate::unixfs::MemorySink::new();
+        let mut flat = DirBuilder::new(profile);
+        flat.add("a", entry, 5).unwrap();
+        let flat = flat.finish(&mut store).unwrap();
+        let (block, links) = root_and_links(&store, &flat.root);
+        assert!(links_in_scope(&flat.root, &block, Scope::Entity)
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            links_in_scope(&flat.root, &block, Scope::All).unwrap(),
+            links
+        );
+        // A HAMT: its sub-shards are part of it, its entries are not. 1100 long names: over
+        // the threshold, about four a bucket, so the root holds both sub-shards and entries.
+        let mut big = DirBuilder::new(&Profile::UNIXFS_V0_2015);
+        for i in 0..1100 {
+            big.add(&format!("{i:06}-{}", "v".repeat(240)), entry, 5)
+                .unwrap();
+        }
+        let big = big.finish(&mut store).unwrap();
+        let (block, links) = root_and_links(&store, &big.root);
+        let node = decode_node(&block).unwrap();
+        let shards: Vec<Cid> = node
+            .links
+            .iter()
+            .filter(|l| l.name.len() == 2)
+            .map(|l| l.cid)
+            .collect();
+        assert!(!shards.is_empty() && shards.len() < links.len());
+        assert_eq!(
+            links_in_scope(&big.root, &block, Scope::Entity).unwrap(),
+            shards
+        );
+        assert_eq!(
+            links_in_scope(&big.root, &block, Scope::All).unwrap(),
+            links
+        );
     }
 }
