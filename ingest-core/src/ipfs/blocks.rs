@@ -65,9 +65,21 @@ impl BlockSource for &Remote {
             .map_err(|e| BlockError::read(dir, e))
     }
 
-    /// The whole entity as one CAR stream (`dag-scope=entity`) when the cache lacks its root.
+    /// The whole entity as one CAR stream (`dag-scope=entity`) when the cache lacks its root,
+    /// or holds the root (read alone, to learn what it is) but none of what it links to.
     fn will_read(&mut self, file: &Cid) -> Result<(), BlockError> {
-        if file.codec() == DAG_PB && !self.cache().contains(file) {
+        if file.codec() != DAG_PB {
+            return Ok(());
+        }
+        let wanted = match self.cache().get(file) {
+            None => true,
+            Some(block) => {
+                super::gateway::links_in_scope(file, &block, Scope::Entity).is_ok_and(|links| {
+                    links.iter().all(|l| !self.cache().contains(l)) && !links.is_empty()
+                })
+            }
+        };
+        if wanted {
             self.fetch_dag(file, Scope::Entity)
                 .map_err(|e| BlockError::read(file, e))?;
         }

@@ -193,9 +193,8 @@ fn plan_entry<Src: BlockSource + ?Sized>(
             max: plan.max_entries,
         });
     }
-    if cid.codec() == DAG_PB {
-        let _ = src.will_read(cid);
-    }
+    // Only the entry's first block (a file's root states its size): nothing more is fetched
+    // before the bounds are checked.
     match read::node_kind(src, cid).map_err(read_error(shown))? {
         Node::Symlink { .. } => {}
         Node::Directory { .. } => {
