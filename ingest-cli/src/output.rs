@@ -7,23 +7,9 @@ use serde::Serialize;
 
 use crate::json;
 
-/// `text` safe to print on a terminal: every control character (escape sequences, carriage
-/// returns, new lines) written as an escape (`\u{1b}`, `\n`), and the text cut to `max` bytes
-/// with `…`, so text from a peer or a long argument can neither drive the terminal nor flood it.
+/// `text` safe to print on a terminal ([`ingest_core::io::printable`]).
 pub fn terminal_safe(text: &str, max: usize) -> String {
-    let mut out = String::with_capacity(text.len().min(max) + 8);
-    for c in text.chars() {
-        if out.len() >= max {
-            out.push('…');
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    ingest_core::io::printable(text, max)
 }
 
 /// Prints one JSON object (a [`json`] struct, or a `serde_json::Value`) as a line.

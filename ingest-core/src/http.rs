@@ -62,19 +62,7 @@ pub(crate) fn peer_text(bytes: &[u8], secrets: &[&str]) -> String {
     for secret in secrets.iter().filter(|s| s.len() >= 4) {
         text = text.replace(secret, "<secret>");
     }
-    let mut out = String::with_capacity(text.len().min(MAX_PEER_TEXT) + 8);
-    for c in text.chars() {
-        if out.len() >= MAX_PEER_TEXT {
-            out.push('…');
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    crate::io::printable(&text, MAX_PEER_TEXT)
 }
 
 /// The most of a peer's text a message carries.

@@ -151,6 +151,19 @@ fn temporary_pid(name: &str) -> Option<i32> {
     pid.parse().ok().filter(|p: &i32| *p > 0)
 }
 
+/// The directory a temporary for `dest` goes in (its own, `.` for a bare name) and `dest`'s
+/// file name.
+fn beside(dest: &Path) -> Result<(&Path, &std::ffi::OsStr), OutputError> {
+    let dir = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = dest.file_name().ok_or_else(|| OutputError::NotAFileName {
+        path: dest.to_owned(),
+    })?;
+    Ok((dir, name))
+}
+
 /// A file being written to a temporary name beside `dest`; dropped uncommitted, the temporary
 /// is removed (and a signal handler can remove it too: [`remove_temporaries`]).
 ///
@@ -171,13 +184,7 @@ impl AtomicFile {
     /// rename never crosses file systems). The first time this process writes into a
     /// directory, the temporaries that dead runs left there are removed.
     pub fn create(dest: &Path) -> Result<Self, OutputError> {
-        let dir = match dest.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let name = dest.file_name().ok_or_else(|| OutputError::NotAFileName {
-            path: dest.to_owned(),
-        })?;
+        let (dir, name) = beside(dest)?;
         if dest.is_dir() {
             return Err(OutputError::IsDirectory {
                 path: dest.to_owned(),
@@ -269,13 +276,7 @@ impl AtomicDir {
     /// Creates the temporary directory for `dest`, which must not exist yet. The first time this
     /// process writes into a directory, the temporaries that dead runs left there are removed.
     pub fn create(dest: &Path) -> Result<Self, OutputError> {
-        let dir = match dest.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let name = dest.file_name().ok_or_else(|| OutputError::NotAFileName {
-            path: dest.to_owned(),
-        })?;
+        let (dir, name) = beside(dest)?;
         sweep(dir);
         let tmp = tempfile::Builder::new()
             .prefix(&format!(
