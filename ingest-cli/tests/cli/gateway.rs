@@ -540,6 +540,113 @@ fn a_get_completes_from_a_second_gateway() {
     assert_eq!(std::fs::read(&out).unwrap(), f.bytes);
 }
 
+/// A `get` stopped by SIGINT or SIGTERM while it writes removes its staging directory
+/// (`.NAME.PID.XXXXXX.partial` beside the output) and exits 130; one killed outright leaves it,
+/// and the next `get` into the same directory sweeps it.
+#[test]
+fn an_interrupted_get_leaves_no_staging_directory() {
+    let f = big_file();
+    // The root at once; every other byte slowly (64 KiB/s: the 2.5 MiB take about 40 s), as
+    // one CAR stream or block by block.
+    let slow = || {
+        std::iter::repeat_n(
+            Answer {
+                rate: Some(64 << 10),
+                ..Answer::default()
+            },
+            4,
+        )
+    };
+    let gw = Server::start().unwrap();
+    for (cid, block) in &f.blocks {
+        let resource = raw(block.clone());
+        let resource = if *cid == f.root {
+            resource
+        } else {
+            resource.answers(slow())
+        };
+        gw.put(&block_path(cid), resource);
+    }
+    gw.put(
+        &car_path(&f.root, "entity"),
+        car(car_of(&[f.root], &f.blocks)).answers(slow()),
+    );
+    let entries = |dir: &Path| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let staging = |dir: &Path| -> Vec<String> {
+        entries(dir)
+            .into_iter()
+            .filter(|n| n.starts_with(".video.mp4.") && n.ends_with(".partial"))
+            .collect()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("video.mp4");
+    let start = || {
+        let cache = tempfile::tempdir().unwrap();
+        let mut command = cli().command();
+        command
+            .args(["get", &f.root.to_string(), "-o", out.to_str().unwrap()])
+            .args(["--gateway", &gw.url(""), "--cache"])
+            .arg(cache.path())
+            .env_remove("IPFS_GATEWAY")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        let child = command.spawn().unwrap();
+        let started = std::time::Instant::now();
+        while staging(dir.path()).is_empty() && started.elapsed().as_secs() < 30 {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(staging(dir.path()).len(), 1, "{:?}", entries(dir.path()));
+        // Some bytes are on their way into it.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        (child, cache)
+    };
+    for signal in ["-INT", "-TERM"] {
+        let (child, _cache) = start();
+        let sent = std::process::Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let run = child.wait_with_output().unwrap();
+        assert_eq!(run.status.code(), Some(130), "{signal}: {}", stderr(&run));
+        assert!(
+            stderr(&run).contains("temporary files removed"),
+            "{signal}: {}",
+            stderr(&run)
+        );
+        assert!(
+            entries(dir.path()).is_empty(),
+            "{signal} left {:?}",
+            entries(dir.path())
+        );
+    }
+    // Killed outright, the process cannot clean up: its staging directory stays...
+    let (mut child, _cache) = start();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let left = staging(dir.path());
+    assert_eq!(left.len(), 1, "{:?}", entries(dir.path()));
+    // ...until the next get into the same directory, which sweeps it (its process is gone).
+    let fast = Server::start().unwrap();
+    serve_blocks(&fast, &f.blocks);
+    let cache = tempfile::tempdir().unwrap();
+    let other = dir.path().join("other.mp4");
+    ok(via(
+        &["get", &f.root.to_string(), "-o", other.to_str().unwrap()],
+        &[&fast],
+        cache.path(),
+    ));
+    assert_eq!(entries(dir.path()), ["other.mp4"]);
+    assert_eq!(std::fs::read(&other).unwrap(), f.bytes);
+}
+
 #[test]
 fn a_slow_gateway_is_left_for_the_next() {
     let f = big_file();
