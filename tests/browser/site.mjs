@@ -3,10 +3,12 @@
 // test asserts on the report.
 // Usage (inside tests/netns.sh, through tests/browser.sh run): node site.mjs BASE_URL PLAN_JSON OUT_DIR
 //   BASE_URL  the site's root, e.g. http://127.0.0.1:PORT/ipfs/<root>/
-//   PLAN_JSON {"site","search","absent","video":{"site","id"},"missing":{"site","id"}}
+//   PLAN_JSON {"site","search","absent","video":{"site","id"},"missing":{"site","id"},
+//             "hostile":{"site","id","record"} (optional; record: a record's bytes in hex)}
 //   OUT_DIR   gets home.png, site.png, site-phone.png, search.png, video.png and report.json
 // It visits home, the plan's site (page 1), a search for `search`, then (typing in the same page)
-// for `absent`, the plan's video (waiting up to 15 s for the media's metadata), the missing video,
+// for `absent`, the plan's video (waiting up to 15 s for the media's metadata), the page of the
+// hostile record's video with that record served in place of its record.cbor, the missing video,
 // and home with every request under data/ aborted (the gateway unreachable). Per page it
 // collects console errors, page errors and failed requests; a media request the browser cancels
 // itself (net::ERR_ABORTED, as a metadata-only preload does) goes to `aborted`, not `errors`.
@@ -228,6 +230,28 @@ async function main() {
     await settle(page);
     await page.screenshot({ path: path.join(outDir, 'video.png') });
     report.video = { state, ...seen, message: await alerts(page), ...(await done(page, log)) };
+  }
+
+  // A video whose record (plan.hostile.record, hex) lists files a browser would run as a page
+  // (served in place of its record.cbor): every URL the page holds, and its alerts.
+  if (plan.hostile) {
+    const { site, id, record } = plan.hostile;
+    const { page, log } = await open();
+    const recordUrl = `${root}catalogue/${encodeURIComponent(site)}/${encodeURIComponent(id)}/record.cbor`;
+    await page.setRequestInterception(true);
+    page.on('request', (r) => (r.url() === recordUrl
+      ? r.respond({ status: 200, contentType: 'application/vnd.ipld.dag-cbor', body: Buffer.from(record, 'hex') })
+      : r.continue()));
+    const state = await visit(page, 'hostile', `${root}video.html?${q({ s: site, id })}`);
+    await settle(page);
+    const seen = await page.evaluate(() => ({
+      html: document.documentElement.outerHTML,
+      urls: [...document.querySelectorAll('*')].flatMap((e) => ['href', 'src', 'poster', 'srcset', 'action', 'data', 'formaction']
+        .filter((a) => e.hasAttribute(a)).map((a) => `${e.tagName.toLowerCase()} ${a}=${e.getAttribute(a)}`)),
+      cids: [...document.querySelectorAll('#files [data-cid]')].map((e) => e.dataset.cid),
+      text: document.body.innerText,
+    }));
+    report.hostile = { state, ...seen, message: await alerts(page), ...(await done(page, log)) };
   }
 
   // A video the catalogue does not have.

@@ -201,6 +201,45 @@ fn rejected_records_are_listed_and_the_rest_merged() {
     );
 }
 
+/// A record (made by another tool) that lists a file a browser would run as a page is
+/// rejected by `merge`, naming the record and the file; the others are merged.
+#[test]
+fn merge_rejects_a_record_holding_a_page() {
+    let tmp = tempfile::tempdir().unwrap();
+    let records = cli().archive_many(tmp.path(), "youtube", 2, "x");
+    let mut record = ingest_core::Record::decode(&std::fs::read(&records[0]).unwrap()).unwrap();
+    let mut extra = record.files[0].clone();
+    extra.role = ingest_core::archive::Role::Other;
+    extra.name = "index.html".to_owned();
+    record.files.push(extra);
+    // The record's own encoding refuses the name: its IPLD form is encoded directly.
+    let hostile = tmp.path().join("hostile.record.cbor");
+    std::fs::write(
+        &hostile,
+        serde_ipld_dagcbor::to_vec(&record.to_ipld()).unwrap(),
+    )
+    .unwrap();
+    let out_car = tmp.path().join("cat.car");
+    let out = ingest(&[
+        "merge",
+        hostile.to_str().unwrap(),
+        records[1].to_str().unwrap(),
+        "--out",
+        out_car.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("hostile.record.cbor") && text.contains("index.html"),
+        "{text}"
+    );
+    let summary: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["added"], 1, "{summary}");
+    let listed = ingest(&["ls", out_car.to_str().unwrap()]);
+    assert_eq!(stdout(&listed).lines().count(), 1);
+}
+
 /// `ingest ARGS` under `timeout 60`, so a regression that blocks (a FIFO opened for reading)
 /// fails the test instead of hanging it.
 fn ingest_bounded(args: &[&str]) -> std::process::Output {

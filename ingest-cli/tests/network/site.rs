@@ -148,6 +148,41 @@ fn merge(args: &[&str]) -> Value {
     json_lines(&o).remove(0)
 }
 
+/// Extensions of files a browser runs as a page or a script: one of each kind the site must
+/// never link (`.html`, an SVG, a script, a module).
+const ACTIVE_EXTENSIONS: [&str; 4] = [".html", ".svg", ".js", ".mjs"];
+
+/// The record at `path` with a file of each of [`ACTIVE_EXTENSIONS`] added (as `ingest` never
+/// writes one, and a catalogue made by another tool might hold): its bytes in hex, and the
+/// (name, CID) of each file added.
+fn hostile_record(path: &Path) -> (String, Vec<(String, String)>) {
+    use ingest_core::archive::{RecordFile, Role};
+    let mut record = ingest_core::Record::decode(&std::fs::read(path).unwrap()).unwrap();
+    let mut added = Vec::new();
+    for (i, extension) in ACTIVE_EXTENSIONS.iter().enumerate() {
+        let body = format!("<script>alert({i})</script>");
+        let cid = ingest_core::unixfs::cid_of(
+            ingest_core::unixfs::CidVersion::V1,
+            ingest_core::unixfs::RAW,
+            body.as_bytes(),
+        );
+        let name = format!("page{i}{extension}");
+        record.files.push(RecordFile {
+            role: [Role::Other, Role::Thumbnail, Role::Video, Role::Subtitles][i],
+            name: name.clone(),
+            cid,
+            size: body.len() as u64,
+            dag_size: body.len() as u64,
+            format_id: None,
+        });
+        added.push((name, cid.to_string()));
+    }
+    // The record's own encoding refuses these names: encode its IPLD form directly.
+    let bytes = serde_ipld_dagcbor::to_vec(&record.to_ipld()).unwrap();
+    let hex = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    (hex, added)
+}
+
 /// Runs the browser through the site at `base` (`tests/browser.sh run`) with `plan`, leaving
 /// its screenshots and report in `out`; returns the report.
 fn browse(base: &str, plan: &Value, out: &Path) -> Value {
@@ -239,12 +274,14 @@ fn the_site_browses_searches_and_plays_from_a_real_gateway_in_a_real_browser() {
         .iter()
         .find(|v| v["site"] == shown_site && v["id"] == shown_id.as_str())
         .expect("ingest ls lists the video");
+    let (hostile, active) = hostile_record(Path::new(&record_path(shown)));
     let plan = json!({
         "site": "youtube",
         "search": "ÖKOSYSTEM",
         "absent": "zebra",
         "video": {"site": shown_site, "id": shown_id},
         "missing": {"site": "youtube", "id": "not-archived"},
+        "hostile": {"site": shown_site, "id": shown_id, "record": hostile},
     });
     let out = browser_out();
     let _ = std::fs::remove_dir_all(&out);
@@ -323,6 +360,41 @@ fn the_site_browses_searches_and_plays_from_a_real_gateway_in_a_real_browser() {
     }
     assert_eq!(report["sitePhone"]["oneColumn"], true, "{context}");
     assert_eq!(report["sitePhone"]["scrollsSideways"], false, "{context}");
+    // A record listing files a browser would run as a page: none of them is linked, named or
+    // given a URL; the page says they are withheld, and shows the others.
+    let page = &report["hostile"];
+    assert_eq!(page["state"], "ready", "{context}");
+    assert_eq!(page["errors"], json!([]), "{context}");
+    assert_eq!(
+        page["cids"].as_array().unwrap().len(),
+        expected.len(),
+        "{context}"
+    );
+    let html = page["html"].as_str().unwrap();
+    for (name, cid) in &active {
+        assert!(
+            !html.contains(name.as_str()),
+            "{name} is on the page: {context}"
+        );
+        assert!(
+            !html.contains(cid.as_str()),
+            "{name}'s CID is on the page: {context}"
+        );
+    }
+    assert!(
+        page["text"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{} files are not shown", active.len())),
+        "{context}"
+    );
+    for url in page["urls"].as_array().unwrap() {
+        let url = url.as_str().unwrap();
+        assert!(
+            !url.contains("catalogue/") || !ACTIVE_EXTENSIONS.iter().any(|e| url.ends_with(e)),
+            "{url}: {context}"
+        );
+    }
     // A video that is not there, and a gateway that does not answer: a message, not a blank.
     for name in ["missing", "unreachable"] {
         assert_eq!(report[name]["state"], "error", "{name}: {context}");

@@ -516,7 +516,7 @@
     const title = v.t || v.id;
     const meta = h('p', { class: 'meta' }, v.u ? h('span', {}, v.u) : null, dateEl(v.d));
     return h('li', { class: 'card', 'data-id': v.id, ...extra },
-      thumbBox(v.th ? catPath(site, v.id, v.th) : null, title, v.ms),
+      thumbBox(v.th && !active(v.th) ? catPath(site, v.id, v.th) : null, title, v.ms),
       h('h2', {}, h('a', { href: videoHref(site, v.id) }, title)),
       meta);
   }
