@@ -275,6 +275,8 @@ pub struct Profile {
     pub hamt_fanout: u32,
     /// `murmur3-x64-64`.
     pub hamt_hash: &'static str,
+    /// `"import"`, to tell these lines from the download profiles'.
+    pub kind: &'static str,
 }
 
 /// `ingest verify`: the one line.
@@ -589,4 +591,167 @@ mod tests {
         };
         assert!(text(&verify).starts_with(r#"{"path":"p","cid":"c","match":false,"kind""#));
     }
+}
+
+/// `ingest volunteer --json`: one line per event, `{"event": …}`, then a `"summary"` line.
+#[derive(Debug, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Volunteer {
+    /// What is left was read.
+    Left {
+        /// Videos to download.
+        left: usize,
+        /// Videos this worker archived before.
+        archived: usize,
+        /// Videos parked.
+        parked: usize,
+    },
+    /// Reading what is left failed; the last list is kept.
+    RefreshFailed {
+        /// Why.
+        reason: String,
+    },
+    /// A download started.
+    Downloading {
+        /// The site.
+        site: String,
+        /// The id.
+        id: String,
+        /// Which attempt (from 1).
+        attempt: u32,
+    },
+    /// A video was downloaded and archived.
+    Archived {
+        /// The site.
+        site: String,
+        /// The id.
+        id: String,
+        /// Its record's CID.
+        record: String,
+        /// Bytes of its files.
+        bytes: u64,
+    },
+    /// An attempt failed; the video is tried again.
+    Failed {
+        /// The site.
+        site: String,
+        /// The id.
+        id: String,
+        /// Which attempt failed.
+        attempt: u32,
+        /// Why.
+        reason: String,
+        /// Seconds until it is tried again.
+        retry_in: u64,
+    },
+    /// The video failed every attempt (or cannot succeed) and is parked.
+    Parked {
+        /// The site.
+        site: String,
+        /// The id.
+        id: String,
+        /// Why.
+        reason: String,
+    },
+    /// A video's archive is pinned.
+    Pushed {
+        /// The site.
+        site: String,
+        /// The id.
+        id: String,
+        /// Its record's CID.
+        record: String,
+    },
+    /// A push failed; it is tried again (the others go on).
+    PushFailed {
+        /// The site.
+        site: String,
+        /// The id.
+        id: String,
+        /// Why.
+        reason: String,
+        /// Seconds until it is tried again.
+        retry_in: u64,
+    },
+    /// The outbox was published.
+    Published {
+        /// Its root.
+        root: String,
+        /// The IPNS name (`null`: pushed to a pinning service only).
+        name: Option<String>,
+        /// `/ipns/<name>`, what maintainers follow.
+        ipns: Option<String>,
+        /// Records added this time.
+        added: u64,
+    },
+    /// Publishing the outbox failed; it is tried again.
+    PublishFailed {
+        /// Why.
+        reason: String,
+    },
+    /// No download starts: less free disk than the reserve.
+    DiskReserve {
+        /// Bytes free.
+        free: u64,
+        /// The reserve.
+        reserve: u64,
+    },
+    /// The last line.
+    Summary {
+        /// Videos downloaded and archived by this run.
+        archived: u64,
+        /// Archives pinned by this run.
+        pushed: u64,
+        /// Videos parked by this run.
+        parked: u64,
+        /// Videos parked, all told.
+        parked_total: u64,
+        /// Bytes downloaded.
+        bytes: u64,
+        /// Videos left when the run ended.
+        left: u64,
+        /// Archives not yet pinned.
+        unpushed: u64,
+        /// The outbox's root, when published.
+        outbox: Option<String>,
+        /// Its IPNS name.
+        ipns: Option<String>,
+        /// Whether the run was stopped before it was done.
+        stopped: bool,
+    },
+}
+
+/// `ingest profiles --json`: one line per download profile, after the import profiles.
+#[derive(Debug, Serialize)]
+pub struct DownloadProfile {
+    /// `"download"`, to tell these lines from the import profiles'.
+    pub kind: &'static str,
+    /// Its name.
+    pub name: &'static str,
+    /// Whether it is the default.
+    pub default: bool,
+    /// What it keeps.
+    pub description: &'static str,
+    /// Every yt-dlp argument it passes.
+    pub yt_dlp_args: Vec<&'static str>,
+}
+
+/// `ingest publish DIR --json`: the one line for an outbox published from a directory of
+/// archives.
+#[derive(Debug, Serialize)]
+pub struct Outbox {
+    /// The outbox catalogue's root.
+    pub root: String,
+    /// The IPNS name it is published under.
+    pub name: Option<String>,
+    /// `/ipns/<name>`: the one line a volunteer hands over.
+    pub ipns: Option<String>,
+    /// Archives pushed (already pinned ones included).
+    pub archives: usize,
+    /// Records added to the outbox this time.
+    pub added: u64,
+    /// Records the merge refused, with why.
+    pub rejected: Vec<String>,
+    /// Whether the node was offline (the record kept, not announced).
+    pub offline: bool,
 }

@@ -21,6 +21,8 @@ fn main() -> ExitCode {
     // `.part` files of downloads, and exit as a shell expects (128 + the signal; 130 for all,
     // as the handler cannot tell which).
     let _ = ctrlc::set_handler(|| {
+        // yt-dlp processes `volunteer` runs are stopped too (their partial files kept).
+        ingest_core::volunteer::ytdlp::stop_all();
         ingest_core::io::remove_temporaries();
         eprintln!("ingest: interrupted; temporary files removed, partial downloads kept");
         std::process::exit(130);

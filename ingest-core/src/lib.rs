@@ -5,6 +5,7 @@
 //!
 //! | module | what it is for |
 //! | --- | --- |
+//! | [`volunteer`] (feature `http`) | the volunteer's long-running worker: what is left, downloaded with yt-dlp under a download profile, archived, pushed, and named in the volunteer's outbox |
 //! | [`ipfs`] (feature `http`) | pushing archives and catalogues to nodes and pinning services, publishing a catalogue; reading blocks back from untrusted gateways and nodes, every one verified and cached |
 //! | [`fetch`] (feature `http`) | resumable HTTP(S) downloads imported as they arrive |
 //! | [`site`] | the catalogue as a website: static pages, listings and a sharded search index, a UnixFS directory any gateway serves |
@@ -68,6 +69,8 @@ pub mod ipfs;
 mod protobuf;
 pub mod site;
 pub mod unixfs;
+#[cfg(feature = "http")]
+pub mod volunteer;
 
 #[cfg(test)]
 mod testutil;

@@ -104,7 +104,7 @@ pub struct TodoArgs {
     pub json: bool,
 }
 
-fn parse_shard(s: &str) -> Result<(u64, u64), String> {
+pub(crate) fn parse_shard(s: &str) -> Result<(u64, u64), String> {
     let (i, n) = s.split_once('/').ok_or("expected I/N, like 2/5")?;
     let (i, n): (u64, u64) = (
         i.parse().map_err(|_| format!("{i:?} is not a number"))?,

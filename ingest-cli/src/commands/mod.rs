@@ -7,11 +7,13 @@ pub mod catalogue;
 pub mod fetch;
 pub mod get;
 pub mod merge;
+pub mod outbox;
 pub mod profiles;
 pub mod push;
 pub mod record;
 pub mod site;
 pub mod verify;
+pub mod volunteer;
 
 use std::process::ExitCode;
 
@@ -32,6 +34,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Todo(args) => catalogue::todo(args),
         Command::ExportArchive(args) => catalogue::export_archive(args),
         Command::Verify(args) => verify::run(args),
+        Command::Volunteer(args) => volunteer::run(args),
         Command::Get(args) => get::run(args),
         Command::Site(args) => site::run(args),
     }

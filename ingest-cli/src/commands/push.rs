@@ -132,7 +132,7 @@ impl TargetArgs {
     }
 
     /// The node, unless only a pinning service was named.
-    fn node(&self) -> anyhow::Result<Option<KuboRpc>> {
+    pub(crate) fn node(&self) -> anyhow::Result<Option<KuboRpc>> {
         let named = self.api.is_some() || std::env::var_os("IPFS_API").is_some();
         if self.pin_service.is_some() && !named {
             return Ok(None);
@@ -141,7 +141,7 @@ impl TargetArgs {
         Ok(Some(KuboRpc::new(api.url, self.rpc_options()?)?))
     }
 
-    fn service(&self) -> anyhow::Result<Option<PinningService>> {
+    pub(crate) fn service(&self) -> anyhow::Result<Option<PinningService>> {
         let Some(url) = &self.pin_service else {
             return Ok(None);
         };
@@ -370,9 +370,14 @@ fn summary(results: &[Pushed]) -> String {
 /// no peers keeps the record without announcing it (kubo's allow-offline), and says so.
 #[derive(Debug, clap::Args)]
 pub struct PublishArgs {
-    /// The catalogue CAR (`ingest merge` writes it).
-    #[arg(value_name = "CATALOGUE.car")]
+    /// The catalogue CAR (`ingest merge` writes it), or a directory of archives (records and
+    /// their files) to publish as the volunteer's outbox: the archives pushed, their records
+    /// merged onto DIR/outbox.car, its root published under --key.
+    #[arg(value_name = "CATALOGUE.car|DIR")]
     pub catalogue: PathBuf,
+    /// With a directory: where the records' files are (default: beside each record).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
     #[command(flatten)]
     pub target: TargetArgs,
     /// The node's key to publish with (see `ipfs key list`; default: the node's own, self).
@@ -397,6 +402,14 @@ pub fn run_publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
     let api = find_api(args.target.api.as_deref())?;
     let node = KuboRpc::new(api.url, args.target.rpc_options()?)?;
     let service = args.target.service()?;
+    if args.catalogue.is_dir() {
+        return crate::commands::outbox::publish_dir(
+            &args,
+            &args.catalogue,
+            &node,
+            service.as_ref(),
+        );
+    }
     let options = PushOptions {
         name: Some(args.name.clone()),
         wait: !args.target.no_wait,

@@ -27,6 +27,8 @@ pub struct Wanted {
     pub site: String,
     /// The id.
     pub id: String,
+    /// Where the video's page is (`SITE ID URL`), when the line says.
+    pub url: Option<String>,
 }
 
 /// A wanted list could not be read.
@@ -42,8 +44,8 @@ pub enum WantedError {
         #[source]
         source: std::io::Error,
     },
-    /// A line is not `ID` or `SITE ID`.
-    #[error("{name}:{line}: expected `ID` or `SITE ID`, found {found:?}")]
+    /// A line is not `ID`, `SITE ID` or `SITE ID URL`.
+    #[error("{name}:{line}: expected `ID`, `SITE ID` or `SITE ID URL`, found {found:?}")]
     Line {
         /// The list's name.
         name: String,
@@ -62,8 +64,9 @@ pub enum WantedError {
     },
 }
 
-/// Reads a wanted list: one video a line, `ID` or `SITE ID`; blank lines and lines starting
-/// with `#` are skipped. `name` names the list in errors. Lines are bounded ([`MAX_LINE`]).
+/// Reads a wanted list: one video a line, `ID`, `SITE ID` or `SITE ID URL` (what
+/// `yt-dlp --flat-playlist --print "%(ie_key)s %(id)s %(webpage_url)s"` prints; the site is
+/// lower-cased); blank lines and lines starting with `#` are skipped. `name` names the list in errors. Lines are bounded ([`MAX_LINE`]).
 pub fn read_wanted(input: impl BufRead, name: &str) -> Result<Vec<Wanted>, WantedError> {
     let mut wanted = Vec::new();
     let mut input = input.take(u64::MAX);
@@ -95,9 +98,10 @@ pub fn read_wanted(input: impl BufRead, name: &str) -> Result<Vec<Wanted>, Wante
             continue;
         }
         let words: Vec<&str> = line.split_whitespace().collect();
-        let (site, id) = match words.as_slice() {
-            [id] => ("", *id),
-            [site, id] => (*site, *id),
+        let (site, id, url) = match words.as_slice() {
+            [id] => ("", *id, None),
+            [site, id] => (*site, *id, None),
+            [site, id, url] => (*site, *id, Some(*url)),
             _ => {
                 return Err(WantedError::Line {
                     name: name.to_owned(),
@@ -108,8 +112,9 @@ pub fn read_wanted(input: impl BufRead, name: &str) -> Result<Vec<Wanted>, Wante
         };
         wanted.push(Wanted {
             line: line.to_owned(),
-            site: site.to_owned(),
+            site: site.to_lowercase(),
             id: id.to_owned(),
+            url: url.map(str::to_owned),
         });
     }
     Ok(wanted)

@@ -27,6 +27,13 @@ pub fn printable(text: &str, max: usize) -> String {
     out
 }
 
+/// Bytes free for this user on the file system of `dir`.
+#[cfg(feature = "http")]
+pub fn free_space(dir: &std::path::Path) -> std::io::Result<u64> {
+    let stat = rustix::fs::statvfs(dir)?;
+    Ok(stat.f_bavail.saturating_mul(stat.f_frsize))
+}
+
 pub use atomic::{remove_temporaries, AtomicDir, AtomicFile, OutputError};
 pub use files::{find_files, read_small_file, ChangedError, FileStamp, SmallFileError};
 pub use writer::{FileWriter, Writeback};

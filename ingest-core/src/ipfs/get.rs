@@ -133,7 +133,7 @@ pub fn get<Src: BlockSource + ?Sized>(
         move |source| GetError::Write { path, source }
     };
     let shown = format!("/ipfs/{cid}");
-    let free = free_space(parent).map_err(write_error(parent))?;
+    let free = crate::io::free_space(parent).map_err(write_error(parent))?;
     let bound = match options.max_size {
         Some(max) if max <= free => (max, format!("--max-size {max}")),
         _ => (
@@ -233,12 +233,6 @@ fn read_error(shown: &str) -> impl Fn(ReadError) -> GetError + '_ {
             source: Box::new(e),
         },
     }
-}
-
-/// Bytes free for this user on the file system of `dir`.
-fn free_space(dir: &Path) -> std::io::Result<u64> {
-    let stat = rustix::fs::statvfs(dir)?;
-    Ok(stat.f_bavail.saturating_mul(stat.f_frsize))
 }
 
 /// Writes the entry `cid` at `path` (shown as `shown` in errors).

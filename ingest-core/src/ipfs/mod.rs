@@ -59,4 +59,6 @@ pub use push::{
 };
 pub use records::{fetch_records, RecordList};
 pub use remote::{Endpoint, EndpointStats, Progress, Remote, RemoteOptions, SourceError};
-pub use rpc::{find_api, Auth, ImportedRoot, KuboRpc, NodeId, Published, RpcError, RpcOptions};
+pub use rpc::{
+    find_api, Auth, ImportedRoot, KuboRpc, NodeId, NodeKey, Published, RpcError, RpcOptions,
+};

@@ -10,7 +10,7 @@
 mod answers;
 mod api;
 
-pub use answers::{ImportedRoot, NodeId, Published};
+pub use answers::{ImportedRoot, NodeId, NodeKey, Published};
 pub use api::{find_api, parse_api, ApiAddress, Auth, DEFAULT_API};
 
 use std::collections::HashSet;
@@ -530,6 +530,42 @@ impl KuboRpc {
             json_body(&endpoint, response)
         })?;
         Ok(answer.path)
+    }
+
+    /// `key/list`: the names of the node's keys and their IPNS names (`self` is the node's own).
+    pub fn key_list(&self) -> Result<Vec<NodeKey>, RpcError> {
+        let endpoint = self.endpoint("key/list");
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Answer {
+            #[serde(default)]
+            keys: Vec<NodeKey>,
+        }
+        let answer: Answer = self.retried(|| {
+            let response = self.call("key/list", &[], None)?;
+            json_body(&endpoint, response)
+        })?;
+        Ok(answer.keys)
+    }
+
+    /// The node's key `name`, made (ed25519) if it has none of that name: its IPNS name.
+    pub fn key_ensure(&self, name: &str) -> Result<NodeKey, RpcError> {
+        if let Some(key) = self.key_list()?.into_iter().find(|k| k.name == name) {
+            return Ok(key);
+        }
+        let endpoint = self.endpoint("key/gen");
+        let query = [("arg", name.to_owned()), ("type", "ed25519".to_owned())];
+        // Not retried: a key made by an attempt whose answer was lost is found by the list.
+        let made = self
+            .call("key/gen", &query, None)
+            .and_then(|response| json_body::<NodeKey>(&endpoint, response));
+        match made {
+            Ok(key) => Ok(key),
+            Err(e) => match self.key_list()?.into_iter().find(|k| k.name == name) {
+                Some(key) => Ok(key),
+                None => Err(e),
+            },
+        }
     }
 
     /// `name/publish`: points the IPNS name of `key` (the node's own, `self`, by default) at

@@ -52,6 +52,16 @@ pub struct Published {
     pub value: String,
 }
 
+/// One of the node's keys (`key/list`, `key/gen`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct NodeKey {
+    /// The key's name on the node (`self` for the node's own).
+    pub name: String,
+    /// Its IPNS name (a peer ID, as the node prints it).
+    pub id: String,
+}
+
 /// An error answer: the node's `{"Message"}` when it sent one.
 pub(super) fn status_error(endpoint: String, status: StatusCode, body: &[u8]) -> RpcError {
     let text = String::from_utf8_lossy(body);

@@ -1,0 +1,953 @@
+//! The worker's queues: downloads on threads of their own (at most `jobs` at once), pushes on
+//! one thread with its own queue (a node that is slow or down never stops a download, a push
+//! that fails goes to the back), the outbox published by the push thread when its queue runs
+//! dry; every step journaled before it counts.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use cid::Cid;
+
+use super::journal::{cut_reason, Entry, Journal, JournalError, Key, State};
+use super::outbox::{publish_outbox, OutboxOptions, PublishedOutbox};
+use super::profile::DownloadProfile;
+use super::ytdlp::{self, Downloaded, YtDlp};
+use super::{order, Layout};
+use crate::archive::{archive_files, InfoJson, Record, Role, Source};
+use crate::catalogue::todo::{self, Wanted};
+use crate::http::retry::Classify;
+use crate::io::{read_small_file, AtomicFile};
+use crate::ipfs::pinning::PinningService;
+use crate::ipfs::rpc::KuboRpc;
+use crate::ipfs::{push, PushInput, PushOptions, PushStatus, SourceConfig};
+use crate::unixfs::{ImportOptions, Profile};
+
+/// What the worker does, and how.
+#[derive(Clone, Debug)]
+pub struct VolunteerOptions {
+    /// The published catalogue (a CAR, a CID, `/ipfs/…`, `/ipns/…`), read as `todo` reads it;
+    /// `None`: nothing is archived yet, every wanted video is left.
+    pub catalogue: Option<String>,
+    /// How the catalogue is read from IPFS.
+    pub source: SourceConfig,
+    /// The wanted videos (see [`todo::read_wanted`]).
+    pub wanted: Vec<Wanted>,
+    /// Only share `i` (from 1) of `n`.
+    pub shard: Option<(u64, u64)>,
+    /// Where the worker keeps what it made.
+    pub layout: Layout,
+    /// The import profile of the records.
+    pub profile: Profile,
+    /// How files are read when imported and pushed.
+    pub import: ImportOptions,
+    /// The download profile.
+    pub download: &'static DownloadProfile,
+    /// Downloads at once.
+    pub jobs: usize,
+    /// Attempts at one video before it is parked.
+    pub attempts: u32,
+    /// The wait after a first failure, doubled after each one, up to `max_backoff`.
+    pub backoff: Duration,
+    /// The longest wait between attempts.
+    pub max_backoff: Duration,
+    /// No download starts while the disk holding the worker's directory has less free.
+    pub disk_reserve: u64,
+    /// A yt-dlp that makes no progress for this long is stopped, and its video tried again.
+    pub stall: Duration,
+    /// How often the catalogue is read again to drop what others archived meanwhile.
+    pub refresh: Duration,
+    /// Keep going when nothing is left: wait for the catalogue or the list to change.
+    pub watch: bool,
+    /// Try the parked videos again.
+    pub retry_failed: bool,
+    /// Delete a video's downloaded files once its archive is pinned (the record stays).
+    pub prune: bool,
+    /// The IPNS key of the outbox; `None`: no outbox is published.
+    pub key: Option<String>,
+    /// How pushes are made.
+    pub push: PushOptions,
+}
+
+/// Where archives and the outbox go.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Targets<'a> {
+    /// The volunteer's node.
+    pub node: Option<&'a KuboRpc>,
+    /// A pinning service.
+    pub service: Option<&'a PinningService>,
+}
+
+/// What the worker does, for progress displays and `--json` events. Sent from the worker's
+/// threads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum VolunteerEvent {
+    /// What is left was read: videos left in the share (not counting this worker's own).
+    Left {
+        /// Videos to download.
+        left: usize,
+        /// Videos this worker archived before (in its records).
+        archived: usize,
+        /// Videos parked.
+        parked: usize,
+    },
+    /// Reading what is left failed; the last list is kept.
+    RefreshFailed {
+        /// Why.
+        reason: String,
+    },
+    /// A download started.
+    Downloading {
+        /// The site.
+        site: String,
+        /// The id.
+        id: String,
+        /// Which attempt (from 1).
+        attempt: u32,
+    },
+    /// Bytes downloaded so far, across every download (sent at most every second).
+    Progress {
+        /// Bytes.
+        bytes: u64,
+    },
+    /// A video was downloaded and archived.
+    Archived {
+        /// The site.
+        site: String,
+        /// The id.
+        id: String,
+        /// Its record.
+        record: Cid,
+        /// Bytes of its files.
+        bytes: u64,
+    },
+    /// An attempt failed; the video is tried again after `retry_in`.
+    Failed {
+        /// The site.
+        site: String,
+        /// The id.
+        id: String,
+        /// Which attempt failed.
+        attempt: u32,
+        /// Why.
+        reason: String,
+        /// When it is tried again.
+        retry_in: Duration,
+    },
+    /// The video failed every attempt and is parked.
+    Parked {
+        /// The site.
+        site: String,
+        /// The id.
+        id: String,
+        /// Why.
+        reason: String,
+    },
+    /// A video's archive is pinned.
+    Pushed {
+        /// The site.
+        site: String,
+        /// The id.
+        id: String,
+        /// Its record.
+        record: Cid,
+    },
+    /// A push failed; it is tried again after `retry_in` (the others go on).
+    PushFailed {
+        /// The site.
+        site: String,
+        /// The id.
+        id: String,
+        /// Why.
+        reason: String,
+        /// When it is tried again.
+        retry_in: Duration,
+    },
+    /// The outbox was published.
+    Published {
+        /// Its root.
+        root: Cid,
+        /// The IPNS name, when published under one.
+        name: Option<String>,
+        /// Records added this time.
+        added: u64,
+    },
+    /// Publishing the outbox failed; it is tried again after the next push.
+    PublishFailed {
+        /// Why.
+        reason: String,
+    },
+    /// No download starts: the disk holding the worker's directory has less free than the
+    /// reserve.
+    DiskReserve {
+        /// Bytes free.
+        free: u64,
+        /// The reserve.
+        reserve: u64,
+    },
+}
+
+/// What a run did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VolunteerSummary {
+    /// Videos downloaded and archived by this run.
+    pub archived: u64,
+    /// Archives pinned by this run.
+    pub pushed: u64,
+    /// Videos parked by this run.
+    pub parked: u64,
+    /// Videos parked, all told (this run's and before).
+    pub parked_total: u64,
+    /// Bytes downloaded (the archived files').
+    pub bytes: u64,
+    /// Videos still left (in the share, not archived, not parked) when the run ended.
+    pub left: u64,
+    /// Archives not pinned when the run ended.
+    pub unpushed: u64,
+    /// The outbox last published.
+    pub outbox: Option<PublishedOutbox>,
+    /// Whether the run was stopped before it was done.
+    pub stopped: bool,
+}
+
+/// The worker could not start, or could not go on.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VolunteerError {
+    /// The journal could not be read or written.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    /// The worker's directory could not be used.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The catalogue could not be read at the start.
+    #[error("cannot read the catalogue {catalogue}: {reason}")]
+    Catalogue {
+        /// The catalogue as given.
+        catalogue: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A video being worked on.
+#[derive(Clone, Debug)]
+struct Job {
+    wanted: Wanted,
+    key: Key,
+}
+
+/// An archive waiting to be pushed.
+#[derive(Clone, Debug)]
+struct PushJob {
+    key: Key,
+    record: PathBuf,
+    data: PathBuf,
+    failures: u32,
+    not_before: Instant,
+}
+
+/// What the threads tell the scheduler.
+enum Message {
+    /// A download thread ended.
+    Done {
+        key: Key,
+        result: Result<(Cid, u64), String>,
+        permanent: bool,
+    },
+    /// Bytes downloaded by a download thread since it last said.
+    Bytes(u64),
+    /// The push thread pinned an archive.
+    Pushed { key: Key, record: Cid },
+    /// The push thread gave up on an archive whose files are wrong.
+    PushParked { key: Key, reason: String },
+    /// The push thread published the outbox.
+    Published(PublishedOutbox),
+    /// The push thread ended.
+    PusherDone,
+}
+
+/// Runs the worker until nothing is left (or, with `watch`, until `stop` is set), then
+/// publishes the outbox a last time. `stop` set: no new download or push starts, the running
+/// downloads are stopped (their partial files kept for the next start), and the run returns.
+pub fn volunteer(
+    options: &VolunteerOptions,
+    targets: Targets<'_>,
+    yt_dlp: &YtDlp,
+    events: &(dyn Fn(VolunteerEvent) + Sync),
+    stop: &AtomicBool,
+) -> Result<VolunteerSummary, VolunteerError> {
+    let layout = &options.layout;
+    for dir in [
+        layout.root.clone(),
+        layout.records(),
+        layout.root.join("downloads"),
+    ] {
+        std::fs::create_dir_all(&dir).map_err(|source| VolunteerError::Io { path: dir, source })?;
+    }
+    let (mut journal, mut state) = Journal::open(&layout.journal())?;
+    if options.retry_failed {
+        let parked: Vec<Key> = state.parked.keys().cloned().collect();
+        for (site, id) in parked {
+            journal.append(&Entry::Freed { site, id })?;
+        }
+        (journal, state) = Journal::open(&layout.journal())?;
+        write_parked(layout, &state)?;
+    }
+    // The share, in the worker's order.
+    let mut share: Vec<Wanted> = options
+        .wanted
+        .iter()
+        .filter(|w| {
+            options
+                .shard
+                .is_none_or(|(i, n)| crate::catalogue::shard_of(&w.site, &w.id, n) == i - 1)
+        })
+        .cloned()
+        .collect();
+    order(&mut share);
+    let archived_before = own_records(layout)?;
+    let mut summary = VolunteerSummary::default();
+
+    let (tx, rx) = mpsc::channel::<Message>();
+    let (push_tx, push_rx) = mpsc::channel::<PushJob>();
+    // Archived before but not pinned: pushed first.
+    let mut unpushed: HashSet<Key> = HashSet::new();
+    for (key, record) in &archived_before {
+        if !state.pushed.contains_key(key) {
+            unpushed.insert(key.clone());
+            let _ = push_tx.send(push_job(layout, key, record.clone()));
+        }
+    }
+    // Records pinned before go into the outbox again (unchanged if they are in it): the
+    // outbox is published once at the start, and so is never behind what the node pins.
+    let pushed_before: Vec<PathBuf> = if options.key.is_some() {
+        state
+            .pushed
+            .keys()
+            .filter_map(|k| archived_before.get(k).cloned())
+            .collect()
+    } else {
+        Vec::new()
+    };
+
+    let mut left: VecDeque<Job> = VecDeque::new();
+    let mut waiting: BTreeMap<Instant, Vec<Job>> = BTreeMap::new();
+    let mut running: HashSet<Key> = HashSet::new();
+    let mut last_refresh: Option<Instant> = None;
+    let mut reserve_said = false;
+    let mut bytes_total: u64 = 0;
+    let mut last_progress = Instant::now();
+    let mut pusher_done = false;
+
+    std::thread::scope(|s| -> Result<(), VolunteerError> {
+        let pusher_tx = tx.clone();
+        let pusher = s.spawn(move || {
+            push_loop(
+                options,
+                targets,
+                push_rx,
+                &pusher_tx,
+                pushed_before,
+                events,
+                stop,
+            );
+            let _ = pusher_tx.send(Message::PusherDone);
+        });
+        let mut push_tx = Some(push_tx);
+        loop {
+            let now = Instant::now();
+            // What is left: at the start, and every `refresh`.
+            if last_refresh.is_none_or(|t| now.duration_since(t) >= options.refresh)
+                && !stop.load(Ordering::Relaxed)
+            {
+                match what_is_left(options, &share) {
+                    Ok(list) => {
+                        let archived = own_records(layout)?;
+                        left = list
+                            .into_iter()
+                            .map(|w| Job {
+                                key: (w.site.clone(), w.id.clone()),
+                                wanted: w,
+                            })
+                            .filter(|j| {
+                                !archived.contains_key(&j.key)
+                                    && !state.pushed.contains_key(&j.key)
+                                    && !state.parked.contains_key(&j.key)
+                                    && !running.contains(&j.key)
+                                    && !waiting.values().flatten().any(|w| w.key == j.key)
+                            })
+                            .collect();
+                        events(VolunteerEvent::Left {
+                            left: left.len() + waiting.values().map(Vec::len).sum::<usize>(),
+                            archived: archived.len(),
+                            parked: state.parked.len(),
+                        });
+                    }
+                    Err(reason) if last_refresh.is_none() => {
+                        stop.store(true, Ordering::Relaxed);
+                        drop(push_tx.take());
+                        let _ = pusher.join();
+                        return Err(VolunteerError::Catalogue {
+                            catalogue: options.catalogue.clone().unwrap_or_default(),
+                            reason,
+                        });
+                    }
+                    Err(reason) => events(VolunteerEvent::RefreshFailed { reason }),
+                }
+                last_refresh = Some(now);
+            }
+            // Videos whose wait is over go back to the front.
+            while let Some(entry) = waiting.first_entry() {
+                if *entry.key() > now {
+                    break;
+                }
+                for job in entry.remove().into_iter().rev() {
+                    left.push_front(job);
+                }
+            }
+            // Start downloads while there is room, work and disk.
+            while running.len() < options.jobs.max(1)
+                && !left.is_empty()
+                && !stop.load(Ordering::Relaxed)
+            {
+                let free = crate::io::free_space(&layout.root).unwrap_or(u64::MAX);
+                if free < options.disk_reserve {
+                    if !reserve_said {
+                        events(VolunteerEvent::DiskReserve {
+                            free,
+                            reserve: options.disk_reserve,
+                        });
+                        reserve_said = true;
+                    }
+                    break;
+                }
+                reserve_said = false;
+                let Some(job) = left.pop_front() else { break };
+                let attempt = state.attempts.get(&job.key).copied().unwrap_or(0) + 1;
+                events(VolunteerEvent::Downloading {
+                    site: job.key.0.clone(),
+                    id: job.key.1.clone(),
+                    attempt,
+                });
+                running.insert(job.key.clone());
+                let tx = tx.clone();
+                s.spawn(move || {
+                    let (result, permanent) = download_and_archive(options, yt_dlp, &job, &tx);
+                    let _ = tx.send(Message::Done {
+                        key: job.key,
+                        result,
+                        permanent,
+                    });
+                });
+            }
+            let downloads_over = running.is_empty()
+                && (stop.load(Ordering::Relaxed)
+                    || (left.is_empty() && waiting.is_empty() && !options.watch));
+            if downloads_over && push_tx.is_some() {
+                // No more archives: the push thread finishes its queue and the outbox.
+                drop(push_tx.take());
+            }
+            if downloads_over && pusher_done {
+                break;
+            }
+            let wait = waiting
+                .keys()
+                .next()
+                .map(|t| t.saturating_duration_since(now))
+                .unwrap_or(Duration::from_secs(1))
+                .min(Duration::from_secs(1));
+            let message = match rx.recv_timeout(wait.max(Duration::from_millis(10))) {
+                Ok(m) => m,
+                Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            };
+            match message {
+                Message::Bytes(n) => {
+                    bytes_total += n;
+                    if last_progress.elapsed() >= Duration::from_secs(1) {
+                        events(VolunteerEvent::Progress { bytes: bytes_total });
+                        last_progress = Instant::now();
+                    }
+                }
+                Message::Done {
+                    key,
+                    result,
+                    permanent,
+                } => {
+                    running.remove(&key);
+                    match result {
+                        Ok((record, bytes)) => {
+                            summary.archived += 1;
+                            summary.bytes += bytes;
+                            events(VolunteerEvent::Archived {
+                                site: key.0.clone(),
+                                id: key.1.clone(),
+                                record,
+                                bytes,
+                            });
+                            let path = layout
+                                .records()
+                                .join(format!("{}-{}.record.cbor", key.0, key.1));
+                            unpushed.insert(key.clone());
+                            if let Some(push_tx) = &push_tx {
+                                let _ = push_tx.send(push_job(layout, &key, path));
+                            }
+                        }
+                        Err(_) if stop.load(Ordering::Relaxed) => {
+                            // Stopped by the caller: not a failure of the video.
+                        }
+                        Err(reason) => {
+                            let reason = cut_reason(&reason);
+                            let attempt = state.attempts.get(&key).copied().unwrap_or(0) + 1;
+                            if permanent || attempt >= options.attempts {
+                                journal.append(&Entry::Parked {
+                                    site: key.0.clone(),
+                                    id: key.1.clone(),
+                                    reason: reason.clone(),
+                                })?;
+                                state.attempts.remove(&key);
+                                state.parked.insert(key.clone(), reason.clone());
+                                write_parked(layout, &state)?;
+                                summary.parked += 1;
+                                events(VolunteerEvent::Parked {
+                                    site: key.0,
+                                    id: key.1,
+                                    reason,
+                                });
+                            } else {
+                                journal.append(&Entry::Failed {
+                                    site: key.0.clone(),
+                                    id: key.1.clone(),
+                                    attempt,
+                                    reason: reason.clone(),
+                                })?;
+                                state.attempts.insert(key.clone(), attempt);
+                                let retry_in = backoff(options, attempt);
+                                events(VolunteerEvent::Failed {
+                                    site: key.0.clone(),
+                                    id: key.1.clone(),
+                                    attempt,
+                                    reason,
+                                    retry_in,
+                                });
+                                let wanted = share
+                                    .iter()
+                                    .find(|w| w.site == key.0 && w.id == key.1)
+                                    .cloned();
+                                if let Some(wanted) = wanted {
+                                    waiting
+                                        .entry(Instant::now() + retry_in)
+                                        .or_default()
+                                        .push(Job { wanted, key });
+                                }
+                            }
+                        }
+                    }
+                }
+                Message::Pushed { key, record } => {
+                    journal.append(&Entry::Pushed {
+                        site: key.0.clone(),
+                        id: key.1.clone(),
+                        record: record.to_string(),
+                    })?;
+                    state.pushed.insert(key.clone(), record.to_string());
+                    unpushed.remove(&key);
+                    summary.pushed += 1;
+                    if options.prune {
+                        let _ = std::fs::remove_dir_all(
+                            layout.download(&format!("{}-{}", key.0, key.1)),
+                        );
+                    }
+                    events(VolunteerEvent::Pushed {
+                        site: key.0,
+                        id: key.1,
+                        record,
+                    });
+                }
+                Message::PushParked { key, reason } => {
+                    let reason = cut_reason(&reason);
+                    journal.append(&Entry::Parked {
+                        site: key.0.clone(),
+                        id: key.1.clone(),
+                        reason: reason.clone(),
+                    })?;
+                    state.parked.insert(key.clone(), reason.clone());
+                    unpushed.remove(&key);
+                    write_parked(layout, &state)?;
+                    summary.parked += 1;
+                    events(VolunteerEvent::Parked {
+                        site: key.0,
+                        id: key.1,
+                        reason,
+                    });
+                }
+                Message::Published(published) => {
+                    journal.append(&Entry::Published {
+                        root: published.root.to_string(),
+                        name: published.name.clone().unwrap_or_default(),
+                    })?;
+                    events(VolunteerEvent::Published {
+                        root: published.root,
+                        name: published.name.clone(),
+                        added: published.added,
+                    });
+                    summary.outbox = Some(published);
+                }
+                Message::PusherDone => pusher_done = true,
+            }
+        }
+        drop(push_tx.take());
+        let _ = pusher.join();
+        Ok(())
+    })?;
+    summary.left = (left.len() + waiting.values().map(Vec::len).sum::<usize>()) as u64;
+    summary.unpushed = unpushed.len() as u64;
+    summary.parked_total = state.parked.len() as u64;
+    summary.stopped = stop.load(Ordering::Relaxed);
+    Ok(summary)
+}
+
+/// The wait after failed attempt `attempt` (from 1): `backoff` doubled each time, capped.
+fn backoff(options: &VolunteerOptions, attempt: u32) -> Duration {
+    let factor = 1u32 << attempt.saturating_sub(1).min(20);
+    options
+        .backoff
+        .saturating_mul(factor)
+        .min(options.max_backoff)
+}
+
+/// The share's videos the catalogue lacks (all of them without a catalogue), in order.
+fn what_is_left(options: &VolunteerOptions, share: &[Wanted]) -> Result<Vec<Wanted>, String> {
+    let Some(catalogue) = &options.catalogue else {
+        return Ok(share.to_vec());
+    };
+    let (mut blocks, root) =
+        crate::ipfs::open(catalogue, &options.source).map_err(|e| crate::http::chain(&e))?;
+    let left = todo::todo(&mut blocks, &root, share, None).map_err(|e| crate::http::chain(&e))?;
+    Ok(left.into_iter().cloned().collect())
+}
+
+/// The worker's records: (site, id) → record path.
+fn own_records(layout: &Layout) -> Result<HashMap<Key, PathBuf>, VolunteerError> {
+    let dir = layout.records();
+    let io = |source| VolunteerError::Io {
+        path: dir.clone(),
+        source,
+    };
+    let mut found = HashMap::new();
+    for entry in std::fs::read_dir(&dir).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if !name.ends_with(".record.cbor") || !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        let path = entry.path();
+        let Ok(bytes) = read_small_file(&path, crate::archive::MAX_RECORD_LEN as u64) else {
+            continue;
+        };
+        if let Ok(record) = Record::decode(&bytes) {
+            found.insert((record.source.site, record.source.id), path);
+        }
+    }
+    Ok(found)
+}
+
+/// A push of the archive of `key` whose record is `record`.
+fn push_job(layout: &Layout, key: &Key, record: PathBuf) -> PushJob {
+    PushJob {
+        key: key.clone(),
+        record,
+        data: layout.download(&format!("{}-{}", key.0, key.1)),
+        failures: 0,
+        not_before: Instant::now(),
+    }
+}
+
+/// Writes `parked.tsv` from `state`, atomically.
+fn write_parked(layout: &Layout, state: &State) -> Result<(), VolunteerError> {
+    let path = layout.parked();
+    let io = |source| VolunteerError::Io {
+        path: path.clone(),
+        source,
+    };
+    let mut lines: Vec<String> = state
+        .parked
+        .iter()
+        .map(|((site, id), reason)| {
+            format!(
+                "{site}\t{id}\t{}\n",
+                reason.replace(['\t', '\n', '\r'], " ")
+            )
+        })
+        .collect();
+    lines.sort();
+    AtomicFile::create(&path)
+        .and_then(|file| file.write_and_commit(lines.concat().as_bytes()))
+        .map_err(|e| io(std::io::Error::other(e)))
+}
+
+/// Downloads the video of `job` with yt-dlp, then archives it into the records: the record's
+/// CID and the bytes of its files, or why not (and whether trying again cannot help).
+fn download_and_archive(
+    options: &VolunteerOptions,
+    yt_dlp: &YtDlp,
+    job: &Job,
+    tx: &mpsc::Sender<Message>,
+) -> (Result<(Cid, u64), String>, bool) {
+    let stem = format!("{}-{}", job.key.0, job.key.1);
+    let dir = options.layout.download(&stem);
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        return (Err(format!("{}: {e}", dir.display())), false);
+    }
+    let target = job
+        .wanted
+        .url
+        .clone()
+        .unwrap_or_else(|| job.wanted.id.clone());
+    let mut progress = |n: u64| {
+        let _ = tx.send(Message::Bytes(n));
+    };
+    let downloaded = match ytdlp::download(
+        yt_dlp,
+        options.download,
+        &target,
+        &dir,
+        options.stall,
+        &mut progress,
+    ) {
+        Ok(d) => d,
+        Err(e) => {
+            let permanent = e.is_permanent();
+            return (Err(crate::http::chain(&e)), permanent);
+        }
+    };
+    match archive_download(options, yt_dlp, job, &downloaded) {
+        Ok(done) => (Ok(done), false),
+        Err(reason) => (Err(reason), false),
+    }
+}
+
+/// Archives what yt-dlp downloaded for `job` into the records, with its sidecar.
+fn archive_download(
+    options: &VolunteerOptions,
+    yt_dlp: &YtDlp,
+    job: &Job,
+    downloaded: &Downloaded,
+) -> Result<(Cid, u64), String> {
+    let info = InfoJson::read(&downloaded.info_json).map_err(|e| crate::http::chain(&e))?;
+    let source: Source = info.source().map_err(|e| crate::http::chain(&e))?;
+    if (source.site.as_str(), source.id.as_str()) != (job.key.0.as_str(), job.key.1.as_str()) {
+        return Err(format!(
+            "yt-dlp downloaded {}/{}, not {}/{}: fix the wanted list's line {:?}",
+            source.site, source.id, job.key.0, job.key.1, job.wanted.line
+        ));
+    }
+    let inputs = ytdlp::inputs(downloaded).map_err(|e| crate::http::chain(&e))?;
+    if !inputs
+        .iter()
+        .any(|i| matches!(i.role, Role::Video | Role::Audio))
+    {
+        return Err("yt-dlp wrote no video or audio file".to_owned());
+    }
+    let bytes: u64 = inputs
+        .iter()
+        .filter_map(|i| std::fs::metadata(&i.path).ok())
+        .map(|m| m.len())
+        .sum();
+    let archived = archive_files(
+        &options.profile,
+        options.import,
+        source,
+        info.meta(),
+        &inputs,
+        &options.layout.records(),
+        false,
+        &mut |_| {},
+    )
+    .map_err(|e| crate::http::chain(&e))?;
+    ytdlp::write_sidecar(
+        &options.layout.records(),
+        &format!("{}-{}", job.key.0, job.key.1),
+        yt_dlp,
+        options.download,
+        downloaded,
+    )
+    .map_err(|e| crate::http::chain(&e))?;
+    Ok((archived.cids.record, bytes))
+}
+
+/// The push thread: pushes each archive sent (a failing one goes to the back of the queue,
+/// tried again after a backoff, and the others go on), and publishes the outbox when the queue
+/// runs dry with something new pinned; ends when the sender is dropped and the queue is empty
+/// (or at `stop`).
+fn push_loop(
+    options: &VolunteerOptions,
+    targets: Targets<'_>,
+    rx: mpsc::Receiver<PushJob>,
+    tx: &mpsc::Sender<Message>,
+    pushed_before: Vec<PathBuf>,
+    events: &(dyn Fn(VolunteerEvent) + Sync),
+    stop: &AtomicBool,
+) {
+    let mut queue: VecDeque<PushJob> = VecDeque::new();
+    let mut closed = false;
+    // Records pinned but not yet in the outbox.
+    let mut for_outbox: Vec<PathBuf> = pushed_before;
+    let mut publish_failures: u32 = 0;
+    let mut publish_not_before = Instant::now();
+    let has_target = targets.node.is_some() || targets.service.is_some();
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
+        // Take what was sent; wait for more only when nothing is ready.
+        let ready = queue.iter().any(|j| j.not_before <= Instant::now());
+        let next = if ready || closed {
+            rx.try_recv()
+                .map_err(|e| matches!(e, mpsc::TryRecvError::Disconnected))
+        } else {
+            rx.recv_timeout(Duration::from_millis(500))
+                .map_err(|e| matches!(e, mpsc::RecvTimeoutError::Disconnected))
+        };
+        match next {
+            Ok(job) => {
+                queue.push_back(job);
+                continue;
+            }
+            Err(true) => closed = true,
+            Err(false) => {}
+        }
+        if !has_target {
+            // Nowhere to push: the archives stay unpushed.
+            if closed {
+                return;
+            }
+            queue.clear();
+            continue;
+        }
+        let now = Instant::now();
+        let position = queue.iter().position(|j| j.not_before <= now);
+        if let Some(i) = position {
+            let Some(mut job) = queue.remove(i) else {
+                continue;
+            };
+            match push_one(options, targets, &job) {
+                Ok(record) => {
+                    for_outbox.push(job.record.clone());
+                    let _ = tx.send(Message::Pushed {
+                        key: job.key.clone(),
+                        record,
+                    });
+                }
+                Err((reason, fatal)) => {
+                    job.failures += 1;
+                    if fatal && job.failures >= options.attempts {
+                        let _ = tx.send(Message::PushParked {
+                            key: job.key.clone(),
+                            reason,
+                        });
+                    } else {
+                        let retry_in = backoff(options, job.failures);
+                        events(VolunteerEvent::PushFailed {
+                            site: job.key.0.clone(),
+                            id: job.key.1.clone(),
+                            reason,
+                            retry_in,
+                        });
+                        job.not_before = Instant::now() + retry_in;
+                        queue.push_back(job);
+                    }
+                }
+            }
+            continue;
+        }
+        // The queue is dry (or waiting): the outbox, if something new is pinned.
+        if let Some(key) = &options.key {
+            if !for_outbox.is_empty() && publish_not_before <= now {
+                let outbox_options = OutboxOptions {
+                    key: key.clone(),
+                    lifetime: None,
+                    profile: options.profile.clone(),
+                    push: options.push.clone(),
+                };
+                match publish_outbox(
+                    targets.node,
+                    targets.service,
+                    &options.layout.outbox(),
+                    &for_outbox,
+                    &outbox_options,
+                    &|_| {},
+                ) {
+                    Ok(published) => {
+                        for_outbox.clear();
+                        publish_failures = 0;
+                        let _ = tx.send(Message::Published(published));
+                    }
+                    Err(e) => {
+                        publish_failures += 1;
+                        publish_not_before = Instant::now() + backoff(options, publish_failures);
+                        events(VolunteerEvent::PublishFailed {
+                            reason: crate::http::chain(&e),
+                        });
+                    }
+                }
+                continue;
+            }
+        }
+        if closed && queue.is_empty() && (for_outbox.is_empty() || options.key.is_none()) {
+            return;
+        }
+        if closed {
+            // Waiting for a push's or the outbox's backoff.
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+/// Pushes one archive: its record's CID, or why not and whether the fault is the archive's
+/// (its files missing or changed: no node will take it).
+fn push_one(
+    options: &VolunteerOptions,
+    targets: Targets<'_>,
+    job: &PushJob,
+) -> Result<Cid, (String, bool)> {
+    let input = PushInput::Archive {
+        record: job.record.clone(),
+        data: job.data.clone(),
+    };
+    let mut results = push(
+        targets.node,
+        targets.service,
+        vec![input],
+        &options.push,
+        &|_| {},
+    )
+    .map_err(|e| {
+        let fatal = matches!(e.failure(), crate::http::retry::Failure::Fatal);
+        (crate::http::chain(&e), fatal)
+    })?;
+    let pushed = results
+        .pop()
+        .ok_or_else(|| ("the push gave no result".to_owned(), false))?;
+    if let Some(error) = &pushed.error {
+        let fatal = matches!(error.failure(), crate::http::retry::Failure::Fatal);
+        return Err((crate::http::chain(error), fatal));
+    }
+    match (pushed.status, pushed.record) {
+        (PushStatus::Pushed | PushStatus::AlreadyPinned | PushStatus::Requested, Some(cid)) => {
+            Ok(cid)
+        }
+        _ => Err(("the push confirmed no record".to_owned(), false)),
+    }
+}
