@@ -81,7 +81,10 @@ pub struct Args {
     /// Read the catalogue again this often, dropping what others archived meanwhile.
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
     pub refresh: Duration,
-    /// Keep running when nothing is left, reading the catalogue every --refresh.
+    /// Publish the outbox at most this often while videos keep coming (and once at the end).
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub publish_every: Duration,
+    /// Keep running when nothing is left, reading the catalogue and --wanted every --refresh.
     #[arg(long)]
     pub watch: bool,
     /// Try the parked videos again.
@@ -147,6 +150,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             ..SourceConfig::default()
         },
         wanted,
+        wanted_file: Some(args.wanted.clone()),
         shard: args.shard,
         layout: Layout::new(&args.out),
         profile: args.profile.resolve_for_records()?,
@@ -159,6 +163,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         disk_reserve: args.disk_reserve,
         stall: args.stall,
         refresh: args.refresh,
+        publish_every: args.publish_every,
         watch: args.watch,
         retry_failed: args.retry_failed,
         prune: args.prune,

@@ -13,3 +13,4 @@ mod push;
 mod record;
 mod site;
 mod verify;
+mod volunteer;

@@ -35,6 +35,9 @@ pub struct VolunteerOptions {
     pub source: SourceConfig,
     /// The wanted videos (see [`todo::read_wanted`]).
     pub wanted: Vec<Wanted>,
+    /// The file `wanted` was read from: read again at each refresh, so lines added while the
+    /// worker runs are taken (`None`: `wanted` is the whole list).
+    pub wanted_file: Option<PathBuf>,
     /// Only share `i` (from 1) of `n`.
     pub shard: Option<(u64, u64)>,
     /// Where the worker keeps what it made.
@@ -59,6 +62,9 @@ pub struct VolunteerOptions {
     pub stall: Duration,
     /// How often the catalogue is read again to drop what others archived meanwhile.
     pub refresh: Duration,
+    /// The outbox is published when the push queue runs dry, at most this often (and once
+    /// more at the end).
+    pub publish_every: Duration,
     /// Keep going when nothing is left: wait for the catalogue or the list to change.
     pub watch: bool,
     /// Try the parked videos again.
@@ -303,18 +309,7 @@ pub fn volunteer(
         (journal, state) = Journal::open(&layout.journal())?;
         write_parked(layout, &state)?;
     }
-    // The share, in the worker's order.
-    let mut share: Vec<Wanted> = options
-        .wanted
-        .iter()
-        .filter(|w| {
-            options
-                .shard
-                .is_none_or(|(i, n)| crate::catalogue::shard_of(&w.site, &w.id, n) == i - 1)
-        })
-        .cloned()
-        .collect();
-    order(&mut share);
+    let mut share = share_of(options, &options.wanted);
     let archived_before = own_records(layout)?;
     let mut summary = VolunteerSummary::default();
 
@@ -370,6 +365,12 @@ pub fn volunteer(
             if last_refresh.is_none_or(|t| now.duration_since(t) >= options.refresh)
                 && !stop.load(Ordering::Relaxed)
             {
+                if let (Some(path), Some(_)) = (&options.wanted_file, last_refresh) {
+                    match read_wanted_file(path) {
+                        Ok(wanted) => share = share_of(options, &wanted),
+                        Err(reason) => events(VolunteerEvent::RefreshFailed { reason }),
+                    }
+                }
                 match what_is_left(options, &share) {
                     Ok(list) => {
                         let archived = own_records(layout)?;
@@ -442,7 +443,8 @@ pub fn volunteer(
                 running.insert(job.key.clone());
                 let tx = tx.clone();
                 s.spawn(move || {
-                    let (result, permanent) = download_and_archive(options, yt_dlp, &job, &tx);
+                    let (result, permanent) =
+                        download_and_archive(options, yt_dlp, &job, &tx, stop);
                     let _ = tx.send(Message::Done {
                         key: job.key,
                         result,
@@ -518,6 +520,10 @@ pub fn volunteer(
                                 state.attempts.remove(&key);
                                 state.parked.insert(key.clone(), reason.clone());
                                 write_parked(layout, &state)?;
+                                // Nothing downloaded: no directory left behind.
+                                let dir = layout.download(&format!("{}-{}", key.0, key.1));
+                                let _ = std::fs::remove_file(dir.join(ytdlp::PRINTED));
+                                let _ = std::fs::remove_dir(dir);
                                 summary.parked += 1;
                                 events(VolunteerEvent::Parked {
                                     site: key.0,
@@ -626,6 +632,28 @@ fn backoff(options: &VolunteerOptions, attempt: u32) -> Duration {
         .min(options.max_backoff)
 }
 
+/// The videos of `wanted` in the share, in the worker's order.
+fn share_of(options: &VolunteerOptions, wanted: &[Wanted]) -> Vec<Wanted> {
+    let mut share: Vec<Wanted> = wanted
+        .iter()
+        .filter(|w| {
+            options
+                .shard
+                .is_none_or(|(i, n)| crate::catalogue::shard_of(&w.site, &w.id, n) == i - 1)
+        })
+        .cloned()
+        .collect();
+    order(&mut share);
+    share
+}
+
+/// The wanted list at `path`, read again.
+fn read_wanted_file(path: &std::path::Path) -> Result<Vec<Wanted>, String> {
+    let name = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|e| format!("{name}: {e}"))?;
+    todo::read_wanted(std::io::BufReader::new(file), &name).map_err(|e| crate::http::chain(&e))
+}
+
 /// The share's videos the catalogue lacks (all of them without a catalogue), in order.
 fn what_is_left(options: &VolunteerOptions, share: &[Wanted]) -> Result<Vec<Wanted>, String> {
     let Some(catalogue) = &options.catalogue else {
@@ -704,6 +732,7 @@ fn download_and_archive(
     yt_dlp: &YtDlp,
     job: &Job,
     tx: &mpsc::Sender<Message>,
+    stop: &AtomicBool,
 ) -> (Result<(Cid, u64), String>, bool) {
     let stem = format!("{}-{}", job.key.0, job.key.1);
     let dir = options.layout.download(&stem);
@@ -724,6 +753,7 @@ fn download_and_archive(
         &target,
         &dir,
         options.stall,
+        stop,
         &mut progress,
     ) {
         Ok(d) => d,
@@ -765,6 +795,15 @@ fn archive_download(
         .filter_map(|i| std::fs::metadata(&i.path).ok())
         .map(|m| m.len())
         .sum();
+    // The sidecar first: a record is only ever beside its sidecar.
+    ytdlp::write_sidecar(
+        &options.layout.records(),
+        &format!("{}-{}", job.key.0, job.key.1),
+        yt_dlp,
+        options.download,
+        downloaded,
+    )
+    .map_err(|e| crate::http::chain(&e))?;
     let archived = archive_files(
         &options.profile,
         options.import,
@@ -774,14 +813,6 @@ fn archive_download(
         &options.layout.records(),
         false,
         &mut |_| {},
-    )
-    .map_err(|e| crate::http::chain(&e))?;
-    ytdlp::write_sidecar(
-        &options.layout.records(),
-        &format!("{}-{}", job.key.0, job.key.1),
-        yt_dlp,
-        options.download,
-        downloaded,
     )
     .map_err(|e| crate::http::chain(&e))?;
     Ok((archived.cids.record, bytes))
@@ -806,6 +837,7 @@ fn push_loop(
     let mut for_outbox: Vec<PathBuf> = pushed_before;
     let mut publish_failures: u32 = 0;
     let mut publish_not_before = Instant::now();
+    let mut last_published: Option<Instant> = None;
     let has_target = targets.node.is_some() || targets.service.is_some();
     loop {
         if stop.load(Ordering::Relaxed) {
@@ -874,7 +906,8 @@ fn push_loop(
         }
         // The queue is dry (or waiting): the outbox, if something new is pinned.
         if let Some(key) = &options.key {
-            if !for_outbox.is_empty() && publish_not_before <= now {
+            let due = closed || last_published.is_none_or(|t| t.elapsed() >= options.publish_every);
+            if !for_outbox.is_empty() && publish_not_before <= now && due {
                 let outbox_options = OutboxOptions {
                     key: key.clone(),
                     lifetime: None,
@@ -891,6 +924,7 @@ fn push_loop(
                 ) {
                     Ok(published) => {
                         for_outbox.clear();
+                        last_published = Some(Instant::now());
                         publish_failures = 0;
                         let _ = tx.send(Message::Published(published));
                     }

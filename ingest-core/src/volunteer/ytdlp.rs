@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -25,7 +26,7 @@ use crate::archive::{ArchiveInput, InfoJsonError, Role};
 use crate::io::AtomicFile;
 
 /// The file in a download's directory that yt-dlp reports its files into.
-const PRINTED: &str = ".ingest-printed.jsonl";
+pub(crate) const PRINTED: &str = ".ingest-printed.jsonl";
 
 /// The most of yt-dlp's standard error kept for an error message.
 const STDERR_TAIL: usize = 4000;
@@ -144,12 +145,12 @@ impl DownloadError {
 /// The yt-dlp processes running, by PID, for [`stop_all`].
 static RUNNING: Mutex<Option<HashMap<u32, ()>>> = Mutex::new(None);
 /// Set by [`stop_all`]: no new yt-dlp starts.
-static STOPPING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static STOPPING: AtomicBool = AtomicBool::new(false);
 
 /// Stops every yt-dlp this process runs (SIGTERM: its partial files stay for the next run),
 /// and starts no other. For an interrupt handler.
 pub fn stop_all() {
-    STOPPING.store(true, std::sync::atomic::Ordering::SeqCst);
+    STOPPING.store(true, Ordering::SeqCst);
     let running = RUNNING.lock().unwrap_or_else(PoisonError::into_inner);
     for pid in running.iter().flat_map(|m| m.keys()) {
         if let Some(pid) = rustix::process::Pid::from_raw(*pid as i32) {
@@ -229,13 +230,15 @@ struct PrintedEnd {
 }
 
 /// Downloads `target` (a URL, or an id yt-dlp knows) into `dir` under `profile`, calling
-/// `progress` with the bytes downloaded as they come; a yt-dlp silent for `stall` is stopped.
+/// `progress` with the bytes downloaded as they come; a yt-dlp silent for `stall` is stopped,
+/// and so is one running when `stop` is set (its partial files kept).
 pub fn download(
     yt_dlp: &YtDlp,
     profile: &DownloadProfile,
     target: &str,
     dir: &Path,
     stall: Duration,
+    stop: &AtomicBool,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Downloaded, DownloadError> {
     let io = |path: &Path| {
@@ -245,7 +248,7 @@ pub fn download(
     let dir = std::path::absolute(dir).map_err(io(dir))?;
     let printed = dir.join(PRINTED);
     std::fs::write(&printed, b"").map_err(io(&printed))?;
-    if STOPPING.load(std::sync::atomic::Ordering::SeqCst) {
+    if STOPPING.load(Ordering::SeqCst) {
         return Err(DownloadError::Stopped);
     }
     let mut command = Command::new(&yt_dlp.program);
@@ -280,7 +283,7 @@ pub fn download(
         source,
     })?;
     register(child.id(), true);
-    let outcome = watch(&mut child, stall, progress);
+    let outcome = watch(&mut child, stall, stop, progress);
     register(child.id(), false);
     let (status, stderr) = outcome.map_err(|e| match e {
         DownloadError::Stalled { stall, .. } => DownloadError::Stalled {
@@ -290,7 +293,7 @@ pub fn download(
         e => e,
     })?;
     if !status.success() {
-        if STOPPING.load(std::sync::atomic::Ordering::SeqCst) {
+        if STOPPING.load(Ordering::SeqCst) || stop.load(Ordering::SeqCst) {
             return Err(DownloadError::Stopped);
         }
         let (message, permanent) = classify(&stderr);
@@ -309,6 +312,7 @@ pub fn download(
 fn watch(
     child: &mut Child,
     stall: Duration,
+    stop: &AtomicBool,
     progress: &mut dyn FnMut(u64),
 ) -> Result<(std::process::ExitStatus, String), DownloadError> {
     let (tx, rx) = std::sync::mpsc::channel::<u64>();
@@ -367,6 +371,13 @@ fn watch(
                     source,
                 })
             }
+        }
+        if stop.load(Ordering::SeqCst) {
+            let _ = child.kill();
+            let _ = child.wait();
+            let _ = reader.join();
+            let _ = errors.join();
+            return Err(DownloadError::Stopped);
         }
         if last.elapsed() >= stall {
             let _ = child.kill();
