@@ -22,6 +22,7 @@ bash tests/ytdlp/run.sh target/release/ingest
 # The network tests: their npm packages installed here (the namespace has no network), their
 # binary already built by `cargo test` above; --offline keeps cargo from looking for the registry.
 bash tests/ipfs-node.sh install
+bash tests/ytdlp.sh install
 bash tests/helia-gateway.sh install
 bash tests/browser.sh install
 bash tests/netns.sh cargo test --release --offline -q -p ingest-cli --test network -- --ignored --test-threads 2

@@ -1,7 +1,8 @@
 //! The test kit shared by the integration tests and the benchmarks: a port of the vectors'
 //! content generator, the vectors themselves, a fault-injecting HTTP server ([`http`]) and
 //! fixtures (records, CARs, archived videos, catalogues: [`fixtures`]), and real IPFS components
-//! started by the scripts in `tests/` ([`ipfs`]).
+//! started by the scripts in `tests/` ([`ipfs`], [`videosite`]: a local video site and the
+//! pinned yt-dlp).
 //!
 //! Expected CIDs only ever come from `fixtures/vectors` (made by kubo and the JS importers) or
 //! from the JS reference in `tests/reference`, never from this project's own output.
@@ -12,6 +13,7 @@ pub mod http;
 pub mod ipfs;
 pub mod measure;
 pub mod trustless;
+pub mod videosite;
 
 use std::io::{self, Read};
 use std::path::PathBuf;

@@ -7,8 +7,8 @@
 #   info.json files differ, in `epoch` at least); the record's video CID equals `ingest add` of the
 #   downloaded file; `ingest record check --data` confirms every file; the npm exporter finds the
 #   video, the thumbnail and record.cbor in the CAR by name, with the right bytes.
-# Usage: tests/ytdlp/run.sh [INGEST_BINARY]. Needs ffmpeg, python3 (venv), node; installs
-# yt-dlp into a virtualenv under target/. Prints "N passed, N failed".
+# Usage: tests/ytdlp/run.sh [INGEST_BINARY]. Needs ffmpeg, python3 (venv), node; installs the
+# pinned yt-dlp into target/ytdlp-venv (tests/ytdlp.sh). Prints "N passed, N failed".
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -16,11 +16,8 @@ repo=$(cd "$here/../.." && pwd)
 ingest=${1:-$repo/target/release/ingest}
 [ -x "$ingest" ] || (cd "$repo" && cargo build --release -q -p ingest-cli)
 command -v ffmpeg >/dev/null || { echo "ffmpeg is missing: bash tests/setup.sh installs it" >&2; exit 1; }
+bash "$repo/tests/ytdlp.sh" install
 venv=$repo/target/ytdlp-venv
-if [ ! -x "$venv/bin/yt-dlp" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check yt-dlp
-fi
 [ -d "$repo/tests/interop/node_modules" ] || (cd "$repo/tests/interop" && npm ci --no-audit --no-fund --silent)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ingest-ytdlp.XXXXXX")

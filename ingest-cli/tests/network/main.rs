@@ -15,6 +15,7 @@ use ingest_tests::Content;
 
 mod pull;
 mod site;
+mod volunteer;
 
 fn ingest() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ingest"));
