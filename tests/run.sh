@@ -25,4 +25,5 @@ bash tests/ipfs-node.sh install
 bash tests/ytdlp.sh install
 bash tests/helia-gateway.sh install
 bash tests/browser.sh install
+bash tests/routing-server.sh install
 bash tests/netns.sh cargo test --release --offline -q -p ingest-cli --test network -- --ignored --test-threads 2

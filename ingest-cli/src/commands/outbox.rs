@@ -6,31 +6,71 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use ingest_core::ipfs::routing::Router;
+use ingest_core::ipfs::IpnsKey;
 use ingest_core::ipfs::{
     find_inputs, push, KuboRpc, PinningService, PushInput, PushOptions, PushStatus,
 };
 use ingest_core::unixfs::Profile;
-use ingest_core::volunteer::{publish_outbox, OutboxOptions};
+use ingest_core::volunteer::{publish_outbox, OutboxKey, OutboxOptions};
 use ingest_core::Record;
 
 use crate::commands::push::PublishArgs;
 use crate::json;
 use crate::output::json_line;
 
+/// The key an outbox is named by: the node's key `key`, or a key kept in `key_file` whose
+/// records go to `routers` (a new key is made and its name said on stderr).
+pub fn outbox_key(
+    key: Option<&str>,
+    key_file: Option<&Path>,
+    routers: &[String],
+) -> anyhow::Result<Option<OutboxKey>> {
+    match (key, key_file) {
+        (Some(_), Some(_)) => anyhow::bail!("give --key (the node's) or --key-file, not both"),
+        (Some(name), None) => Ok(Some(OutboxKey::Node(name.to_owned()))),
+        (None, Some(path)) => {
+            anyhow::ensure!(
+                !routers.is_empty(),
+                "--key-file {}: give at least one --router to put its records to",
+                path.display()
+            );
+            let (key, made) = IpnsKey::load_or_create(path)?;
+            if made {
+                eprintln!(
+                    "ingest: made a new IPNS key in {} (keep it: it is your outbox's name): /ipns/{}",
+                    path.display(),
+                    key.name()
+                );
+            }
+            let routers = routers
+                .iter()
+                .map(|url| Router::new(url, std::time::Duration::from_secs(60)))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Some(OutboxKey::Own {
+                key: std::sync::Arc::new(key),
+                routers,
+            }))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
 /// Pushes every archive under `dir` (its files beside each record, or under --data), then
 /// merges their records onto `DIR/outbox.car` and publishes its root under --key.
 pub fn publish_dir(
     args: &PublishArgs,
     dir: &Path,
-    node: &KuboRpc,
+    node: Option<&KuboRpc>,
     service: Option<&PinningService>,
 ) -> anyhow::Result<ExitCode> {
-    let key = args.key.clone().with_context(|| {
-        format!(
-            "{}: a directory is published as an outbox under its own key: give --key NAME (made on the node if missing)",
-            dir.display()
-        )
-    })?;
+    let key = outbox_key(args.key.as_deref(), args.key_file.as_deref(), &args.routers)?
+        .with_context(|| {
+            format!(
+                "{}: a directory is published as an outbox under its own key: give --key NAME (the node's, made if missing) or --key-file FILE with --router URL",
+                dir.display()
+            )
+        })?;
     let archives: Vec<PushInput> = find_inputs(&[dir.to_owned()], args.data.as_deref())?
         .into_iter()
         .filter(|i| matches!(i, PushInput::Archive { .. }))
@@ -53,7 +93,7 @@ pub fn publish_dir(
         ..PushOptions::default()
     };
     let count = archives.len();
-    let results = push(Some(node), service, archives, &options, &|_| {})?;
+    let results = push(node, service, archives, &options, &|_| {})?;
     let failed: Vec<String> = results
         .iter()
         .filter(|r| r.status == PushStatus::Failed)
@@ -66,7 +106,7 @@ pub fn publish_dir(
         );
     }
     let published = publish_outbox(
-        Some(node),
+        node,
         service,
         &dir.join("outbox.car"),
         &records,

@@ -378,6 +378,13 @@ pub struct PublishArgs {
     /// With a directory: where the records' files are (default: beside each record).
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
+    /// With a directory: an IPNS key ingest keeps in this file (Ed25519, made if missing, mode
+    /// 0600) instead of the node's: the outbox's record is signed here and put to --router.
+    #[arg(long, value_name = "FILE", conflicts_with = "key")]
+    pub key_file: Option<PathBuf>,
+    /// With --key-file: a Delegated Routing V1 server to put the record to (repeatable).
+    #[arg(long = "router", value_name = "URL", requires = "key_file")]
+    pub routers: Vec<String>,
     #[command(flatten)]
     pub target: TargetArgs,
     /// The node's key to publish with (see `ipfs key list`; default: the node's own, self).
@@ -398,18 +405,26 @@ pub struct PublishArgs {
 }
 
 pub fn run_publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
+    if args.catalogue.is_dir() {
+        // An outbox named by a key of ingest's needs no node: a pinning service may be all.
+        let node = if args.key_file.is_some() {
+            args.target.node()?
+        } else {
+            let api = find_api(args.target.api.as_deref())?;
+            Some(KuboRpc::new(api.url, args.target.rpc_options()?)?)
+        };
+        let service = args.target.service()?;
+        return crate::commands::outbox::publish_dir(
+            &args,
+            &args.catalogue,
+            node.as_ref(),
+            service.as_ref(),
+        );
+    }
     // Publishing needs a node (its key), so the API is found even beside a pinning service.
     let api = find_api(args.target.api.as_deref())?;
     let node = KuboRpc::new(api.url, args.target.rpc_options()?)?;
     let service = args.target.service()?;
-    if args.catalogue.is_dir() {
-        return crate::commands::outbox::publish_dir(
-            &args,
-            &args.catalogue,
-            &node,
-            service.as_ref(),
-        );
-    }
     let options = PushOptions {
         name: Some(args.name.clone()),
         wait: !args.target.no_wait,

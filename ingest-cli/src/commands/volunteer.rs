@@ -14,7 +14,7 @@ use ingest_core::catalogue::todo::read_wanted;
 use ingest_core::ipfs::{PushOptions, SourceConfig};
 use ingest_core::volunteer::{
     download_profile, volunteer, DownloadProfile, Layout, Targets, VolunteerEvent,
-    VolunteerOptions, VolunteerSummary, YtDlp, DOWNLOAD_PROFILES,
+    VolunteerOptions, VolunteerSummary, WantedList, YtDlp, DOWNLOAD_PROFILES,
 };
 
 use crate::cli::{parse_duration, parse_size_or_zero, PerfArgs, ProfileArgs};
@@ -51,9 +51,17 @@ pub struct Args {
     #[arg(long, value_name = "DIR", default_value = "ingest-volunteer")]
     pub out: PathBuf,
     /// The IPNS key (a name on the node, made if missing) the outbox is published under.
-    /// Without it no outbox is published.
-    #[arg(long, value_name = "NAME")]
+    /// Without it (or --key-file) no outbox is published.
+    #[arg(long, value_name = "NAME", conflicts_with = "key_file")]
     pub key: Option<String>,
+    /// An IPNS key ingest keeps in this file (Ed25519, made if missing, mode 0600), for a
+    /// volunteer without a node: the outbox's record is signed here and put to --router.
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+    /// With --key-file: a Delegated Routing V1 server to put the outbox's record to
+    /// (repeatable).
+    #[arg(long = "router", value_name = "URL", requires = "key_file")]
+    pub routers: Vec<String>,
     /// Downloads at once.
     #[arg(long, short = 'j', value_name = "N", default_value_t = 2)]
     pub jobs: usize,
@@ -127,9 +135,11 @@ fn parse_download_profile(name: &str) -> Result<&'static DownloadProfile, String
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    // The list first: a bad line is named before anything runs (the worker reads it again,
+    // keeping only its share).
     let name = args.wanted.display().to_string();
     let file = std::fs::File::open(&args.wanted).with_context(|| format!("cannot read {name}"))?;
-    let wanted = read_wanted(std::io::BufReader::new(file), &name)?;
+    drop(read_wanted(std::io::BufReader::new(file), &name)?);
     let yt_dlp = YtDlp::find(args.yt_dlp.as_deref())?;
     let node = args.target.node()?;
     let service = args.target.service()?;
@@ -149,8 +159,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             cache: args.cache.clone(),
             ..SourceConfig::default()
         },
-        wanted,
-        wanted_file: Some(args.wanted.clone()),
+        wanted: WantedList::File(args.wanted.clone()),
         shard: args.shard,
         layout: Layout::new(&args.out),
         profile: args.profile.resolve_for_records()?,
@@ -167,7 +176,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         watch: args.watch,
         retry_failed: args.retry_failed,
         prune: args.prune,
-        key: args.key.clone(),
+        outbox: crate::commands::outbox::outbox_key(
+            args.key.as_deref(),
+            args.key_file.as_deref(),
+            &args.routers,
+        )?,
         push: PushOptions {
             jobs: 1,
             import: args.perf.options(),

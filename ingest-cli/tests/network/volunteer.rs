@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ingest_tests::ipfs::IpfsNode;
+use ingest_tests::ipfs::{IpfsNode, PinningMock, RoutingServer};
 use ingest_tests::videosite::{yt_dlp, VideoSite};
 use serde_json::Value;
 
@@ -542,4 +542,94 @@ fn no_download_starts_under_the_disk_reserve() {
     child.wait().unwrap();
     assert_eq!(count(&seen, "downloading"), 0, "{seen:?}");
     assert!(site.requests().is_empty(), "{:?}", site.requests());
+}
+
+/// A volunteer whose outbox is named by a key `ingest` keeps (`--key-file`): each record is
+/// signed here and put to a Delegated Routing V1 server, which checks it (the `ipns` package's
+/// validator) before it keeps it; the record read back is checked again by the JavaScript
+/// reference, points at the outbox's root, and a later publish raises its sequence. By hand,
+/// `ingest publish DIR --key-file --router` with only a pinning service, no node.
+#[test]
+#[ignore = "starts a video site, an IPFS node, a router and a pinning service: run through tests/netns.sh (tests/run.sh does)"]
+fn an_outbox_named_by_a_key_of_ingests_goes_to_a_router() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = VideoSite::start(&tmp.path().join("site"), 2, None);
+    let node = IpfsNode::start(&tmp.path().join("node"));
+    let router = RoutingServer::start(&tmp.path().join("router"));
+    let all = site.wanted();
+    let lines: Vec<&String> = all.iter().filter(|l| l.contains(" v0")).collect();
+    let list = wanted(&tmp.path().join("wanted.txt"), &lines);
+    let out = tmp.path().join("volunteer");
+    let key = tmp.path().join("keys/outbox.key");
+    let args = [
+        "--wanted",
+        s(&list),
+        "--out",
+        s(&out),
+        "--api",
+        &node.api,
+        "--key-file",
+        s(&key),
+        "--router",
+        &router.url,
+    ];
+    let o = volunteer(&args).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("made a new IPNS key"), "{}", stderr(&o));
+    let summary = json_lines(&o).pop().unwrap();
+    let ipns = summary["ipns"].as_str().unwrap();
+    let name = ipns.strip_prefix("/ipns/").unwrap();
+    assert!(name.starts_with("k51"), "{name}");
+    let root = summary["outbox"].as_str().unwrap();
+    let record = router
+        .ipns_record(name)
+        .expect("the router keeps the record");
+    let checked = router.verify_with_js(name, &record);
+    assert_eq!(checked["valid"], true, "{checked}");
+    assert_eq!(checked["value"], format!("/ipfs/{root}"), "{checked}");
+    let first = checked["sequence"].as_u64().unwrap();
+    // The next start publishes again: the same root, a higher sequence, the same key.
+    let o = volunteer(&args).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("made a new IPNS key"));
+    let again = router.verify_with_js(name, &router.ipns_record(name).unwrap());
+    assert_eq!(again["value"], format!("/ipfs/{root}"), "{again}");
+    assert!(again["sequence"].as_u64().unwrap() > first, "{again}");
+
+    // By hand, with a pinning service and no node: the archives are asked for, the outbox is
+    // named through the router.
+    let service = PinningMock::start(&tmp.path().join("service"), "token");
+    let hand = super::archive(tmp.path(), "example", "by-hand", 10_000, &[]);
+    let hand_key = tmp.path().join("keys/hand.key");
+    let o = run(&[
+        "publish",
+        s(&hand.out),
+        "--data",
+        s(&hand.data),
+        "--key-file",
+        s(&hand_key),
+        "--router",
+        &router.url,
+        "--pin-service",
+        &service.url,
+        "--pin-token",
+        &service.token,
+        "--no-wait",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let published = json_lines(&o).pop().unwrap();
+    let name = published["ipns"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("/ipns/")
+        .unwrap()
+        .to_owned();
+    let checked = router.verify_with_js(&name, &router.ipns_record(&name).unwrap());
+    assert_eq!(
+        checked["value"],
+        format!("/ipfs/{}", published["root"].as_str().unwrap())
+    );
+    assert_eq!(published["archives"], 1, "{published}");
+    assert!(!service.pins("").is_empty(), "the service was asked to pin");
 }

@@ -136,6 +136,20 @@ pub fn todo<'w, Src: BlockSource + ?Sized>(
     wanted: &'w [Wanted],
     shard: Option<(u64, u64)>,
 ) -> Result<Vec<&'w Wanted>, CatalogueError> {
+    Ok(todo_indices(src, root, wanted, shard)?
+        .into_iter()
+        .map(|i| &wanted[i])
+        .collect())
+}
+
+/// [`todo`], as the positions in `wanted` of the videos left (for a caller that keeps its list
+/// and wants no copy of it).
+pub fn todo_indices<Src: BlockSource + ?Sized>(
+    src: &mut Src,
+    root: &Cid,
+    wanted: &[Wanted],
+    shard: Option<(u64, u64)>,
+) -> Result<Vec<usize>, CatalogueError> {
     let sites: BTreeSet<&str> = wanted.iter().map(|w| w.site.as_str()).collect();
     let any_site: HashSet<&str> = wanted
         .iter()
@@ -164,14 +178,16 @@ pub fn todo<'w, Src: BlockSource + ?Sized>(
     }
     Ok(wanted
         .iter()
-        .filter(|w| {
+        .enumerate()
+        .filter(|(_, w)| {
             if w.site.is_empty() {
                 !have_id.contains(&w.id)
             } else {
                 !have.contains(&(w.site.clone(), w.id.clone()))
             }
         })
-        .filter(|w| shard.is_none_or(|(i, n)| shard_of(&w.site, &w.id, n) == i - 1))
+        .filter(|(_, w)| shard.is_none_or(|(i, n)| shard_of(&w.site, &w.id, n) == i - 1))
+        .map(|(i, _)| i)
         .collect())
 }
 

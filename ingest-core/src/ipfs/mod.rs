@@ -39,6 +39,7 @@ mod push;
 pub mod records;
 pub mod remote;
 pub mod resolve;
+pub mod routing;
 pub mod rpc;
 mod stream;
 pub mod walk;
@@ -47,7 +48,7 @@ pub use blocks::{local, open, OpenSourceError, Source, SourceConfig};
 pub use cache::{BlockCache, CacheError, DEFAULT_CACHE_SIZE};
 pub use gateway::{FetchError, Gateway, GatewayOptions, Scope};
 pub use get::{get, GetError, GetOptions, GetSummary, DEFAULT_MAX_ENTRIES};
-pub use ipns::{verify_record, IpnsError, IpnsName, IpnsRecord, ValuePath};
+pub use ipns::{verify_record, IpnsError, IpnsKey, IpnsKeyError, IpnsName, IpnsRecord, ValuePath};
 pub use path::ContentPath;
 pub use pinning::{
     PinAction, PinRequest, PinRequestStatus, PinStatus, PinningError, PinningOptions,

@@ -33,10 +33,11 @@ pub mod ytdlp;
 
 use std::path::{Path, PathBuf};
 
-pub use outbox::{publish_outbox, OutboxError, OutboxOptions, PublishedOutbox};
+pub use outbox::{publish_outbox, OutboxError, OutboxKey, OutboxOptions, PublishedOutbox};
 pub use profile::{download_profile, DownloadProfile, DOWNLOAD_PROFILES};
 pub use worker::{
     volunteer, Targets, VolunteerError, VolunteerEvent, VolunteerOptions, VolunteerSummary,
+    WantedList,
 };
 pub use ytdlp::{DownloadError, Downloaded, YtDlp};
 

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use cid::Cid;
 
 use super::journal::{cut_reason, Entry, Journal, JournalError, Key, State};
-use super::outbox::{publish_outbox, OutboxOptions, PublishedOutbox};
+use super::outbox::{publish_outbox, OutboxKey, OutboxOptions, PublishedOutbox};
 use super::profile::DownloadProfile;
 use super::ytdlp::{self, Downloaded, YtDlp};
 use super::{order, Layout};
@@ -33,11 +33,8 @@ pub struct VolunteerOptions {
     pub catalogue: Option<String>,
     /// How the catalogue is read from IPFS.
     pub source: SourceConfig,
-    /// The wanted videos (see [`todo::read_wanted`]).
-    pub wanted: Vec<Wanted>,
-    /// The file `wanted` was read from: read again at each refresh, so lines added while the
-    /// worker runs are taken (`None`: `wanted` is the whole list).
-    pub wanted_file: Option<PathBuf>,
+    /// The wanted videos.
+    pub wanted: WantedList,
     /// Only share `i` (from 1) of `n`.
     pub shard: Option<(u64, u64)>,
     /// Where the worker keeps what it made.
@@ -71,10 +68,20 @@ pub struct VolunteerOptions {
     pub retry_failed: bool,
     /// Delete a video's downloaded files once its archive is pinned (the record stays).
     pub prune: bool,
-    /// The IPNS key of the outbox; `None`: no outbox is published.
-    pub key: Option<String>,
+    /// The key the outbox is named by; `None`: no outbox is published.
+    pub outbox: Option<OutboxKey>,
     /// How pushes are made.
     pub push: PushOptions,
+}
+
+/// The wanted videos (see [`todo::read_wanted`] for the lines).
+#[derive(Clone, Debug)]
+pub enum WantedList {
+    /// A file, read at the start and again at each refresh, so lines added while the worker
+    /// runs are taken. Only the share's lines are kept.
+    File(PathBuf),
+    /// A list given whole.
+    List(Vec<Wanted>),
 }
 
 /// Where archives and the outbox go.
@@ -235,6 +242,14 @@ pub enum VolunteerError {
         #[source]
         source: std::io::Error,
     },
+    /// The wanted list could not be read at the start.
+    #[error("cannot read the wanted list {}: {reason}", path.display())]
+    Wanted {
+        /// The list.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// The catalogue could not be read at the start.
     #[error("cannot read the catalogue {catalogue}: {reason}")]
     Catalogue {
@@ -309,7 +324,16 @@ pub fn volunteer(
         (journal, state) = Journal::open(&layout.journal())?;
         write_parked(layout, &state)?;
     }
-    let mut share = share_of(options, &options.wanted);
+    let mut share = match &options.wanted {
+        WantedList::File(path) => share_of(
+            options,
+            &read_wanted_file(path).map_err(|reason| VolunteerError::Wanted {
+                path: path.clone(),
+                reason,
+            })?,
+        ),
+        WantedList::List(list) => share_of(options, list),
+    };
     let archived_before = own_records(layout)?;
     let mut summary = VolunteerSummary::default();
 
@@ -325,7 +349,7 @@ pub fn volunteer(
     }
     // Records pinned before go into the outbox again (unchanged if they are in it): the
     // outbox is published once at the start, and so is never behind what the node pins.
-    let pushed_before: Vec<PathBuf> = if options.key.is_some() {
+    let pushed_before: Vec<PathBuf> = if options.outbox.is_some() {
         state
             .pushed
             .keys()
@@ -335,7 +359,10 @@ pub fn volunteer(
         Vec::new()
     };
 
-    let mut left: VecDeque<Job> = VecDeque::new();
+    // Positions in `share` of the videos to download, in order; videos whose wait after a
+    // failure is over go first (`ready`).
+    let mut left: VecDeque<usize> = VecDeque::new();
+    let mut ready: VecDeque<Job> = VecDeque::new();
     let mut waiting: BTreeMap<Instant, Vec<Job>> = BTreeMap::new();
     let mut running: HashSet<Key> = HashSet::new();
     let mut last_refresh: Option<Instant> = None;
@@ -365,7 +392,7 @@ pub fn volunteer(
             if last_refresh.is_none_or(|t| now.duration_since(t) >= options.refresh)
                 && !stop.load(Ordering::Relaxed)
             {
-                if let (Some(path), Some(_)) = (&options.wanted_file, last_refresh) {
+                if let (WantedList::File(path), Some(_)) = (&options.wanted, last_refresh) {
                     match read_wanted_file(path) {
                         Ok(wanted) => share = share_of(options, &wanted),
                         Err(reason) => events(VolunteerEvent::RefreshFailed { reason }),
@@ -374,22 +401,27 @@ pub fn volunteer(
                 match what_is_left(options, &share) {
                     Ok(list) => {
                         let archived = own_records(layout)?;
+                        let aside: HashSet<&Key> = waiting
+                            .values()
+                            .flatten()
+                            .chain(&ready)
+                            .map(|j| &j.key)
+                            .collect();
                         left = list
                             .into_iter()
-                            .map(|w| Job {
-                                key: (w.site.clone(), w.id.clone()),
-                                wanted: w,
-                            })
-                            .filter(|j| {
-                                !archived.contains_key(&j.key)
-                                    && !state.pushed.contains_key(&j.key)
-                                    && !state.parked.contains_key(&j.key)
-                                    && !running.contains(&j.key)
-                                    && !waiting.values().flatten().any(|w| w.key == j.key)
+                            .filter(|&i| {
+                                let key = (share[i].site.clone(), share[i].id.clone());
+                                !archived.contains_key(&key)
+                                    && !state.pushed.contains_key(&key)
+                                    && !state.parked.contains_key(&key)
+                                    && !running.contains(&key)
+                                    && !aside.contains(&key)
                             })
                             .collect();
                         events(VolunteerEvent::Left {
-                            left: left.len() + waiting.values().map(Vec::len).sum::<usize>(),
+                            left: left.len()
+                                + ready.len()
+                                + waiting.values().map(Vec::len).sum::<usize>(),
                             archived: archived.len(),
                             parked: state.parked.len(),
                         });
@@ -412,13 +444,11 @@ pub fn volunteer(
                 if *entry.key() > now {
                     break;
                 }
-                for job in entry.remove().into_iter().rev() {
-                    left.push_front(job);
-                }
+                ready.extend(entry.remove());
             }
             // Start downloads while there is room, work and disk.
             while running.len() < options.jobs.max(1)
-                && !left.is_empty()
+                && !(left.is_empty() && ready.is_empty())
                 && !stop.load(Ordering::Relaxed)
             {
                 let free = crate::io::free_space(&layout.root).unwrap_or(u64::MAX);
@@ -433,7 +463,16 @@ pub fn volunteer(
                     break;
                 }
                 reserve_said = false;
-                let Some(job) = left.pop_front() else { break };
+                let job = match ready.pop_front() {
+                    Some(job) => job,
+                    None => {
+                        let Some(i) = left.pop_front() else { break };
+                        Job {
+                            key: (share[i].site.clone(), share[i].id.clone()),
+                            wanted: share[i].clone(),
+                        }
+                    }
+                };
                 let attempt = state.attempts.get(&job.key).copied().unwrap_or(0) + 1;
                 events(VolunteerEvent::Downloading {
                     site: job.key.0.clone(),
@@ -454,7 +493,10 @@ pub fn volunteer(
             }
             let downloads_over = running.is_empty()
                 && (stop.load(Ordering::Relaxed)
-                    || (left.is_empty() && waiting.is_empty() && !options.watch));
+                    || (left.is_empty()
+                        && ready.is_empty()
+                        && waiting.is_empty()
+                        && !options.watch));
             if downloads_over && push_tx.is_some() {
                 // No more archives: the push thread finishes its queue and the outbox.
                 drop(push_tx.take());
@@ -616,7 +658,8 @@ pub fn volunteer(
         let _ = pusher.join();
         Ok(())
     })?;
-    summary.left = (left.len() + waiting.values().map(Vec::len).sum::<usize>()) as u64;
+    summary.left =
+        (left.len() + ready.len() + waiting.values().map(Vec::len).sum::<usize>()) as u64;
     summary.unpushed = unpushed.len() as u64;
     summary.parked_total = state.parked.len() as u64;
     summary.stopped = stop.load(Ordering::Relaxed);
@@ -654,15 +697,15 @@ fn read_wanted_file(path: &std::path::Path) -> Result<Vec<Wanted>, String> {
     todo::read_wanted(std::io::BufReader::new(file), &name).map_err(|e| crate::http::chain(&e))
 }
 
-/// The share's videos the catalogue lacks (all of them without a catalogue), in order.
-fn what_is_left(options: &VolunteerOptions, share: &[Wanted]) -> Result<Vec<Wanted>, String> {
+/// The positions in `share` of the videos the catalogue lacks (all of them without a
+/// catalogue), in order.
+fn what_is_left(options: &VolunteerOptions, share: &[Wanted]) -> Result<Vec<usize>, String> {
     let Some(catalogue) = &options.catalogue else {
-        return Ok(share.to_vec());
+        return Ok((0..share.len()).collect());
     };
     let (mut blocks, root) =
         crate::ipfs::open(catalogue, &options.source).map_err(|e| crate::http::chain(&e))?;
-    let left = todo::todo(&mut blocks, &root, share, None).map_err(|e| crate::http::chain(&e))?;
-    Ok(left.into_iter().cloned().collect())
+    todo::todo_indices(&mut blocks, &root, share, None).map_err(|e| crate::http::chain(&e))
 }
 
 /// The worker's records: (site, id) → record path.
@@ -905,7 +948,7 @@ fn push_loop(
             continue;
         }
         // The queue is dry (or waiting): the outbox, if something new is pinned.
-        if let Some(key) = &options.key {
+        if let Some(key) = &options.outbox {
             let due = closed || last_published.is_none_or(|t| t.elapsed() >= options.publish_every);
             if !for_outbox.is_empty() && publish_not_before <= now && due {
                 let outbox_options = OutboxOptions {
@@ -939,7 +982,7 @@ fn push_loop(
                 continue;
             }
         }
-        if closed && queue.is_empty() && (for_outbox.is_empty() || options.key.is_none()) {
+        if closed && queue.is_empty() && (for_outbox.is_empty() || options.outbox.is_none()) {
             return;
         }
         if closed {

@@ -355,12 +355,24 @@ fn watch(
         String::from_utf8_lossy(&tail).into_owned()
     });
     let mut last = Instant::now();
+    let mut stdout_open = true;
     let status = loop {
-        while let Ok(n) = rx.try_recv() {
-            if n > 0 {
-                last = Instant::now();
-                progress(n);
+        // Woken by each progress line, and at once when yt-dlp's standard output closes (it
+        // is ending): no polling delay after a download.
+        if stdout_open {
+            match rx.recv_timeout(Duration::from_millis(250)) {
+                Ok(n) => {
+                    if n > 0 {
+                        last = Instant::now();
+                        progress(n);
+                    }
+                    continue;
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => stdout_open = false,
             }
+        } else {
+            std::thread::sleep(Duration::from_millis(5));
         }
         match child.try_wait() {
             Ok(Some(status)) => break status,
@@ -389,7 +401,6 @@ fn watch(
                 stall,
             });
         }
-        std::thread::sleep(Duration::from_millis(100));
     };
     let _ = reader.join();
     while let Ok(n) = rx.try_recv() {

@@ -20,7 +20,8 @@
 //! One concern a file: `name` (names, and the hash of a key they are), `record` (the signed
 //! fields, their V1 copies, validity: [`verify_record()`]), `value` (the value as a content
 //! path), `entry` (the `IpnsEntry` protobuf), `key` (libp2p public keys, signatures), `der`
-//! (RSA public keys in DER), `rfc3339` (the validity's timestamps).
+//! (RSA public keys in DER), `rfc3339` (the validity's timestamps), `sign` (an Ed25519 key kept
+//! in a file, and records made with it: [`IpnsKey`]).
 
 mod der;
 mod entry;
@@ -29,11 +30,13 @@ mod key;
 mod name;
 mod record;
 mod rfc3339;
+mod sign;
 mod value;
 
 pub use error::IpnsError;
 pub use name::IpnsName;
 pub use record::{verify_record, IpnsRecord, MAX_RECORD_SIZE};
+pub use sign::{IpnsKey, IpnsKeyError};
 pub use value::ValuePath;
 
 #[cfg(test)]

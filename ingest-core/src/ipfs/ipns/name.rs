@@ -75,6 +75,12 @@ impl IpnsName {
         }
     }
 
+    /// The name of the key whose encoded `PublicKey` is in the identity multihash `multihash`
+    /// (a key made here).
+    pub(super) fn from_key_hash(multihash: KeyHash) -> IpnsName {
+        IpnsName { multihash }
+    }
+
     /// The multihash of the name's encoded public key.
     pub fn multihash(&self) -> &Multihash<64> {
         &self.multihash

@@ -84,6 +84,36 @@ pub(super) fn parse_rfc3339(text: &str) -> Result<SystemTime, &'static str> {
         .ok_or("out of this system's range of times")
 }
 
+/// Writes `time` as js-ipns writes a record's `Validity`: UTC, nine digits of a second,
+/// `YYYY-MM-DDTHH:MM:SS.NNNNNNNNNZ`. Times before 1970 or after 9999 are clamped to them.
+pub(super) fn format_rfc3339(time: SystemTime) -> String {
+    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    // 9999-12-31T23:59:59Z.
+    let seconds = since.as_secs().min(253_402_300_799) as i64;
+    let nanos = if since.as_secs() as i64 == seconds {
+        since.subsec_nanos()
+    } else {
+        0
+    };
+    let (days, rest) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    // The civil date of a day count (Howard Hinnant's days_from_civil, inverted).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{nanos:09}Z",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60
+    )
+}
+
 fn is_leap(year: i64) -> bool {
     year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
 }
@@ -117,6 +147,27 @@ fn days_since_epoch(year: i64, month: i64, day: i64) -> i64 {
 mod tests {
     use super::*;
     use crate::ipfs::ipns::fixtures::at;
+
+    #[test]
+    fn formatted_times_read_back() {
+        for secs in [
+            0u64,
+            951_782_400,
+            1_700_000_000,
+            4_102_444_799,
+            253_402_300_799,
+        ] {
+            for nanos in [0u32, 1, 999_999_999] {
+                let t = UNIX_EPOCH + Duration::new(secs, nanos);
+                let text = format_rfc3339(t);
+                assert_eq!(parse_rfc3339(&text), Ok(t), "{text}");
+            }
+        }
+        assert_eq!(
+            format_rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "2000-02-29T00:00:00.000000000Z"
+        );
+    }
 
     #[test]
     fn rfc3339() {
