@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use ingest_core::catalogue::todo::read_wanted;
+use ingest_core::catalogue::todo::for_each_wanted;
 use ingest_core::ipfs::{PushOptions, SourceConfig};
 use ingest_core::volunteer::{
     download_profile, volunteer, DownloadProfile, Layout, Targets, VolunteerEvent,
@@ -139,7 +139,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // keeping only its share).
     let name = args.wanted.display().to_string();
     let file = std::fs::File::open(&args.wanted).with_context(|| format!("cannot read {name}"))?;
-    drop(read_wanted(std::io::BufReader::new(file), &name)?);
+    for_each_wanted(std::io::BufReader::new(file), &name, drop)?;
     let yt_dlp = YtDlp::find(args.yt_dlp.as_deref())?;
     let node = args.target.node()?;
     let service = args.target.service()?;

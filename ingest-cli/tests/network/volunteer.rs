@@ -102,20 +102,25 @@ fn three_volunteers_archive_every_video_once_and_publish_their_outboxes() {
     let mut archived_by: Vec<BTreeSet<String>> = Vec::new();
     for i in 1..=3 {
         let out = tmp.path().join(format!("volunteer-{i}"));
-        let o = volunteer(&[
+        let shard = format!("{i}/3");
+        let key = format!("volunteer-{i}");
+        let mut args = vec![
             "--wanted",
             s(&list),
             "--shard",
-            &format!("{i}/3"),
+            &shard,
             "--out",
             s(&out),
             "--api",
             &node.api,
             "--key",
-            &format!("volunteer-{i}"),
-        ])
-        .output()
-        .unwrap();
+            &key,
+        ];
+        // The third has little disk: its downloads go once the node pins them.
+        if i == 3 {
+            args.push("--prune");
+        }
+        let o = volunteer(&args).output().unwrap();
         assert!(o.status.success(), "volunteer {i}: {}", stderr(&o));
         let lines = json_lines(&o);
         let archived: BTreeSet<String> = videos(&lines, "archived").into_iter().collect();
@@ -146,12 +151,12 @@ fn three_volunteers_archive_every_video_once_and_publish_their_outboxes() {
             in_outbox, archived,
             "volunteer {i}: the outbox holds its videos"
         );
-        // `ingest merge` of its records gives the outbox's root.
+        // `ingest merge` of its directory gives the outbox's root.
         let merged = run(&[
             "merge",
-            s(&out.join("records")),
+            s(&out),
             "--out",
-            s(&out.join("check.car")),
+            s(&tmp.path().join(format!("check-{i}.car"))),
             "--json",
         ]);
         assert!(merged.status.success(), "{}", stderr(&merged));
@@ -178,6 +183,18 @@ fn three_volunteers_archive_every_video_once_and_publish_their_outboxes() {
                     "{name}: not a file the site served"
                 );
             }
+        }
+        if i == 3 {
+            let left = std::fs::read_dir(out.join("downloads")).unwrap().count();
+            assert_eq!(
+                left, 0,
+                "pruned: the node holds the blocks, the records stay"
+            );
+            assert_eq!(
+                std::fs::read_dir(out.join("records")).unwrap().count(),
+                2 * archived.len(),
+                "a record and its sidecar a video"
+            );
         }
         archived_by.push(archived);
     }

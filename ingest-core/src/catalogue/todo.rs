@@ -66,9 +66,21 @@ pub enum WantedError {
 
 /// Reads a wanted list: one video a line, `ID`, `SITE ID` or `SITE ID URL` (what
 /// `yt-dlp --flat-playlist --print "%(ie_key)s %(id)s %(webpage_url)s"` prints; the site is
-/// lower-cased); blank lines and lines starting with `#` are skipped. `name` names the list in errors. Lines are bounded ([`MAX_LINE`]).
+/// lower-cased); blank lines and lines starting with `#` are skipped. `name` names the list in
+/// errors. Lines are bounded ([`MAX_LINE`]).
 pub fn read_wanted(input: impl BufRead, name: &str) -> Result<Vec<Wanted>, WantedError> {
     let mut wanted = Vec::new();
+    for_each_wanted(input, name, |w| wanted.push(w))?;
+    Ok(wanted)
+}
+
+/// [`read_wanted`], a line at a time: `each` gets every video as it is read, so a caller that
+/// keeps only some (a share) never holds the whole list.
+pub fn for_each_wanted(
+    input: impl BufRead,
+    name: &str,
+    mut each: impl FnMut(Wanted),
+) -> Result<(), WantedError> {
     let mut input = input.take(u64::MAX);
     let mut buf = Vec::new();
     for n in 1.. {
@@ -110,14 +122,14 @@ pub fn read_wanted(input: impl BufRead, name: &str) -> Result<Vec<Wanted>, Wante
                 })
             }
         };
-        wanted.push(Wanted {
+        each(Wanted {
             line: line.to_owned(),
             site: site.to_lowercase(),
             id: id.to_owned(),
             url: url.map(str::to_owned),
         });
     }
-    Ok(wanted)
+    Ok(())
 }
 
 fn cut(text: &str, max: usize) -> String {

@@ -80,8 +80,11 @@ impl Remote {
             Endpoint::Node(node) => Some(node),
             Endpoint::Gateway(_) => None,
         }) {
+            // A key's name as a peer id (`12D3Koo…`): every node takes that form (js-ipfs
+            // reads `k51…` as a domain name).
+            let asked = IpnsName::parse(name).map_or_else(|_| name.to_owned(), |n| n.to_peer_id());
             return node
-                .name_resolve(&format!("/ipns/{name}"))
+                .name_resolve(&format!("/ipns/{asked}"))
                 .map_err(|e| SourceError::Node(Box::new(e)));
         }
         if name.contains('.') {

@@ -196,7 +196,9 @@ pub fn publish_outbox(
             let published = result?;
             PublishedOutbox {
                 root: published.root,
-                name: Some(node_key.map_or(published.published.name, |k| k.id)),
+                name: Some(ipns_name(
+                    &node_key.map_or(published.published.name, |k| k.id),
+                )),
                 added: report.summary.added,
                 rejected,
                 offline: published.offline,
@@ -298,6 +300,12 @@ fn parse_lifetime(text: &str) -> Option<Duration> {
         _ => return None,
     };
     Some(Duration::from_secs(seconds))
+}
+
+/// A name as the node printed it (a peer id, `12D3Koo…`), in the form kubo prints and
+/// gateways take in a subdomain: `k51…` (as it was, if it is not a name).
+fn ipns_name(text: &str) -> String {
+    crate::ipfs::IpnsName::parse(text).map_or_else(|_| text.to_owned(), |n| n.to_string())
 }
 
 /// The delta CAR written beside the outbox while it is published: `outbox.delta.car`.

@@ -325,13 +325,12 @@ pub fn volunteer(
         write_parked(layout, &state)?;
     }
     let mut share = match &options.wanted {
-        WantedList::File(path) => share_of(
-            options,
-            &read_wanted_file(path).map_err(|reason| VolunteerError::Wanted {
+        WantedList::File(path) => {
+            read_share(options, path).map_err(|reason| VolunteerError::Wanted {
                 path: path.clone(),
                 reason,
-            })?,
-        ),
+            })?
+        }
         WantedList::List(list) => share_of(options, list),
     };
     let archived_before = own_records(layout)?;
@@ -393,8 +392,8 @@ pub fn volunteer(
                 && !stop.load(Ordering::Relaxed)
             {
                 if let (WantedList::File(path), Some(_)) = (&options.wanted, last_refresh) {
-                    match read_wanted_file(path) {
-                        Ok(wanted) => share = share_of(options, &wanted),
+                    match read_share(options, path) {
+                        Ok(new) => share = new,
                         Err(reason) => events(VolunteerEvent::RefreshFailed { reason }),
                     }
                 }
@@ -679,22 +678,35 @@ fn backoff(options: &VolunteerOptions, attempt: u32) -> Duration {
 fn share_of(options: &VolunteerOptions, wanted: &[Wanted]) -> Vec<Wanted> {
     let mut share: Vec<Wanted> = wanted
         .iter()
-        .filter(|w| {
-            options
-                .shard
-                .is_none_or(|(i, n)| crate::catalogue::shard_of(&w.site, &w.id, n) == i - 1)
-        })
+        .filter(|w| in_share(options, w))
         .cloned()
         .collect();
     order(&mut share);
     share
 }
 
-/// The wanted list at `path`, read again.
-fn read_wanted_file(path: &std::path::Path) -> Result<Vec<Wanted>, String> {
+fn in_share(options: &VolunteerOptions, w: &Wanted) -> bool {
+    options
+        .shard
+        .is_none_or(|(i, n)| crate::catalogue::shard_of(&w.site, &w.id, n) == i - 1)
+}
+
+/// The share of the wanted list at `path`, read a line at a time (the rest is never held), in
+/// the worker's order. The lines themselves are not kept: site, id and URL are.
+fn read_share(options: &VolunteerOptions, path: &std::path::Path) -> Result<Vec<Wanted>, String> {
     let name = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|e| format!("{name}: {e}"))?;
-    todo::read_wanted(std::io::BufReader::new(file), &name).map_err(|e| crate::http::chain(&e))
+    let mut share = Vec::new();
+    todo::for_each_wanted(std::io::BufReader::new(file), &name, |mut w| {
+        if in_share(options, &w) {
+            w.line = String::new();
+            share.push(w);
+        }
+    })
+    .map_err(|e| crate::http::chain(&e))?;
+    share.shrink_to_fit();
+    order(&mut share);
+    Ok(share)
 }
 
 /// The positions in `share` of the videos the catalogue lacks (all of them without a
@@ -822,8 +834,18 @@ fn archive_download(
     let source: Source = info.source().map_err(|e| crate::http::chain(&e))?;
     if (source.site.as_str(), source.id.as_str()) != (job.key.0.as_str(), job.key.1.as_str()) {
         return Err(format!(
-            "yt-dlp downloaded {}/{}, not {}/{}: fix the wanted list's line {:?}",
-            source.site, source.id, job.key.0, job.key.1, job.wanted.line
+            "yt-dlp downloaded {}/{}, not {}/{}: fix the wanted list's line for {}/{}{}",
+            source.site,
+            source.id,
+            job.key.0,
+            job.key.1,
+            job.key.0,
+            job.key.1,
+            job.wanted
+                .url
+                .as_deref()
+                .map(|u| format!(" ({u})"))
+                .unwrap_or_default()
         ));
     }
     let inputs = ytdlp::inputs(downloaded).map_err(|e| crate::http::chain(&e))?;
