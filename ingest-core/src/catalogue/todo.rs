@@ -154,7 +154,7 @@ pub fn todo<'w, Src: BlockSource + ?Sized>(
         .collect())
 }
 
-/// [`todo`], as the positions in `wanted` of the videos left (for a caller that keeps its list
+/// [`todo()`], as the positions in `wanted` of the videos left (for a caller that keeps its list
 /// and wants no copy of it).
 pub fn todo_indices<Src: BlockSource + ?Sized>(
     src: &mut Src,

@@ -15,8 +15,10 @@
 //! - [`journal`]: the worker's crash-safe state (pushed, failed, parked, published).
 //! - [`outbox`]: the volunteer's catalogue: merged from the records pushed, pushed and
 //!   published under the volunteer's key ([`publish_outbox`], also for records made by hand).
-//! - `worker`: the queues ([`volunteer`]): downloads and pushes apart, bounded attempts with
-//!   backoff, the disk reserve, refreshes of what is left.
+//! - `worker`: the scheduler ([`volunteer`]): what is left and its refreshes, bounded attempts
+//!   with backoff, the disk reserve; `download` (one video: yt-dlp, then its archive, on a
+//!   thread of its own) and `pusher` (the push queue and the outbox, on one thread) are its
+//!   workers.
 //!
 //! What stays on disk, in the worker's directory ([`Layout`]): the records
 //! (`records/<site>-<id>.record.cbor`, as `ingest archive` writes them, each with a
@@ -25,9 +27,11 @@
 //! `prune`), the outbox catalogue (`outbox.car`), the journal (`journal.jsonl`) and the parked
 //! videos (`parked.tsv`).
 
+mod download;
 pub mod journal;
 pub mod outbox;
 pub mod profile;
+mod pusher;
 mod worker;
 pub mod ytdlp;
 

@@ -1,7 +1,7 @@
-//! The worker's queues: downloads on threads of their own (at most `jobs` at once), pushes on
-//! one thread with its own queue (a node that is slow or down never stops a download, a push
-//! that fails goes to the back), the outbox published by the push thread when its queue runs
-//! dry; every step journaled before it counts.
+//! The scheduler: what is left (read again every `refresh`), downloads started on threads of
+//! their own (at most `jobs` at once, none under the disk reserve; `download`), archives sent
+//! to the push thread (`pusher`), failures retried after a growing backoff and parked after
+//! the last attempt; every step journaled before it counts.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
@@ -11,18 +11,19 @@ use std::time::{Duration, Instant};
 
 use cid::Cid;
 
+use super::download::download_and_archive;
 use super::journal::{cut_reason, Entry, Journal, JournalError, Key, State};
-use super::outbox::{publish_outbox, OutboxKey, OutboxOptions, PublishedOutbox};
+use super::outbox::{OutboxKey, PublishedOutbox};
 use super::profile::DownloadProfile;
-use super::ytdlp::{self, Downloaded, YtDlp};
+use super::pusher::{push_job, push_loop, PushJob};
+use super::ytdlp::{self, YtDlp};
 use super::{order, Layout};
-use crate::archive::{archive_files, InfoJson, Record, Role, Source};
+use crate::archive::Record;
 use crate::catalogue::todo::{self, Wanted};
-use crate::http::retry::Classify;
 use crate::io::{read_small_file, AtomicFile};
 use crate::ipfs::pinning::PinningService;
 use crate::ipfs::rpc::KuboRpc;
-use crate::ipfs::{push, PushInput, PushOptions, PushStatus, SourceConfig};
+use crate::ipfs::{PushOptions, SourceConfig};
 use crate::unixfs::{ImportOptions, Profile};
 
 /// What the worker does, and how.
@@ -262,24 +263,15 @@ pub enum VolunteerError {
 
 /// A video being worked on.
 #[derive(Clone, Debug)]
-struct Job {
-    wanted: Wanted,
-    key: Key,
-}
-
-/// An archive waiting to be pushed.
-#[derive(Clone, Debug)]
-struct PushJob {
-    key: Key,
-    record: PathBuf,
-    data: PathBuf,
-    failures: u32,
-    not_before: Instant,
+pub(super) struct Job {
+    pub(super) wanted: Wanted,
+    pub(super) key: Key,
 }
 
 /// What the threads tell the scheduler.
-enum Message {
-    /// A download thread ended.
+pub(super) enum Message {
+    /// A download thread ended: the record's CID and the bytes of its files, or why not and
+    /// whether another attempt cannot help.
     Done {
         key: Key,
         result: Result<(Cid, u64), String>,
@@ -666,7 +658,7 @@ pub fn volunteer(
 }
 
 /// The wait after failed attempt `attempt` (from 1): `backoff` doubled each time, capped.
-fn backoff(options: &VolunteerOptions, attempt: u32) -> Duration {
+pub(super) fn backoff(options: &VolunteerOptions, attempt: u32) -> Duration {
     let factor = 1u32 << attempt.saturating_sub(1).min(20);
     options
         .backoff
@@ -746,17 +738,6 @@ fn own_records(layout: &Layout) -> Result<HashMap<Key, PathBuf>, VolunteerError>
     Ok(found)
 }
 
-/// A push of the archive of `key` whose record is `record`.
-fn push_job(layout: &Layout, key: &Key, record: PathBuf) -> PushJob {
-    PushJob {
-        key: key.clone(),
-        record,
-        data: layout.download(&format!("{}-{}", key.0, key.1)),
-        failures: 0,
-        not_before: Instant::now(),
-    }
-}
-
 /// Writes `parked.tsv` from `state`, atomically.
 fn write_parked(layout: &Layout, state: &State) -> Result<(), VolunteerError> {
     let path = layout.parked();
@@ -778,275 +759,4 @@ fn write_parked(layout: &Layout, state: &State) -> Result<(), VolunteerError> {
     AtomicFile::create(&path)
         .and_then(|file| file.write_and_commit(lines.concat().as_bytes()))
         .map_err(|e| io(std::io::Error::other(e)))
-}
-
-/// Downloads the video of `job` with yt-dlp, then archives it into the records: the record's
-/// CID and the bytes of its files, or why not (and whether trying again cannot help).
-fn download_and_archive(
-    options: &VolunteerOptions,
-    yt_dlp: &YtDlp,
-    job: &Job,
-    tx: &mpsc::Sender<Message>,
-    stop: &AtomicBool,
-) -> (Result<(Cid, u64), String>, bool) {
-    let stem = format!("{}-{}", job.key.0, job.key.1);
-    let dir = options.layout.download(&stem);
-    if let Err(e) = std::fs::create_dir_all(&dir) {
-        return (Err(format!("{}: {e}", dir.display())), false);
-    }
-    let target = job
-        .wanted
-        .url
-        .clone()
-        .unwrap_or_else(|| job.wanted.id.clone());
-    let mut progress = |n: u64| {
-        let _ = tx.send(Message::Bytes(n));
-    };
-    let downloaded = match ytdlp::download(
-        yt_dlp,
-        options.download,
-        &target,
-        &dir,
-        options.stall,
-        stop,
-        &mut progress,
-    ) {
-        Ok(d) => d,
-        Err(e) => {
-            let permanent = e.is_permanent();
-            return (Err(crate::http::chain(&e)), permanent);
-        }
-    };
-    match archive_download(options, yt_dlp, job, &downloaded) {
-        Ok(done) => (Ok(done), false),
-        Err(reason) => (Err(reason), false),
-    }
-}
-
-/// Archives what yt-dlp downloaded for `job` into the records, with its sidecar.
-fn archive_download(
-    options: &VolunteerOptions,
-    yt_dlp: &YtDlp,
-    job: &Job,
-    downloaded: &Downloaded,
-) -> Result<(Cid, u64), String> {
-    let info = InfoJson::read(&downloaded.info_json).map_err(|e| crate::http::chain(&e))?;
-    let source: Source = info.source().map_err(|e| crate::http::chain(&e))?;
-    if (source.site.as_str(), source.id.as_str()) != (job.key.0.as_str(), job.key.1.as_str()) {
-        return Err(format!(
-            "yt-dlp downloaded {}/{}, not {}/{}: fix the wanted list's line for {}/{}{}",
-            source.site,
-            source.id,
-            job.key.0,
-            job.key.1,
-            job.key.0,
-            job.key.1,
-            job.wanted
-                .url
-                .as_deref()
-                .map(|u| format!(" ({u})"))
-                .unwrap_or_default()
-        ));
-    }
-    let inputs = ytdlp::inputs(downloaded).map_err(|e| crate::http::chain(&e))?;
-    if !inputs
-        .iter()
-        .any(|i| matches!(i.role, Role::Video | Role::Audio))
-    {
-        return Err("yt-dlp wrote no video or audio file".to_owned());
-    }
-    let bytes: u64 = inputs
-        .iter()
-        .filter_map(|i| std::fs::metadata(&i.path).ok())
-        .map(|m| m.len())
-        .sum();
-    // The sidecar first: a record is only ever beside its sidecar.
-    ytdlp::write_sidecar(
-        &options.layout.records(),
-        &format!("{}-{}", job.key.0, job.key.1),
-        yt_dlp,
-        options.download,
-        downloaded,
-    )
-    .map_err(|e| crate::http::chain(&e))?;
-    let archived = archive_files(
-        &options.profile,
-        options.import,
-        source,
-        info.meta(),
-        &inputs,
-        &options.layout.records(),
-        false,
-        &mut |_| {},
-    )
-    .map_err(|e| crate::http::chain(&e))?;
-    Ok((archived.cids.record, bytes))
-}
-
-/// The push thread: pushes each archive sent (a failing one goes to the back of the queue,
-/// tried again after a backoff, and the others go on), and publishes the outbox when the queue
-/// runs dry with something new pinned; ends when the sender is dropped and the queue is empty
-/// (or at `stop`).
-fn push_loop(
-    options: &VolunteerOptions,
-    targets: Targets<'_>,
-    rx: mpsc::Receiver<PushJob>,
-    tx: &mpsc::Sender<Message>,
-    pushed_before: Vec<PathBuf>,
-    events: &(dyn Fn(VolunteerEvent) + Sync),
-    stop: &AtomicBool,
-) {
-    let mut queue: VecDeque<PushJob> = VecDeque::new();
-    let mut closed = false;
-    // Records pinned but not yet in the outbox.
-    let mut for_outbox: Vec<PathBuf> = pushed_before;
-    let mut publish_failures: u32 = 0;
-    let mut publish_not_before = Instant::now();
-    let mut last_published: Option<Instant> = None;
-    let has_target = targets.node.is_some() || targets.service.is_some();
-    loop {
-        if stop.load(Ordering::Relaxed) {
-            return;
-        }
-        // Take what was sent; wait for more only when nothing is ready.
-        let ready = queue.iter().any(|j| j.not_before <= Instant::now());
-        let next = if ready || closed {
-            rx.try_recv()
-                .map_err(|e| matches!(e, mpsc::TryRecvError::Disconnected))
-        } else {
-            rx.recv_timeout(Duration::from_millis(500))
-                .map_err(|e| matches!(e, mpsc::RecvTimeoutError::Disconnected))
-        };
-        match next {
-            Ok(job) => {
-                queue.push_back(job);
-                continue;
-            }
-            Err(true) => closed = true,
-            Err(false) => {}
-        }
-        if !has_target {
-            // Nowhere to push: the archives stay unpushed.
-            if closed {
-                return;
-            }
-            queue.clear();
-            continue;
-        }
-        let now = Instant::now();
-        let position = queue.iter().position(|j| j.not_before <= now);
-        if let Some(i) = position {
-            let Some(mut job) = queue.remove(i) else {
-                continue;
-            };
-            match push_one(options, targets, &job) {
-                Ok(record) => {
-                    for_outbox.push(job.record.clone());
-                    let _ = tx.send(Message::Pushed {
-                        key: job.key.clone(),
-                        record,
-                    });
-                }
-                Err((reason, fatal)) => {
-                    job.failures += 1;
-                    if fatal && job.failures >= options.attempts {
-                        let _ = tx.send(Message::PushParked {
-                            key: job.key.clone(),
-                            reason,
-                        });
-                    } else {
-                        let retry_in = backoff(options, job.failures);
-                        events(VolunteerEvent::PushFailed {
-                            site: job.key.0.clone(),
-                            id: job.key.1.clone(),
-                            reason,
-                            retry_in,
-                        });
-                        job.not_before = Instant::now() + retry_in;
-                        queue.push_back(job);
-                    }
-                }
-            }
-            continue;
-        }
-        // The queue is dry (or waiting): the outbox, if something new is pinned.
-        if let Some(key) = &options.outbox {
-            let due = closed || last_published.is_none_or(|t| t.elapsed() >= options.publish_every);
-            if !for_outbox.is_empty() && publish_not_before <= now && due {
-                let outbox_options = OutboxOptions {
-                    key: key.clone(),
-                    lifetime: None,
-                    profile: options.profile.clone(),
-                    push: options.push.clone(),
-                };
-                match publish_outbox(
-                    targets.node,
-                    targets.service,
-                    &options.layout.outbox(),
-                    &for_outbox,
-                    &outbox_options,
-                    &|_| {},
-                ) {
-                    Ok(published) => {
-                        for_outbox.clear();
-                        last_published = Some(Instant::now());
-                        publish_failures = 0;
-                        let _ = tx.send(Message::Published(published));
-                    }
-                    Err(e) => {
-                        publish_failures += 1;
-                        publish_not_before = Instant::now() + backoff(options, publish_failures);
-                        events(VolunteerEvent::PublishFailed {
-                            reason: crate::http::chain(&e),
-                        });
-                    }
-                }
-                continue;
-            }
-        }
-        if closed && queue.is_empty() && (for_outbox.is_empty() || options.outbox.is_none()) {
-            return;
-        }
-        if closed {
-            // Waiting for a push's or the outbox's backoff.
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-}
-
-/// Pushes one archive: its record's CID, or why not and whether the fault is the archive's
-/// (its files missing or changed: no node will take it).
-fn push_one(
-    options: &VolunteerOptions,
-    targets: Targets<'_>,
-    job: &PushJob,
-) -> Result<Cid, (String, bool)> {
-    let input = PushInput::Archive {
-        record: job.record.clone(),
-        data: job.data.clone(),
-    };
-    let mut results = push(
-        targets.node,
-        targets.service,
-        vec![input],
-        &options.push,
-        &|_| {},
-    )
-    .map_err(|e| {
-        let fatal = matches!(e.failure(), crate::http::retry::Failure::Fatal);
-        (crate::http::chain(&e), fatal)
-    })?;
-    let pushed = results
-        .pop()
-        .ok_or_else(|| ("the push gave no result".to_owned(), false))?;
-    if let Some(error) = &pushed.error {
-        let fatal = matches!(error.failure(), crate::http::retry::Failure::Fatal);
-        return Err((crate::http::chain(error), fatal));
-    }
-    match (pushed.status, pushed.record) {
-        (PushStatus::Pushed | PushStatus::AlreadyPinned | PushStatus::Requested, Some(cid)) => {
-            Ok(cid)
-        }
-        _ => Err(("the push confirmed no record".to_owned(), false)),
-    }
 }
