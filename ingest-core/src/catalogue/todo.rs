@@ -209,19 +209,28 @@ mod tests {
 
     #[test]
     fn wanted_lists_are_read_and_bounded() {
-        let list = "# a comment\n\n42\nyoutube abc\n  vimeo   7  \n";
+        let list = "# a comment\n\n42\nyoutube abc\n  vimeo   7  \nYoutube x https://y.example/x\n";
         let wanted = read_wanted(list.as_bytes(), "list").unwrap();
-        let got: Vec<(&str, &str)> = wanted
+        let got: Vec<(&str, &str, Option<&str>)> = wanted
             .iter()
-            .map(|w| (w.site.as_str(), w.id.as_str()))
+            .map(|w| (w.site.as_str(), w.id.as_str(), w.url.as_deref()))
             .collect();
-        assert_eq!(got, [("", "42"), ("youtube", "abc"), ("vimeo", "7")]);
+        assert_eq!(
+            got,
+            [
+                ("", "42", None),
+                ("youtube", "abc", None),
+                ("vimeo", "7", None),
+                // What yt-dlp prints: the extractor's key, lower-cased here.
+                ("youtube", "x", Some("https://y.example/x")),
+            ]
+        );
         assert_eq!(wanted[2].line, "vimeo   7");
 
-        let err = read_wanted("a b c\n".as_bytes(), "list").unwrap_err();
+        let err = read_wanted("a b c d\n".as_bytes(), "list").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "list:1: expected `ID` or `SITE ID`, found \"a b c\""
+            "list:1: expected `ID`, `SITE ID` or `SITE ID URL`, found \"a b c d\""
         );
         let long = format!("ok\n{}\n", "x".repeat(MAX_LINE + 10));
         let err = read_wanted(long.as_bytes(), "list").unwrap_err();
