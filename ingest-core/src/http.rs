@@ -43,6 +43,26 @@ fn tls_config() -> Result<rustls::ClientConfig, String> {
     Ok(tls)
 }
 
+/// `url` as the base of an HTTP service (a gateway, a router): `http` or `https` with a host,
+/// no credentials (they would be sent to whoever the URL names, and printed in errors), its
+/// path ending in `/` so calls join below it, no query or fragment.
+pub(crate) fn base_url(url: &str) -> Result<reqwest::Url, String> {
+    let mut base = reqwest::Url::parse(url).map_err(|e| e.to_string())?;
+    if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
+        return Err("expected an http:// or https:// URL".into());
+    }
+    if !base.username().is_empty() || base.password().is_some() {
+        return Err("credentials in the URL are not sent".into());
+    }
+    if !base.path().ends_with('/') {
+        let path = format!("{}/", base.path());
+        base.set_path(&path);
+    }
+    base.set_query(None);
+    base.set_fragment(None);
+    Ok(base)
+}
+
 /// The `User-Agent` of every request: `ingest/<version>`.
 pub(crate) const USER_AGENT: &str = concat!("ingest/", env!("CARGO_PKG_VERSION"));
 

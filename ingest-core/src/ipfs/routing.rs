@@ -69,16 +69,7 @@ impl Router {
             url: url.to_owned(),
             reason,
         };
-        let mut base = Url::parse(url).map_err(|e| client_error(e.to_string()))?;
-        if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
-            return Err(client_error("expected an http:// or https:// URL".into()));
-        }
-        if !base.path().ends_with('/') {
-            let path = format!("{}/", base.path());
-            base.set_path(&path);
-        }
-        base.set_query(None);
-        base.set_fragment(None);
+        let base = crate::http::base_url(url).map_err(client_error)?;
         let client = crate::http::client_builder(crate::http::USER_AGENT)
             .map_err(client_error)?
             .connect_timeout(Duration::from_secs(10).min(timeout))
