@@ -162,6 +162,11 @@ pub(super) fn push_loop(
         if closed && queue.is_empty() && (for_outbox.is_empty() || options.outbox.is_none()) {
             return;
         }
+        // Every archive is pinned and the outbox keeps failing: given up after the bounded
+        // attempts (the next start publishes it, with everything pinned since).
+        if closed && queue.is_empty() && publish_failures >= options.attempts {
+            return;
+        }
         if closed {
             // Waiting for a push's or the outbox's backoff.
             std::thread::sleep(Duration::from_millis(200));
