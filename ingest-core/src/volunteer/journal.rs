@@ -7,7 +7,7 @@
 //! yt-dlp's `.part` file, which it resumes. A line cut short by a crash (the last one) is
 //! dropped at the next start; any other line that cannot be read stops the start, naming it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -227,11 +227,6 @@ impl Journal {
         self.file.write_all(&line).map_err(io)?;
         self.file.sync_data().map_err(io)
     }
-}
-
-/// The videos in `state` that are done: pushed.
-pub fn done(state: &State) -> HashSet<Key> {
-    state.pushed.keys().cloned().collect()
 }
 
 /// `reason` cut to [`MAX_REASON`] bytes, at a character boundary.

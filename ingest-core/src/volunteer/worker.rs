@@ -325,14 +325,15 @@ pub fn volunteer(
         }
         WantedList::List(list) => share_of(options, list),
     };
-    let archived_before = own_records(layout)?;
+    // Read once here; the first refresh takes it, later ones read the records again.
+    let mut archived_before = Some(own_records(layout)?);
     let mut summary = VolunteerSummary::default();
 
     let (tx, rx) = mpsc::channel::<Message>();
     let (push_tx, push_rx) = mpsc::channel::<PushJob>();
     // Archived before but not pinned: pushed first.
     let mut unpushed: HashSet<Key> = HashSet::new();
-    for (key, record) in &archived_before {
+    for (key, record) in archived_before.iter().flatten() {
         if !state.pushed.contains_key(key) {
             unpushed.insert(key.clone());
             let _ = push_tx.send(push_job(layout, key, record.clone()));
@@ -344,7 +345,7 @@ pub fn volunteer(
         state
             .pushed
             .keys()
-            .filter_map(|k| archived_before.get(k).cloned())
+            .filter_map(|k| archived_before.as_ref().and_then(|a| a.get(k)).cloned())
             .collect()
     } else {
         Vec::new()
@@ -391,7 +392,10 @@ pub fn volunteer(
                 }
                 match what_is_left(options, &share) {
                     Ok(list) => {
-                        let archived = own_records(layout)?;
+                        let archived = match archived_before.take() {
+                            Some(archived) => archived,
+                            None => own_records(layout)?,
+                        };
                         let aside: HashSet<&Key> = waiting
                             .values()
                             .flatten()

@@ -18,6 +18,7 @@ use super::key::KEY_ED25519;
 use super::name::IDENTITY;
 use super::rfc3339::format_rfc3339;
 use super::IpnsName;
+use crate::unixfs::block::put_varint;
 
 /// What `signatureV2` signs: this prefix, then `data`.
 const SIGNATURE_PREFIX: &[u8] = b"ipns-signature:";
@@ -205,22 +206,14 @@ fn cbor_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
-fn varint(out: &mut Vec<u8>, mut n: u64) {
-    while n >= 0x80 {
-        out.push((n as u8) | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
-}
-
 fn proto_varint(out: &mut Vec<u8>, field: u64, n: u64) {
-    varint(out, field << 3);
-    varint(out, n);
+    put_varint(out, field << 3);
+    put_varint(out, n);
 }
 
 fn proto_bytes(out: &mut Vec<u8>, field: u64, bytes: &[u8]) {
-    varint(out, (field << 3) | 2);
-    varint(out, bytes.len() as u64);
+    put_varint(out, (field << 3) | 2);
+    put_varint(out, bytes.len() as u64);
     out.extend_from_slice(bytes);
 }
 
